@@ -1,0 +1,1 @@
+//! Apply a plan: unblocks first, then blocks, in chunks, with per-user outcomes.

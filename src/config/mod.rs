@@ -1,0 +1,155 @@
+//! Desired-state files: one YAML file per business phone (product.md §1).
+//!
+//! Loading happens in two steps, after cargo-deny: parse the YAML into a tree
+//! that remembers where every value came from, then turn it into validated
+//! [`Target`]s while collecting *every* problem, so `validate` can show them
+//! all at once with `file:line:col` and the offending value.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::date::Date;
+
+/// Where a value came from: `file:line:col` (1-based, as editors count).
+/// Line 0 means the file as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            // A problem with the file as a whole (missing, unreadable, a cycle).
+            write!(f, "{}", self.file.display())
+        } else {
+            write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+        }
+    }
+}
+
+/// One problem found in a file. Errors stop the run before anything is sent;
+/// warnings (such as duplicates) are shown and the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub location: Location,
+    /// Complete sentence naming the offending value, e.g.
+    /// `"86133xx" is not a phone number (needs 8 to 15 digits, has 5)`.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The file is the whole truth: live entries it does not list are unblocked.
+    Exclusive,
+    /// The tool only blocks; it unblocks only what `unblock:` names.
+    Additive,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Exclusive => "exclusive",
+            Mode::Additive => "additive",
+        }
+    }
+}
+
+/// Provider settings from the file. Credentials are never here: they come
+/// from the environment when a client is built.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderSettings {
+    NxCloud {
+        appkey: String,
+        base_url: Option<String>,
+    },
+    CloudApi {
+        phone_number_id: String,
+        api_version: String,
+        base_url: Option<String>,
+    },
+    Waha {
+        base_url: String,
+        session: String,
+        /// Absolute or relative to the current directory (already resolved
+        /// against the file's directory).
+        ledger: PathBuf,
+    },
+    /// The built-in emulator, run in-process (product.md §6).
+    Sandbox,
+}
+
+impl ProviderSettings {
+    /// The `provider.kind` spelling, as used in plans and reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProviderSettings::NxCloud { .. } => "nxcloud",
+            ProviderSettings::CloudApi { .. } => "cloud-api",
+            ProviderSettings::Waha { .. } => "waha",
+            ProviderSettings::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// `safety:` keys from the file; `None` means "use the default or the flag".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Safety {
+    pub max_unblocks: Option<u64>,
+    pub max_unblock_ratio: Option<f64>,
+    pub allow_empty: Option<bool>,
+}
+
+/// One entry of a `blocked:` or `unblock:` list, canonicalised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// Canonical digits (see [`crate::number::canonical`]).
+    pub user: String,
+    pub reason: Option<String>,
+    /// After this date (UTC) the entry is no longer desired.
+    pub expires: Option<Date>,
+    /// Where it was written (the include file, for included entries).
+    pub at: Location,
+}
+
+/// A validated desired-state file: the block list of one business phone.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The path as the user named it (or as found in a directory), for messages.
+    pub file: PathBuf,
+    /// Canonical digits.
+    pub business_phone: String,
+    pub provider: ProviderSettings,
+    pub mode: Mode,
+    /// The file's own entries followed by those of its includes, in order,
+    /// duplicates already dropped (each reported as a warning). Expired
+    /// entries are kept: the plan needs them to explain "expired" unblocks.
+    pub blocked: Vec<Entry>,
+    pub unblock: Vec<Entry>,
+    pub safety: Safety,
+}
+
+/// The outcome of loading some paths: every target that validated, and
+/// every diagnostic found on the way. Callers must not contact any provider
+/// when `errors` is not empty.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub targets: Vec<Target>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Load files and directories (a directory means its `*.yaml`/`*.yml`, not
+/// recursive), resolving includes, validating everything, collecting all
+/// diagnostics. Never panics on file content.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    let _ = paths;
+    todo!("config loader")
+}

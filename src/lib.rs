@@ -1,0 +1,15 @@
+//! `blocklist`: WhatsApp Business block lists kept in Git.
+//!
+//! One run of `plan` reads desired-state files ([`config`]), reads each live
+//! list through a [`provider`], compares them ([`plan`]) and renders the
+//! result ([`render`]); `apply` then carries the plan out ([`apply`]).
+
+pub mod apply;
+pub mod config;
+pub mod date;
+pub mod emulator;
+pub mod log;
+pub mod number;
+pub mod plan;
+pub mod provider;
+pub mod render;

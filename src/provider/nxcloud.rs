@@ -1,0 +1,1 @@
+//! The NxCloud block-list client (providers.md §1).

@@ -1,0 +1,1 @@
+//! The one place that decides what is transient, and the one backoff loop.

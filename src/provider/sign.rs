@@ -1,0 +1,1 @@
+//! NxCloud request signatures (providers.md §1).

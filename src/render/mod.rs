@@ -1,0 +1,1 @@
+//! Plan and report renderings, one file per format.
