@@ -13,3 +13,4 @@ pub mod number;
 pub mod plan;
 pub mod provider;
 pub mod render;
+pub mod safety;

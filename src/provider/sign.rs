@@ -41,7 +41,11 @@ pub fn sign(headers: SignedHeaders<'_>, body: Option<&[u8]>, secret: &str) -> St
 /// Constant-time comparison, so the emulator does not leak how much of a
 /// forged signature matched.
 pub fn signatures_match(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]
