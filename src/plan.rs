@@ -42,7 +42,8 @@ pub struct Unblock {
 pub struct Plan {
     /// The effective desired set (after includes, expiry and mode), sorted.
     pub desired: Vec<String>,
-    pub live_count: usize,
+    /// The live list as read, sorted and deduplicated (for `--format diff`).
+    pub live: Vec<String>,
     /// Users to block, in the spelling the files use, sorted.
     pub block: Vec<String>,
     /// Users to unblock, in the live spelling, sorted by user.
@@ -119,14 +120,14 @@ pub fn plan(target: &Target, live: &[String], today: Date) -> Plan {
     let mut desired_users: Vec<String> = desired.iter().map(|e| e.user.clone()).collect();
     desired_users.sort_unstable();
     desired_users.dedup();
-    let mut live_sorted: Vec<&str> = live.iter().map(String::as_str).collect();
+    let mut live_sorted: Vec<String> = live.to_vec();
     live_sorted.sort_unstable();
     live_sorted.dedup();
 
     Plan {
         desired_fingerprint: fingerprint(desired_users.iter().map(String::as_str)),
-        live_fingerprint: fingerprint(live_sorted.iter().copied()),
-        live_count: live_sorted.len(),
+        live_fingerprint: fingerprint(live_sorted.iter().map(String::as_str)),
+        live: live_sorted,
         desired: desired_users,
         block,
         unblock,
