@@ -1,5 +1,11 @@
 //! Apply a plan: unblocks first, then blocks, in chunks, with per-user outcomes.
 
+use std::collections::HashSet;
+
+use crate::number::user_key;
+use crate::plan::Plan;
+use crate::provider::{BatchResult, Provider, codes};
+
 /// A user the platform did not block or unblock, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserOutcome {
@@ -32,5 +38,111 @@ impl TargetReport {
     /// Differences remain after this apply (exit 2 with `--detailed-exitcode`).
     pub fn left_differences(&self) -> bool {
         !self.deferred.is_empty() || !self.failed.is_empty()
+    }
+}
+
+/// Carry out one target's plan: unblocks first (so a list near capacity
+/// frees room before blocking), then blocks, each in chunks of `chunk_size`.
+///
+/// Returns the report of what was done even when a call fails part-way, with
+/// the error beside it, so a run is never left half-done without saying so.
+///
+/// Safety (product.md §5): whatever the plan or the provider says, this never
+/// blocks a user the files do not list and never unblocks one they do; a
+/// violation is a bug and stops the target before anything is sent.
+pub async fn apply<P: Provider>(
+    provider: &P,
+    plan: &Plan,
+    chunk_size: usize,
+) -> (TargetReport, Option<anyhow::Error>) {
+    let before = (provider.stats().requests(), provider.stats().retries());
+    let mut report = TargetReport::default();
+    let error = run(provider, plan, chunk_size, &mut report).await.err();
+    report.requests = provider.stats().requests() - before.0;
+    report.retries = provider.stats().retries() - before.1;
+    (report, error)
+}
+
+async fn run<P: Provider>(
+    provider: &P,
+    plan: &Plan,
+    chunk_size: usize,
+    report: &mut TargetReport,
+) -> anyhow::Result<()> {
+    let desired: HashSet<String> = plan.desired.iter().map(|u| user_key(u)).collect();
+    if let Some(bad) = plan.unblock.iter().find(|u| desired.contains(&user_key(&u.user))) {
+        anyhow::bail!("refusing to unblock {}: the files list it as blocked (a bug; nothing was sent)", bad.user);
+    }
+    if let Some(bad) = plan.block.iter().find(|u| !desired.contains(&user_key(u))) {
+        anyhow::bail!("refusing to block {bad}: the files do not list it (a bug; nothing was sent)");
+    }
+    let size = chunk_size.clamp(1, provider.max_batch());
+
+    let unblocks: Vec<String> = plan.unblock.iter().map(|u| u.user.clone()).collect();
+    for chunk in unblocks.chunks(size) {
+        let result = provider.unblock(chunk).await?;
+        report.record(Direction::Unblock, chunk, result);
+    }
+
+    let mut full = false;
+    for chunk in plan.block.chunks(size) {
+        if full {
+            // The platform said the list is full: further calls would only fail.
+            report.failed.extend(chunk.iter().map(|user| UserOutcome {
+                user: user.clone(),
+                code: codes::LIST_FULL,
+                reason: reason_for(codes::LIST_FULL).into_owned(),
+                message: "not attempted: the block list is full (64 000 users)".to_string(),
+            }));
+            continue;
+        }
+        let result = provider.block(chunk).await?;
+        full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
+        report.record(Direction::Block, chunk, result);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Direction {
+    Block,
+    Unblock,
+}
+
+impl TargetReport {
+    /// Record one call's outcome. Only users that were sent count: a provider
+    /// that reports success for a user it was not asked about is ignored.
+    fn record(&mut self, direction: Direction, sent: &[String], result: BatchResult) {
+        let sent: HashSet<&str> = sent.iter().map(String::as_str).collect();
+        let done = match direction {
+            Direction::Block => &mut self.blocked,
+            Direction::Unblock => &mut self.unblocked,
+        };
+        done.extend(result.done.into_iter().filter(|u| sent.contains(u.as_str())));
+        for e in result.failed.into_iter().filter(|e| sent.contains(e.user.as_str())) {
+            let outcome = UserOutcome {
+                reason: reason_for(e.code).into_owned(),
+                user: e.user,
+                code: e.code,
+                message: e.message,
+            };
+            // 131047 is "not yet", not "never": the next apply retries it.
+            if e.code == codes::NOT_MESSAGED_24H {
+                self.deferred.push(outcome);
+            } else {
+                self.failed.push(outcome);
+            }
+        }
+    }
+}
+
+/// The machine-readable reason for a per-user code (apply report, product.md §4).
+pub fn reason_for(code: i64) -> std::borrow::Cow<'static, str> {
+    match code {
+        codes::NOT_MESSAGED_24H => "not_messaged_24h".into(),
+        codes::CANNOT_BLOCK_SELF => "cannot_block_self".into(),
+        codes::LIST_FULL => "block_list_full".into(),
+        131009 => "invalid_parameter".into(),
+        other => format!("error_{other}").into(),
     }
 }

@@ -5,12 +5,17 @@
 //! result ([`render`]); `apply` then carries the plan out ([`apply`]).
 
 pub mod apply;
+pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod date;
 pub mod emulator;
+pub mod exit;
+pub mod fsutil;
 pub mod log;
 pub mod number;
 pub mod plan;
 pub mod provider;
 pub mod render;
 pub mod safety;
+pub mod sandbox;

@@ -1,0 +1,173 @@
+//! Command-line interface: commands and flags, nothing else (product.md §2).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::render::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "blocklist",
+    version,
+    about = "Keep WhatsApp Business block lists in Git: validate, plan, apply.",
+    long_about = None,
+)]
+pub struct Cli {
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// More detail on stderr (-v: steps, -vv: every request). Never prints secrets.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No colour, even on a terminal (the NO_COLOR variable does the same).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check desired-state files offline; contacts nothing.
+    Validate(ValidateArgs),
+    /// Read the live block lists and show what apply would change; changes nothing.
+    Plan(PlanArgs),
+    /// Plan, ask for confirmation, and apply.
+    Apply(ApplyArgs),
+    /// Run the local provider emulator (for tests, benchmarks and trying the tool).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format (diff is not meaningful here).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Flags shared by the commands that talk to providers.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// How many targets to reconcile at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also save the plan as JSON to FILE (written atomically).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    /// Output format of the apply report (diff is not meaningful here).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Apply without asking (required when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Users per block or unblock request (the API maximum is 1000).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub chunk_size: u16,
+
+    /// Also write the apply report as JSON to FILE (written atomically), whatever --format is.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PagingArg {
+    /// `paging.next` while more pages remain (Graph style).
+    Next,
+    /// Cursors only; the listing ends with an empty page (NxCloud's documented example).
+    CursorsOnly,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on. Keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+
+    /// JSON state file (created if missing, rewritten atomically on every change).
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+
+    /// Register unknown business phones on first use instead of answering 10003.
+    #[arg(long)]
+    pub auto_create_phones: bool,
+
+    /// Delay every reply by this many milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+
+    /// Fraction (0 to 1) of requests answered with HTTP 503.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub fail_rate: f64,
+
+    /// Answer the first N requests with HTTP 503 (a deterministic burst).
+    #[arg(long, default_value_t = 0)]
+    pub fail_first: u64,
+
+    /// At most N requests per second; the rest get HTTP 429 with Retry-After.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+
+    /// Fraction (0 to 1) of requests applied but answered with a truncated body.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    pub malformed_rate: f64,
+
+    /// Seed for the fault dice, to replay a run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    /// Serve at most N users per list page, whatever the client asks.
+    #[arg(long, value_name = "N")]
+    pub max_page_size: Option<usize>,
+
+    /// How list pages say that more remain.
+    #[arg(long, value_enum, default_value_t = PagingArg::Next)]
+    pub paging: PagingArg,
+
+    /// Change the list once after serving N list pages, so cursors go stale (139102).
+    #[arg(long, value_name = "N")]
+    pub change_list_after_pages: Option<u64>,
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
+        _ => Err(format!("{s:?} is not a fraction between 0 and 1")),
+    }
+}

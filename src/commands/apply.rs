@@ -1,0 +1,132 @@
+//! `blocklist apply`: plan, confirm, apply, report.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::apply;
+use crate::cli::ApplyArgs;
+use crate::exit::Exit;
+use crate::fsutil::write_atomic;
+use crate::render::{self, AppliedTarget, Format, PlannedTarget, TargetError};
+
+use super::output::{Output, note};
+use super::targets::{self, Planned};
+
+pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
+    let Some(loaded) = targets::load(&args.targets.paths) else {
+        return Ok(Exit::Error);
+    };
+    let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
+    let mut errors = reconciled.errors;
+    let views: Vec<PlannedTarget> = reconciled.planned.iter().map(|p| p.planned.clone()).collect();
+
+    // The plan is what the operator approves: show it in the chosen format
+    // (JSON output carries only the report, so it stays one document).
+    match args.format {
+        Format::Markdown => out.print(&render::plan_markdown(&views, &errors))?,
+        Format::Json => {}
+        Format::Text | Format::Diff => out.print(&render::plan_text(&views, &errors, out.color))?,
+    }
+
+    let mut exit = if errors.is_empty() { Exit::Success } else { Exit::Error };
+    let (runnable, refused): (Vec<Planned>, Vec<Planned>) =
+        reconciled.planned.into_iter().partition(|p| p.planned.refused.is_none());
+    if !refused.is_empty() {
+        exit = exit.max(Exit::Refused);
+    }
+    let to_apply: Vec<Planned> = runnable.into_iter().filter(|p| p.planned.plan.has_changes()).collect();
+
+    let mut applied = Vec::new();
+    if !to_apply.is_empty() {
+        if !confirmed(args.yes)? {
+            return Ok(exit.max(Exit::Refused));
+        }
+        let (done, failed) = apply_all(to_apply, args.chunk_size.into(), args.targets.concurrency.into()).await;
+        applied = done;
+        errors.extend(failed);
+    }
+
+    if !applied.is_empty() || !errors.is_empty() || args.format == Format::Json {
+        out.print(&match args.format {
+            Format::Markdown => render::apply_markdown(&applied, &errors),
+            Format::Json => render::apply_json(&applied, &errors),
+            Format::Text | Format::Diff => render::apply_text(&applied, &errors, out.color),
+        })?;
+    }
+    if let Some(path) = &args.report {
+        let doc = render::report_document(&applied, &errors);
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes)?;
+        note(format_args!("Report saved to {}.", path.display()));
+    }
+
+    if !errors.is_empty() {
+        exit = exit.max(Exit::Error);
+    }
+    if args.targets.detailed_exitcode && applied.iter().any(|a| a.report.left_differences()) {
+        exit = exit.max(Exit::Changes);
+    }
+    Ok(exit)
+}
+
+/// Ask on a terminal; without one, only `--yes` approves (product.md §2).
+fn confirmed(yes: bool) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("Refusing to apply: standard input is not a terminal, so nobody can confirm. Pass --yes to apply unattended.");
+        return Ok(false);
+    }
+    eprint!("Apply these changes? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(true)
+    } else {
+        eprintln!("Apply cancelled; nothing was changed.");
+        Ok(false)
+    }
+}
+
+/// Apply every target, `concurrency` at a time. A target that fails part-way
+/// appears in both lists: what it did, and the error that stopped it.
+async fn apply_all(
+    targets: Vec<Planned>,
+    chunk_size: usize,
+    concurrency: usize,
+) -> (Vec<AppliedTarget>, Vec<TargetError>) {
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut tasks = JoinSet::new();
+    for (index, p) in targets.into_iter().enumerate() {
+        let gate = gate.clone();
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            crate::info!("{}: applying", p.planned.target.file.display());
+            let (report, error) = apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
+            let error = error.map(|e| targets::error(&p.planned.target, e));
+            (index, AppliedTarget { target: p.planned.target, report }, error)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(r) => results.push(r),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+    results.sort_by_key(|(i, _, _)| *i);
+    let mut applied = Vec::new();
+    let mut errors = Vec::new();
+    for (_, a, e) in results {
+        applied.push(a);
+        errors.extend(e);
+    }
+    (applied, errors)
+}

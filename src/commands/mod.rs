@@ -1,0 +1,26 @@
+//! One file per command; each turns parsed flags into an [`Exit`].
+
+mod apply;
+mod emulator;
+mod output;
+mod plan;
+mod targets;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+use output::Output;
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    crate::log::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => 0,
+        (false, v) => 1 + v.min(2),
+    });
+    let out = Output::new(cli.no_color);
+    match cli.command {
+        Command::Validate(args) => validate::run(args, &out),
+        Command::Plan(args) => plan::run(args, &out).await,
+        Command::Apply(args) => apply::run(args, &out).await,
+        Command::Emulator(args) => emulator::run(args).await,
+    }
+}

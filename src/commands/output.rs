@@ -1,0 +1,34 @@
+//! Where results go: renderings to stdout, diagnostics to stderr.
+
+use std::io::{IsTerminal, Write};
+
+pub struct Output {
+    /// Colour on stdout: only on a terminal, and never with --no-color or NO_COLOR.
+    pub color: bool,
+}
+
+impl Output {
+    pub fn new(no_color: bool) -> Output {
+        // https://no-color.org: any non-empty value disables colour.
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Output {
+            color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
+        }
+    }
+
+    /// Print a rendering on stdout. A closed pipe (`| head`) is not an error.
+    pub fn print(&self, text: &str) -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// A line on stderr unless `--quiet`.
+pub fn note(message: impl std::fmt::Display) {
+    if crate::log::verbosity() >= 1 {
+        eprintln!("{message}");
+    }
+}

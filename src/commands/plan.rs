@@ -1,0 +1,50 @@
+//! `blocklist plan`: read live state, print the plan; changes nothing.
+
+use crate::cli::PlanArgs;
+use crate::date::now_rfc3339;
+use crate::exit::Exit;
+use crate::fsutil::write_atomic;
+use crate::render::{self, Format, PlannedTarget, TargetError};
+
+use super::output::{Output, note};
+use super::targets;
+
+pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
+    let Some(loaded) = targets::load(&args.targets.paths) else {
+        return Ok(Exit::Error);
+    };
+    let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
+    let planned: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
+    let errors = reconciled.errors;
+
+    let created_at = now_rfc3339();
+    out.print(&match args.format {
+        Format::Text => render::plan_text(&planned, &errors, out.color),
+        Format::Markdown => render::plan_markdown(&planned, &errors),
+        Format::Json => render::plan_json(&planned, &errors, &created_at),
+        Format::Diff => render::plan_diff(&planned),
+    })?;
+    if let Some(path) = &args.out {
+        let doc = render::plan_document(&planned, &errors, &created_at);
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        write_atomic(path, &bytes)?;
+        note(format_args!("Plan saved to {}.", path.display()));
+    }
+    Ok(exit(&planned, &errors, args.targets.detailed_exitcode))
+}
+
+/// Exit code of a plan: errors over refusals over changes (product.md §3).
+pub fn exit(planned: &[PlannedTarget], errors: &[TargetError], detailed: bool) -> Exit {
+    let mut exit = Exit::Success;
+    if !errors.is_empty() {
+        exit = exit.max(Exit::Error);
+    }
+    if planned.iter().any(|p| p.refused.is_some()) {
+        exit = exit.max(Exit::Refused);
+    }
+    if detailed && planned.iter().any(|p| p.plan.has_changes()) {
+        exit = exit.max(Exit::Changes);
+    }
+    exit
+}

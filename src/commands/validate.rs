@@ -1,0 +1,118 @@
+//! `blocklist validate`: check files offline, reporting every problem.
+
+use crate::cli::ValidateArgs;
+use crate::config::{self, Diagnostic};
+use crate::exit::Exit;
+use crate::render::Format;
+
+use super::output::Output;
+
+pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
+    let default = [std::path::PathBuf::from(".")];
+    let paths = if args.paths.is_empty() { &default[..] } else { &args.paths[..] };
+    let loaded = config::load(paths);
+
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        out.print(&annotations(&loaded.errors, &loaded.warnings))?;
+    }
+    let text = match args.format {
+        Format::Json => json(&loaded),
+        Format::Markdown => markdown(&loaded),
+        Format::Text | Format::Diff => text(&loaded),
+    };
+    out.print(&text)?;
+    Ok(if loaded.errors.is_empty() { Exit::Success } else { Exit::Error })
+}
+
+fn text(loaded: &config::Loaded) -> String {
+    let mut s = String::new();
+    for e in &loaded.errors {
+        s.push_str(&format!("error: {e}\n"));
+    }
+    for w in &loaded.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    s.push_str(&summary(loaded));
+    s.push('\n');
+    s
+}
+
+fn summary(loaded: &config::Loaded) -> String {
+    if loaded.errors.is_empty() {
+        format!(
+            "{} target(s) valid, {} warning(s).",
+            loaded.targets.len(),
+            loaded.warnings.len()
+        )
+    } else {
+        format!(
+            "{} error(s), {} warning(s); {} target(s) valid.",
+            loaded.errors.len(),
+            loaded.warnings.len(),
+            loaded.targets.len()
+        )
+    }
+}
+
+fn markdown(loaded: &config::Loaded) -> String {
+    let mut s = String::from("### blocklist validate\n\n");
+    for (label, list) in [("error", &loaded.errors), ("warning", &loaded.warnings)] {
+        for d in list {
+            s.push_str(&format!("- **{label}** `{}`: {}\n", d.location, d.message));
+        }
+    }
+    s.push_str(&format!("\n{}\n", summary(loaded)));
+    s
+}
+
+fn json(loaded: &config::Loaded) -> String {
+    let list = |ds: &[Diagnostic]| -> Vec<serde_json::Value> {
+        ds.iter()
+            .map(|d| {
+                serde_json::json!({
+                    "file": d.location.file.display().to_string(),
+                    "line": d.location.line,
+                    "column": d.location.column,
+                    "message": d.message,
+                })
+            })
+            .collect()
+    };
+    let doc = serde_json::json!({
+        "format_version": 1,
+        "valid": loaded.errors.is_empty(),
+        "targets": loaded.targets.len(),
+        "errors": list(&loaded.errors),
+        "warnings": list(&loaded.warnings),
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// GitHub workflow commands, so problems show on the pull request's lines.
+fn annotations(errors: &[Diagnostic], warnings: &[Diagnostic]) -> String {
+    let mut s = String::new();
+    for (kind, list) in [("error", errors), ("warning", warnings)] {
+        for d in list {
+            let l = &d.location;
+            s.push_str(&format!(
+                "::{kind} file={},line={},col={}::{}\n",
+                escape_property(&l.file.display().to_string()),
+                l.line.max(1),
+                l.column.max(1),
+                escape_data(&d.message)
+            ));
+        }
+    }
+    s
+}
+
+/// Escaping rules of GitHub's workflow commands (`%`, CR, LF; plus `:` and `,` in properties).
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}

@@ -1,0 +1,81 @@
+//! Turn a target's provider settings (and the environment) into a client.
+
+use crate::config::{ProviderSettings, Target};
+use crate::emulator::{SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET, SANDBOX_APPKEY};
+use crate::provider::nxcloud::{Credentials, NxCloud, NxCloudConfig};
+use crate::provider::retry::RetryPolicy;
+use crate::provider::{BatchResult, Provider, Stats};
+use crate::sandbox::Sandboxes;
+
+/// NxCloud's production endpoint (providers.md §1).
+pub const NXCLOUD_BASE_URL: &str = "https://api2.nxcloud.com";
+
+/// One client per target, whatever its provider.
+pub enum Client {
+    NxCloud(NxCloud),
+}
+
+/// Build the client for `target`. Credentials come from the environment; a
+/// missing one is an error naming the variable, raised before any request.
+pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Result<Client> {
+    match &target.provider {
+        ProviderSettings::NxCloud { appkey, base_url } => {
+            let config = NxCloudConfig {
+                base_url: base_url.clone().unwrap_or_else(|| NXCLOUD_BASE_URL.to_string()),
+                appkey: appkey.clone(),
+                business_phone: target.business_phone.clone(),
+                credentials: Credentials::from_env()?,
+                page_size: 1000,
+                retry: RetryPolicy::default(),
+            };
+            Ok(Client::NxCloud(NxCloud::new(config)?))
+        }
+        ProviderSettings::Sandbox => {
+            let config = NxCloudConfig {
+                base_url: sandboxes.base_url(&target.file).await?,
+                appkey: SANDBOX_APPKEY.to_string(),
+                business_phone: target.business_phone.clone(),
+                credentials: Credentials::new(SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET),
+                page_size: 1000,
+                retry: RetryPolicy::default(),
+            };
+            Ok(Client::NxCloud(NxCloud::new(config)?))
+        }
+        other => anyhow::bail!(
+            "provider kind {:?} is not supported yet by plan and apply (nxcloud and sandbox are)",
+            other.kind()
+        ),
+    }
+}
+
+impl Provider for Client {
+    async fn list(&self) -> anyhow::Result<Vec<String>> {
+        match self {
+            Client::NxCloud(c) => c.list().await,
+        }
+    }
+
+    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        match self {
+            Client::NxCloud(c) => c.block(users).await,
+        }
+    }
+
+    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        match self {
+            Client::NxCloud(c) => c.unblock(users).await,
+        }
+    }
+
+    fn max_batch(&self) -> usize {
+        match self {
+            Client::NxCloud(c) => c.max_batch(),
+        }
+    }
+
+    fn stats(&self) -> &Stats {
+        match self {
+            Client::NxCloud(c) => c.stats(),
+        }
+    }
+}
