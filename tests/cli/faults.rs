@@ -1,0 +1,88 @@
+//! The client against an unreliable platform: retries converge, paging loses nothing.
+
+use crate::harness::*;
+
+fn users(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("86133{i:08}")).collect()
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn blocked_list(v: &[String]) -> String {
+    let body: String = v.iter().map(|u| format!("  - \"{u}\"\n")).collect();
+    format!("blocked:\n{body}")
+}
+
+/// Apply under `flags`, then check the live list equals the file and a
+/// re-plan is clean. Returns the apply report.
+fn converges(flags: &[&str]) -> serde_json::Value {
+    let live = users(0..20);
+    let wanted = users(10..40);
+    let emu = Emulator::start(&state(&refs(&live), &refs(&wanted)), flags);
+    let ws = Workspace::new();
+    ws.target("t.yaml", &emu, &blocked_list(&wanted));
+    let run = ws.run(&["apply", "t.yaml", "--yes", "--chunk-size", "5", "--format", "json"]);
+    run.code(0);
+    assert_eq!(emu.blocked(), wanted);
+    ws.run(&["plan", "t.yaml", "--detailed-exitcode"]).code(0);
+    run.json()
+}
+
+#[test]
+fn a_burst_of_503s_is_retried_until_it_passes() {
+    let report = converges(&["--fail-first", "3"]);
+    assert!(report["targets"][0]["retries"].as_u64().unwrap() >= 3, "{report}");
+}
+
+#[test]
+fn random_503s_converge() {
+    converges(&["--fail-rate", "0.3", "--seed", "7"]);
+}
+
+#[test]
+fn rate_limiting_with_retry_after_converges() {
+    let report = converges(&["--rate-limit", "4"]);
+    assert!(report["targets"][0]["retries"].as_u64().unwrap() >= 1, "{report}");
+}
+
+#[test]
+fn malformed_replies_are_retried_and_writes_stay_idempotent() {
+    converges(&["--malformed-rate", "0.3", "--seed", "3"]);
+}
+
+/// Plan against `flags`; the plan must see every live user exactly once.
+fn plan_sees_everything(flags: &[&str]) -> Emulator {
+    let live = users(0..47);
+    let emu = Emulator::start(&state(&refs(&live), &[]), flags);
+    let ws = Workspace::new();
+    ws.target("t.yaml", &emu, &blocked_list(&live));
+    let run = ws.run(&["plan", "t.yaml", "--format", "json", "--detailed-exitcode"]);
+    run.code(0);
+    let t = &run.json()["targets"][0];
+    assert_eq!(t["live_count"], 47);
+    assert_eq!(t["unchanged"], 47);
+    emu
+}
+
+#[test]
+fn tiny_pages_lose_nothing() {
+    let emu = plan_sees_everything(&["--max-page-size", "3"]);
+    // 16 pages of 3 (the last one short), with `paging.next` on all but the last.
+    assert_eq!(emu.by_route("/api/wa/getBlockUsers"), 16);
+}
+
+#[test]
+fn cursor_only_paging_ends_on_the_empty_page() {
+    let emu = plan_sees_everything(&["--max-page-size", "5", "--paging", "cursors-only"]);
+    // 10 pages with users, then one empty page that ends the listing.
+    assert_eq!(emu.by_route("/api/wa/getBlockUsers"), 11);
+}
+
+#[test]
+fn a_list_changed_mid_listing_restarts_from_the_first_page() {
+    let emu = plan_sees_everything(&["--max-page-size", "10", "--change-list-after-pages", "2"]);
+    // 2 pages, the stale-cursor answer, then a full listing of 5 pages.
+    assert_eq!(emu.by_route("/api/wa/getBlockUsers"), 2 + 1 + 5);
+}

@@ -1,0 +1,206 @@
+//! A small harness that runs the real `blocklist` binary against the real
+//! emulator (another `blocklist` process) over HTTP on loopback.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_blocklist");
+pub const ACCESS_KEY: &str = "test-access-key";
+/// Distinctive, so a leak is easy to grep for in any output.
+pub const ACCESS_SECRET: &str = "s3cr3t-DO-NOT-LEAK-7f1c";
+pub const PHONE: &str = "8615800001795";
+pub const APPKEY: &str = "testapp";
+
+/// A running emulator process, killed on drop.
+pub struct Emulator {
+    child: Child,
+    pub addr: String,
+    pub state: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    /// Start `blocklist emulator` on a free port with `state` as its JSON
+    /// state and extra fault flags.
+    pub fn start(state: &serde_json::Value, flags: &[&str]) -> Emulator {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .arg(&path)
+            .args(flags)
+            .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+            .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .unwrap_or_else(|| panic!("emulator did not announce its address: {line:?}"))
+            .to_string();
+        Emulator { child, addr, state: path, _dir: dir }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Total requests the emulator received (all routes, faulted ones too).
+    pub fn requests(&self) -> u64 {
+        self.admin("/_emulator/stats")["requests"].as_u64().unwrap()
+    }
+
+    pub fn by_route(&self, route: &str) -> u64 {
+        self.admin("/_emulator/stats")["by_route"][route].as_u64().unwrap_or(0)
+    }
+
+    /// The users currently blocked for the test phone, sorted.
+    pub fn blocked(&self) -> Vec<String> {
+        let state = self.admin("/_emulator/state");
+        let mut users: Vec<String> = state["phones"][PHONE]["blocked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        users.sort();
+        users
+    }
+
+    fn admin(&self, path: &str) -> serde_json::Value {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("bad admin reply {response:?}: {e}"))
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Emulator state with one phone: `blocked` live, `recent` may be blocked.
+pub fn state(blocked: &[&str], recent: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "phones": {
+            PHONE: {"appkey": APPKEY, "blocked": blocked, "recent_contacts": recent}
+        }
+    })
+}
+
+/// A scratch directory holding desired-state files.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A desired-state file for the test phone on `emulator`, with `body`
+    /// (mode, blocked, unblock…) appended.
+    pub fn target(&self, name: &str, emulator: &Emulator, body: &str) -> PathBuf {
+        self.write(
+            name,
+            &format!(
+                "business_phone: \"+{PHONE}\"\nprovider:\n  kind: nxcloud\n  appkey: {APPKEY}\n  base_url: {}\n{body}",
+                emulator.base_url()
+            ),
+        )
+    }
+
+    /// Run the real binary in this workspace with the client's credentials set.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).env("NXCLOUD_ACCESS_KEY", ACCESS_KEY).env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET).run()
+    }
+
+    /// A command to customise (environment, stdin) before running.
+    pub fn command(&self, args: &[&str]) -> Cmd {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("NXCLOUD_ACCESS_KEY")
+            .env_remove("NXCLOUD_ACCESS_SECRET")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        Cmd { cmd }
+    }
+}
+
+pub struct Cmd {
+    cmd: Command,
+}
+
+impl Cmd {
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Run {
+        let out = self.cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Assert the exit code, showing both streams when it is wrong.
+    pub fn code(&self, want: i32) -> &Run {
+        assert_eq!(self.code, want, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}

@@ -1,0 +1,106 @@
+//! Bad input: a clear message naming file, line and value; exit 1; nothing sent.
+
+use std::path::Path;
+
+use crate::harness::*;
+
+/// Every file in the broken corpus fails `validate` and `plan` with exit 1,
+/// names its file, line and column, and sends nothing to the emulator.
+#[test]
+fn broken_corpus_names_the_place_and_sends_nothing() {
+    let emu = Emulator::start(&state(&[], &[]), &[]);
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
+    let mut cases = 0;
+    for entry in std::fs::read_dir(&corpus).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        cases += 1;
+        let text = read(&path);
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no '# expect:' line", path.display()));
+        let (place, message) = expect.split_once(": ").unwrap();
+        // The corpus points at 127.0.0.1:9; aim it at the emulator instead,
+        // so a request sent by mistake would be counted.
+        let ws = Workspace::new();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        ws.write(name, &text.replace("http://127.0.0.1:9", &emu.base_url()));
+        if corpus.join("includes").is_dir() {
+            for inc in std::fs::read_dir(corpus.join("includes")).unwrap() {
+                let inc = inc.unwrap().path();
+                ws.write(&format!("includes/{}", inc.file_name().unwrap().to_str().unwrap()), &read(&inc));
+            }
+        }
+        for command in ["validate", "plan"] {
+            let run = ws.run(&[command, name]);
+            run.code(1);
+            let wanted = format!("{name}:{place}");
+            assert!(run.all().contains(&wanted), "{command} {name}: wanted {wanted:?} in\n{}", run.all());
+            assert!(run.all().contains(message), "{command} {name}: wanted {message:?} in\n{}", run.all());
+        }
+    }
+    assert!(cases >= 15, "the corpus holds {cases} cases");
+    assert_eq!(emu.requests(), 0, "nothing may be sent when the input is invalid");
+}
+
+#[test]
+fn validate_reports_every_error_of_every_file() {
+    let ws = Workspace::new();
+    let header = "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\n";
+    ws.write("d/a.yaml", &format!("{header}blocked:\n  - \"123\"\n  - \"86133xx\"\n"));
+    ws.write("d/b.yaml", "business_phone: \"8615800001796\"\nprovider: {kind: nxcloud, appkey: a}\nbloked: []\n");
+    let run = ws.run(&["validate", "d", "--format", "json"]);
+    run.code(1);
+    let doc = run.json();
+    let errors = doc["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3, "{doc}");
+    assert!(errors.iter().any(|e| e["line"] == 4 && e["message"].as_str().unwrap().contains("\"123\"")));
+    assert!(errors.iter().any(|e| e["line"] == 5 && e["message"].as_str().unwrap().contains("\"86133xx\"")));
+    assert!(errors.iter().any(|e| e["file"].as_str().unwrap().ends_with("b.yaml") && e["line"] == 3));
+}
+
+#[test]
+fn github_actions_gets_annotations() {
+    let ws = Workspace::new();
+    ws.write("a.yaml", "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\nblocked: [\"12x45678\"]\n");
+    let run = ws.command(&["validate", "a.yaml"]).env("GITHUB_ACTIONS", "true").run();
+    run.code(1);
+    assert!(run.stdout.contains("::error file=a.yaml,line=3,col="), "{}", run.stdout);
+}
+
+#[test]
+fn a_valid_file_validates_offline() {
+    let ws = Workspace::new();
+    // Points at a port nobody listens on: validate must not try it.
+    ws.write("a.yaml", "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a, base_url: \"http://127.0.0.1:9\"}\nblocked: [\"8613300000001\"]\n");
+    let run = ws.command(&["validate", "a.yaml"]).run();
+    run.code(0);
+    assert!(run.stdout.contains("1 target(s) valid"), "{}", run.stdout);
+}
+
+#[test]
+fn a_missing_credential_names_its_variable_and_sends_nothing() {
+    let emu = Emulator::start(&state(&[], &[]), &[]);
+    let ws = Workspace::new();
+    ws.target("t.yaml", &emu, "blocked: [\"8613300000001\"]\n");
+    let run = ws.command(&["plan", "t.yaml"]).env("NXCLOUD_ACCESS_KEY", ACCESS_KEY).run();
+    run.code(1);
+    assert!(run.stderr.contains("NXCLOUD_ACCESS_SECRET"), "{}", run.stderr);
+    let run = ws.command(&["apply", "t.yaml", "--yes"]).env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET).run();
+    run.code(1);
+    assert!(run.all().contains("NXCLOUD_ACCESS_KEY"), "{}", run.all());
+    assert_eq!(emu.requests(), 0);
+}
+
+#[test]
+fn an_unreachable_provider_is_an_error_naming_the_endpoint() {
+    let ws = Workspace::new();
+    ws.write("t.yaml", "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a, base_url: \"http://127.0.0.1:9\"}\n");
+    let run = ws.run(&["plan", "t.yaml"]);
+    run.code(1);
+    assert!(run.all().contains("/api/wa/getBlockUsers"), "{}", run.all());
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real binary, the real emulator, real HTTP on loopback.
+
+mod harness;
+
+mod faults;
+mod input;
+mod reconcile;
+mod sandbox;
+mod secrets;
