@@ -1,12 +1,37 @@
 //! Plan and report renderings, one file per format. Renderers are pure:
 //! they turn results into text and never print or fetch anything.
+//!
+//! `text` is for terminals and CI logs, `markdown` for PR comments and
+//! `$GITHUB_STEP_SUMMARY`, `json` for pipelines (a contract: product.md §4)
+//! and `diff` for people who think in diffs.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::apply::TargetReport;
-use crate::config::Target;
-use crate::plan::Plan;
+use crate::config::{Entry, Target};
+use crate::number::user_key;
+use crate::plan::{Plan, Unblock, UnblockReason};
 use crate::safety::Refusal;
+
+mod budget;
+mod diff;
+mod json;
+mod markdown;
+mod text;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use budget::GITHUB_COMMENT_LIMIT;
+pub use diff::plan_diff;
+pub use json::{
+    ErrorWire, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire, ReportDocument,
+    ReportSummaryWire, TargetPlanWire, TargetReportWire, UnblockWire, apply_json, plan_document,
+    plan_json, report_document,
+};
+pub use markdown::{apply_markdown, plan_markdown};
+pub use text::{apply_text, plan_text};
 
 /// One target's plan with everything a reader needs around it.
 #[derive(Debug, Clone)]
@@ -34,4 +59,110 @@ pub struct TargetError {
     pub file: PathBuf,
     /// The whole cause chain, already free of secrets.
     pub message: String,
+}
+
+/// The `--format` values. `diff` only means something for plans; callers
+/// reject it for other commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable, for terminals and CI logs.
+    #[default]
+    Text,
+    /// GitHub-flavoured markdown, for PR comments and step summaries.
+    Markdown,
+    /// The versioned JSON documents of product.md §4.
+    Json,
+    /// A unified diff of the sorted live list against the sorted desired list (plan only).
+    Diff,
+}
+
+/// Looks up what the files say about a planned user, so text and markdown can
+/// show why a number is blocked or unblocked. Built once per target because a
+/// plan may hold 64 000 blocks and a linear search per line would be quadratic.
+pub(crate) struct EntryIndex<'a> {
+    /// `blocked:` entries by the exact spelling the plan's `block` list uses.
+    blocked: HashMap<&'a str, &'a Entry>,
+    /// Expired `blocked:` entries by [`user_key`]: unblocks carry the live
+    /// spelling, which may be the other `wa_id` variant of the file's.
+    expired: HashMap<String, &'a Entry>,
+    /// `unblock:` entries by [`user_key`], for the same reason.
+    unblock: HashMap<String, &'a Entry>,
+}
+
+impl<'a> EntryIndex<'a> {
+    pub(crate) fn new(target: &'a Target) -> Self {
+        let mut blocked = HashMap::with_capacity(target.blocked.len());
+        let mut expired = HashMap::new();
+        for entry in &target.blocked {
+            blocked.entry(entry.user.as_str()).or_insert(entry);
+            if entry.expires.is_some() {
+                expired.entry(user_key(&entry.user)).or_insert(entry);
+            }
+        }
+        let unblock = target
+            .unblock
+            .iter()
+            .map(|e| (user_key(&e.user), e))
+            .collect();
+        EntryIndex {
+            blocked,
+            expired,
+            unblock,
+        }
+    }
+
+    /// The file's reason and expiry for a user to block, e.g.
+    /// `phishing links; expires 2027-01-31`, or `None` for a bare number.
+    pub(crate) fn block_detail(&self, user: &str) -> Option<String> {
+        let entry = self.blocked.get(user)?;
+        let reason = entry.reason.as_deref().map(one_line);
+        let expires = entry.expires.map(|d| format!("expires {d}"));
+        match (reason, expires) {
+            (Some(r), Some(e)) => Some(format!("{r}; {e}")),
+            (Some(r), None) => Some(r),
+            (None, Some(e)) => Some(e),
+            (None, None) => None,
+        }
+    }
+
+    /// Why a user is unblocked, in words: `not in file`, `expired 2026-01-01`,
+    /// `listed in unblock: appeal accepted`.
+    pub(crate) fn unblock_detail(&self, unblock: &Unblock) -> String {
+        match unblock.reason {
+            UnblockReason::NotInFile => "not in file".to_string(),
+            UnblockReason::Expired => match self
+                .expired
+                .get(&user_key(&unblock.user))
+                .and_then(|e| e.expires)
+            {
+                Some(date) => format!("expired {date}"),
+                None => "expired".to_string(),
+            },
+            UnblockReason::ListedInUnblock => match self
+                .unblock
+                .get(&user_key(&unblock.user))
+                .and_then(|e| e.reason.as_deref())
+            {
+                Some(reason) => format!("listed in unblock: {}", one_line(reason)),
+                None => "listed in unblock".to_string(),
+            },
+        }
+    }
+}
+
+/// Text from files and servers, made safe for one line of output: newlines
+/// would break the line structure, and control characters (ESC above all)
+/// would let a reason in a YAML file write escape codes into a terminal.
+pub(crate) fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace() || c.is_control()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }

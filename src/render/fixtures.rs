@@ -1,0 +1,236 @@
+//! Small hand-made targets shared by the rendering tests. Plans come from
+//! the real [`crate::plan::plan`] with a fixed date, so the snapshots show
+//! what users will see for these files, not what a hand-written Plan says.
+
+use std::path::PathBuf;
+
+use super::{AppliedTarget, PlannedTarget, TargetError};
+use crate::apply::{TargetReport, UserOutcome};
+use crate::config::{Entry, Location, Mode, ProviderSettings, Safety, Target};
+use crate::date::Date;
+use crate::plan::plan;
+use crate::safety::{Figure, Refusal, Rule};
+
+pub const CREATED_AT: &str = "2026-11-21T10:00:00Z";
+
+pub fn today() -> Date {
+    Date {
+        year: 2026,
+        month: 11,
+        day: 21,
+    }
+}
+
+/// `(user, reason, expires)` as a file would hold them.
+type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+
+fn entries(file: &str, rows: &[Row]) -> Vec<Entry> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, (user, reason, expires))| Entry {
+            user: user.to_string(),
+            reason: reason.map(str::to_string),
+            expires: expires.and_then(Date::parse),
+            at: Location {
+                file: PathBuf::from(file),
+                line: i + 8,
+                column: 5,
+            },
+        })
+        .collect()
+}
+
+pub fn target(
+    file: &str,
+    provider: ProviderSettings,
+    mode: Mode,
+    blocked: &[Row],
+    unblock: &[Row],
+) -> Target {
+    Target {
+        file: PathBuf::from(file),
+        business_phone: "8615800001795".to_string(),
+        provider,
+        mode,
+        blocked: entries(file, blocked),
+        unblock: entries(file, unblock),
+        safety: Safety::default(),
+    }
+}
+
+pub fn planned(target: Target, live: &[&str]) -> PlannedTarget {
+    let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+    PlannedTarget {
+        plan: plan(&target, &live, today()),
+        target,
+        refused: None,
+        notes: Vec::new(),
+    }
+}
+
+fn nxcloud() -> ProviderSettings {
+    ProviderSettings::NxCloud {
+        appkey: "pem28kje".to_string(),
+        base_url: None,
+    }
+}
+
+/// Exclusive, with reasons and expiry: three blocks (bare, reason and
+/// expiry, expiry only), an expired entry and two numbers not in the file.
+pub fn support_line() -> PlannedTarget {
+    let t = target(
+        "blocklists/support-line.yaml",
+        nxcloud(),
+        Mode::Exclusive,
+        &[
+            ("8613300000001", None, None),
+            (
+                "8613300000002",
+                Some("phishing links, ticket SUP-1234"),
+                Some("2027-01-31"),
+            ),
+            ("8613300000003", Some("spam"), Some("2026-06-30")),
+            ("8613300000004", Some("abusive messages"), None),
+            ("8613300000005", None, Some("2026-12-31")),
+        ],
+        &[],
+    );
+    planned(
+        t,
+        &[
+            "8613300000003",
+            "8613300000004",
+            "8613300000007",
+            "8613300000008",
+        ],
+    )
+}
+
+/// Additive: a number blocked outside the files stays, `unblock:` is honoured.
+pub fn shop() -> PlannedTarget {
+    let t = target(
+        "blocklists/shop.yaml",
+        ProviderSettings::CloudApi {
+            phone_number_id: "106540352242922".to_string(),
+            api_version: "v25.0".to_string(),
+            base_url: None,
+        },
+        Mode::Additive,
+        &[("8613300000010", Some("fake orders"), None)],
+        &[("8613300000012", Some("appeal accepted, SUP-2001"), None)],
+    );
+    planned(t, &["8613300000011", "8613300000012"])
+}
+
+/// In sync, with a note the reader must see.
+pub fn bot() -> PlannedTarget {
+    let t = target(
+        "blocklists/bot.yaml",
+        ProviderSettings::Waha {
+            base_url: "http://localhost:3000".to_string(),
+            session: "default".to_string(),
+            ledger: PathBuf::from("blocklists/bot.ledger.json"),
+        },
+        Mode::Exclusive,
+        &[("8613300000020", None, None), ("8613300000021", None, None)],
+        &[],
+    );
+    let mut p = planned(t, &["8613300000020", "8613300000021"]);
+    p.notes.push(
+        "WAHA cannot list blocks: the live list is the tool's ledger, so blocks made outside blocklist are invisible to it.".to_string(),
+    );
+    p
+}
+
+/// Three of four live numbers would be unblocked: the ratio guard trips.
+pub fn marketing() -> PlannedTarget {
+    let t = target(
+        "blocklists/marketing.yaml",
+        ProviderSettings::Sandbox,
+        Mode::Exclusive,
+        &[("8613300000030", None, None)],
+        &[],
+    );
+    let mut p = planned(
+        t,
+        &[
+            "8613300000030",
+            "8613300000031",
+            "8613300000032",
+            "8613300000033",
+        ],
+    );
+    p.refused = Some(Refusal {
+        rule: Rule::MaxUnblockRatio,
+        limit: Figure::Ratio(0.25),
+        actual: Figure::Ratio(0.75),
+    });
+    p
+}
+
+pub fn broken() -> TargetError {
+    TargetError {
+        file: PathBuf::from("blocklists/broken.yaml"),
+        message: "reading the live list: NxCloud answered 401 Unauthorized: signature mismatch (check NXCLOUD_ACCESS_KEY and NXCLOUD_ACCESS_SECRET)".to_string(),
+    }
+}
+
+/// Every case at once: changes, additive, in sync with a note, a refusal.
+pub fn mixed_plan() -> Vec<PlannedTarget> {
+    vec![support_line(), shop(), bot(), marketing()]
+}
+
+fn outcome(user: &str, code: i64, reason: &str, message: &str) -> UserOutcome {
+    UserOutcome {
+        user: user.to_string(),
+        code,
+        reason: reason.to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Applied with a deferral, a failure and a retry; applied cleanly; nothing to do.
+pub fn applied() -> Vec<AppliedTarget> {
+    vec![
+        AppliedTarget {
+            target: support_line().target,
+            report: TargetReport {
+                blocked: vec!["8613300000001".to_string()],
+                unblocked: vec![
+                    "8613300000003".to_string(),
+                    "8613300000007".to_string(),
+                    "8613300000008".to_string(),
+                ],
+                deferred: vec![outcome(
+                    "8613300000002",
+                    131047,
+                    "not_messaged_24h",
+                    "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+                )],
+                failed: vec![outcome(
+                    "8613300000005",
+                    131021,
+                    "cannot_block_self",
+                    "Recipient cannot be sender.",
+                )],
+                skipped_already_done: 0,
+                requests: 3,
+                retries: 1,
+            },
+        },
+        AppliedTarget {
+            target: shop().target,
+            report: TargetReport {
+                blocked: vec!["8613300000010".to_string()],
+                unblocked: vec!["8613300000012".to_string()],
+                skipped_already_done: 1,
+                requests: 2,
+                ..TargetReport::default()
+            },
+        },
+        AppliedTarget {
+            target: bot().target,
+            report: TargetReport::default(),
+        },
+    ]
+}

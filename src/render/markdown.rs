@@ -1,0 +1,386 @@
+//! GitHub-flavoured markdown for PR comments and `$GITHUB_STEP_SUMMARY`.
+//!
+//! GitHub rejects a comment longer than 65 536 characters, and a rejected
+//! comment means reviewers see no plan at all. So the summary table and the
+//! per-target headings are always kept, and long lists are cut to fit a
+//! budget with `… and N more`; the full lists stay in the text and JSON
+//! renderings. [`super::budget`] does the cutting.
+
+use std::fmt::Write as _;
+
+use super::budget::Doc;
+use super::{AppliedTarget, EntryIndex, PlannedTarget, TargetError, one_line};
+use crate::apply::UserOutcome;
+use crate::config::Target;
+
+/// The plan as a PR comment: heading, summary table, then one section per
+/// target that has something to say.
+pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> String {
+    let mut doc = Doc::default();
+    let block: usize = targets.iter().map(|t| t.plan.block.len()).sum();
+    let unblock: usize = targets.iter().map(|t| t.plan.unblock.len()).sum();
+    let unchanged: usize = targets.iter().map(|t| t.plan.unchanged).sum();
+    let refused = targets.iter().filter(|t| t.refused.is_some()).count();
+
+    let mut head = String::from("## blocklist plan\n\n");
+    if block + unblock == 0 {
+        let _ = write!(head, "**No changes.** {unchanged} unchanged");
+    } else {
+        let _ = write!(
+            head,
+            "**{block} to block, {unblock} to unblock**, {unchanged} unchanged"
+        );
+    }
+    let _ = write!(head, " across {} target(s).", targets.len());
+    if refused > 0 {
+        let _ = write!(head, " ⛔ {refused} refused by a safety guard.");
+    }
+    if !errors.is_empty() {
+        let _ = write!(head, " ❌ {} could not be planned.", errors.len());
+    }
+    head.push_str("\n\n| File | Phone | Provider | Block | Unblock | Unchanged | Status |\n");
+    head.push_str("|---|---|---|--:|--:|--:|---|\n");
+    for t in targets {
+        let status = if t.refused.is_some() {
+            "⛔ refused"
+        } else if t.plan.has_changes() {
+            "📝 changes"
+        } else {
+            "✅ in sync"
+        };
+        let _ = writeln!(
+            head,
+            "| {} | {} | {} | {} | {} | {} | {status} |",
+            file_cell(&t.target.file),
+            t.target.business_phone,
+            t.target.provider.kind(),
+            t.plan.block.len(),
+            t.plan.unblock.len(),
+            t.plan.unchanged
+        );
+    }
+    for e in errors {
+        let _ = writeln!(head, "| {} | | | | | | ❌ error |", file_cell(&e.file));
+    }
+    head.push('\n');
+    doc.text(head);
+
+    for t in targets {
+        if !t.plan.has_changes() && t.refused.is_none() && t.notes.is_empty() {
+            continue; // the table row says all there is to say
+        }
+        doc.text(section_heading(&t.target));
+        if let Some(r) = &t.refused {
+            doc.text(format!(
+                "> [!CAUTION]\n> ⛔ **Refused** by safety guard `{}`: limit {}, actual {}. \
+                 `apply` will refuse this target unless run with `--force`.\n\n",
+                r.rule.as_str(),
+                r.limit,
+                r.actual
+            ));
+        }
+        for note in &t.notes {
+            doc.text(format!("> [!NOTE]\n> {}\n\n", escape(&one_line(note))));
+        }
+        if !t.plan.has_changes() {
+            continue;
+        }
+        let plan = &t.plan;
+        doc.text(format!(
+            "<details><summary>{} to block, {} to unblock, {} unchanged</summary>\n\n",
+            plan.block.len(),
+            plan.unblock.len(),
+            plan.unchanged
+        ));
+        let index = EntryIndex::new(&t.target);
+        if !plan.block.is_empty() {
+            doc.text("**Block**\n\n".to_string());
+            doc.list(
+                plan.block
+                    .iter()
+                    .map(|user| match index.block_detail(user) {
+                        Some(detail) => format!("- `{user}` {}\n", escape(&detail)),
+                        None => format!("- `{user}`\n"),
+                    }),
+            );
+        }
+        if !plan.unblock.is_empty() {
+            doc.text("**Unblock**\n\n".to_string());
+            doc.list(
+                plan.unblock
+                    .iter()
+                    .map(|u| format!("- `{}` {}\n", u.user, escape(&index.unblock_detail(u)))),
+            );
+        }
+        doc.text("</details>\n\n".to_string());
+    }
+    push_errors(&mut doc, errors);
+    doc.finish()
+}
+
+/// The apply report as a PR comment or step summary.
+pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> String {
+    let mut doc = Doc::default();
+    let sum = |f: fn(&AppliedTarget) -> usize| -> usize { applied.iter().map(f).sum() };
+    let blocked = sum(|a| a.report.blocked.len());
+    let unblocked = sum(|a| a.report.unblocked.len());
+    let deferred = sum(|a| a.report.deferred.len());
+    let failed = sum(|a| a.report.failed.len());
+
+    let mut head = String::from("## blocklist apply\n\n");
+    let _ = write!(
+        head,
+        "**{blocked} blocked, {unblocked} unblocked**, {deferred} deferred, {failed} failed across {} target(s).",
+        applied.len()
+    );
+    if !errors.is_empty() {
+        let _ = write!(head, " ❌ {} could not be applied.", errors.len());
+    }
+    head.push_str(
+        "\n\n| File | Phone | Provider | Blocked | Unblocked | Deferred | Failed | Status |\n",
+    );
+    head.push_str("|---|---|---|--:|--:|--:|--:|---|\n");
+    for a in applied {
+        let r = &a.report;
+        let status = if !r.failed.is_empty() {
+            "❌ failed"
+        } else if !r.deferred.is_empty() {
+            "⏳ deferred"
+        } else if r.blocked.is_empty() && r.unblocked.is_empty() {
+            "✅ in sync"
+        } else {
+            "✅ done"
+        };
+        let _ = writeln!(
+            head,
+            "| {} | {} | {} | {} | {} | {} | {} | {status} |",
+            file_cell(&a.target.file),
+            a.target.business_phone,
+            a.target.provider.kind(),
+            r.blocked.len(),
+            r.unblocked.len(),
+            r.deferred.len(),
+            r.failed.len()
+        );
+    }
+    for e in errors {
+        let _ = writeln!(head, "| {} | | | | | | | ❌ error |", file_cell(&e.file));
+    }
+    head.push('\n');
+    doc.text(head);
+
+    for a in applied {
+        let r = &a.report;
+        if r.blocked.is_empty()
+            && r.unblocked.is_empty()
+            && r.deferred.is_empty()
+            && r.failed.is_empty()
+        {
+            continue;
+        }
+        doc.text(section_heading(&a.target));
+        let mut summary = format!(
+            "{} request(s), {} retr{}",
+            r.requests,
+            r.retries,
+            if r.retries == 1 { "y" } else { "ies" }
+        );
+        if r.skipped_already_done > 0 {
+            let _ = write!(summary, ", {} already done", r.skipped_already_done);
+        }
+        doc.text(format!("<details><summary>{summary}</summary>\n\n"));
+        if !r.failed.is_empty() {
+            doc.text("**Failed**\n\n".to_string());
+            doc.list(r.failed.iter().map(outcome_item));
+        }
+        if !r.deferred.is_empty() {
+            // Said once: the explanation is the same for every 131047.
+            let all_24h = r.deferred.iter().all(|o| o.reason == "not_messaged_24h");
+            doc.text(if all_24h {
+                "**Deferred**: the user has not messaged this business in the last 24 hours; \
+                 the block will be retried on the next apply.\n\n"
+                    .to_string()
+            } else {
+                "**Deferred**: refused for now; retried on the next apply.\n\n".to_string()
+            });
+            doc.list(r.deferred.iter().map(outcome_item));
+        }
+        if !r.unblocked.is_empty() {
+            doc.text("**Unblocked**\n\n".to_string());
+            doc.list(r.unblocked.iter().map(|u| format!("- `{u}`\n")));
+        }
+        if !r.blocked.is_empty() {
+            doc.text("**Blocked**\n\n".to_string());
+            doc.list(r.blocked.iter().map(|u| format!("- `{u}`\n")));
+        }
+        doc.text("</details>\n\n".to_string());
+    }
+    push_errors(&mut doc, errors);
+    doc.finish()
+}
+
+fn section_heading(target: &Target) -> String {
+    format!(
+        "### `{}`\n\nPhone `{}` · {} · {} mode\n\n",
+        code_span(&target.file.display().to_string()),
+        target.business_phone,
+        target.provider.kind(),
+        target.mode.as_str()
+    )
+}
+
+fn push_errors(doc: &mut Doc, errors: &[TargetError]) {
+    for e in errors {
+        doc.text(format!(
+            "### ❌ `{}`\n\n{}\n\n",
+            code_span(&e.file.display().to_string()),
+            escape(&one_line(&e.message))
+        ));
+    }
+}
+
+/// `- `user` 131021 cannot_block_self: Recipient cannot be sender`
+fn outcome_item(o: &UserOutcome) -> String {
+    format!(
+        "- `{}` {} {}: {}\n",
+        o.user,
+        o.code,
+        escape(&one_line(&o.reason)),
+        escape(&one_line(&o.message))
+    )
+}
+
+fn file_cell(file: &std::path::Path) -> String {
+    format!(
+        "`{}`",
+        code_span(&file.display().to_string()).replace('|', "\\|")
+    )
+}
+
+/// Inside a code span only a backtick can end it early.
+fn code_span(s: &str) -> String {
+    one_line(s).replace('`', "'")
+}
+
+/// Text from files and servers must not open HTML (a stray `<details>` or
+/// `</details>` would swallow the rest of the comment) or break a table.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Mode, ProviderSettings};
+    use crate::render::budget::{BUDGET, GITHUB_COMMENT_LIMIT};
+    use crate::render::fixtures::*;
+
+    #[test]
+    fn plan() {
+        insta::assert_snapshot!(plan_markdown(&mixed_plan(), &[broken()]));
+    }
+
+    #[test]
+    fn plan_in_sync() {
+        insta::assert_snapshot!(plan_markdown(&[bot()], &[]));
+    }
+
+    #[test]
+    fn apply() {
+        insta::assert_snapshot!(apply_markdown(&applied(), &[broken()]));
+    }
+
+    /// 64 000 blocks (the platform's capacity) and 6 400 unblocks: far more
+    /// than a comment holds, so the lists are cut and the cut is said.
+    #[test]
+    fn huge_plan_stays_under_githubs_limit() {
+        let blocked: Vec<String> = (0..64_000).map(|i| format!("86140{i:08}")).collect();
+        let live: Vec<String> = (0..6_400).map(|i| format!("86150{i:08}")).collect();
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> = blocked
+            .iter()
+            .map(|u| (u.as_str(), Some("spam wave, ticket SUP-9000"), None))
+            .collect();
+        let t = target(
+            "blocklists/huge.yaml",
+            ProviderSettings::Sandbox,
+            Mode::Exclusive,
+            &rows,
+            &[],
+        );
+        let live: Vec<&str> = live.iter().map(String::as_str).collect();
+        let p = planned(t, &live);
+        assert_eq!((p.plan.block.len(), p.plan.unblock.len()), (64_000, 6_400));
+
+        let out = plan_markdown(&[p, bot()], &[broken()]);
+        let chars = out.chars().count();
+        assert!(chars <= GITHUB_COMMENT_LIMIT, "{chars} characters");
+        assert!(chars <= BUDGET, "{chars} characters");
+        // The summary and every target's row and heading survive.
+        assert!(out.starts_with("## blocklist plan\n\n**64000 to block, 6400 to unblock**"));
+        for file in [
+            "blocklists/huge.yaml",
+            "blocklists/bot.yaml",
+            "blocklists/broken.yaml",
+        ] {
+            assert!(out.contains(&format!("| `{file}` |")), "row for {file}");
+            assert!(out.contains(&format!("`{file}`\n\n")), "heading for {file}");
+        }
+        // Both lists get the same share and say how many were left out.
+        let shown = |marker: &str| out.lines().filter(|l| l.contains(marker)).count();
+        let blocks_shown = shown("spam wave");
+        let unblocks_shown = shown("not in file");
+        assert!(blocks_shown > 100, "{blocks_shown} blocks shown");
+        assert_eq!(blocks_shown, unblocks_shown);
+        for (total, kept) in [(64_000, blocks_shown), (6_400, unblocks_shown)] {
+            assert!(out.contains(&format!("- … and {} more", total - kept)));
+        }
+        assert!(out.ends_with(&format!("{}\n\n", broken().message)));
+    }
+
+    #[test]
+    fn huge_apply_stays_under_githubs_limit() {
+        let mut applied = applied();
+        applied[0].report.blocked = (0..64_000).map(|i| format!("86140{i:08}")).collect();
+        applied[0].report.unblocked = (0..6_400).map(|i| format!("86150{i:08}")).collect();
+        let out = apply_markdown(&applied, &[]);
+        assert!(out.chars().count() <= BUDGET);
+        assert_eq!(out.matches("- … and ").count(), 2, "both lists are cut");
+        assert!(out.contains("8613300000005` 131021 cannot_block_self"));
+    }
+
+    /// Hundreds of targets with long error messages: even the fixed text is
+    /// over budget, and whole lines are cut from the end.
+    #[test]
+    fn too_many_targets_are_cut_by_lines() {
+        let errors: Vec<TargetError> = (0..2_000)
+            .map(|i| TargetError {
+                file: format!("blocklists/{i}.yaml").into(),
+                message: "x".repeat(100),
+            })
+            .collect();
+        let out = plan_markdown(&mixed_plan(), &errors);
+        assert!(out.chars().count() <= BUDGET);
+        assert!(out.starts_with("## blocklist plan\n\n"));
+        assert!(out.contains("line(s) left out to stay under GitHub's 65536-character limit"));
+    }
+
+    #[test]
+    fn html_and_pipes_from_files_are_escaped() {
+        let t = target(
+            "blocklists/a|b.yaml",
+            ProviderSettings::Sandbox,
+            Mode::Exclusive,
+            &[("8613300000001", Some("</details> <b>x</b> | y"), None)],
+            &[],
+        );
+        let out = plan_markdown(&[planned(t, &[])], &[]);
+        assert!(out.contains("| `blocklists/a\\|b.yaml` |"), "{out}");
+        assert!(
+            out.contains("&lt;/details&gt; &lt;b&gt;x&lt;/b&gt; \\| y"),
+            "{out}"
+        );
+    }
+}
