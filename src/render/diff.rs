@@ -2,12 +2,11 @@
 //! against the sorted desired list, one number per line, for people who
 //! review changes as diffs (and tools that colour them).
 //!
-//! The two sides are the lists as they are: live numbers in the spelling the
-//! platform returned, desired ones as the files spell them. A Mexican or
-//! Brazilian `wa_id` variant therefore shows as a `-`/`+` pair even though
-//! the plan treats them as one user, and in additive mode live numbers the
-//! files do not list show as `-` lines though apply keeps them. The text
-//! rendering is the one that says what apply will do.
+//! The right-hand side is the list as it will be once the plan is carried
+//! out (live, minus unblocks, plus blocks), not the raw desired set: in
+//! additive mode live users the files do not list stay, and a Mexican or
+//! Brazilian `wa_id` variant the plan treats as one user keeps its live
+//! spelling, so neither shows up as a change that apply would not make.
 
 use similar::TextDiff;
 
@@ -23,7 +22,7 @@ pub fn plan_diff(targets: &[PlannedTarget]) -> String {
             continue;
         }
         let live = lines(&t.plan.live);
-        let desired = lines(&t.plan.desired);
+        let desired = lines(&after_apply(&t.plan));
         let file = t.target.file.display();
         let diff = TextDiff::from_lines(&live, &desired);
         out.push_str(
@@ -34,6 +33,20 @@ pub fn plan_diff(targets: &[PlannedTarget]) -> String {
         );
     }
     out
+}
+
+/// The live list once every planned change has succeeded, sorted.
+fn after_apply(plan: &crate::plan::Plan) -> Vec<String> {
+    let gone: std::collections::HashSet<&str> = plan.unblock.iter().map(|u| u.user.as_str()).collect();
+    let mut after: Vec<String> = plan
+        .live
+        .iter()
+        .filter(|u| !gone.contains(u.as_str()))
+        .chain(plan.block.iter())
+        .cloned()
+        .collect();
+    after.sort_unstable();
+    after
 }
 
 /// One number per line, each ending in `\n`, so the last line is not
@@ -68,6 +81,22 @@ mod tests {
 -8613300000007
 -8613300000008
 +8613300000005
+"
+        );
+    }
+
+    #[test]
+    fn additive_mode_keeps_unlisted_live_users_on_both_sides() {
+        // 11 was blocked outside the files and stays; 12 is in `unblock:`.
+        assert_eq!(
+            plan_diff(&[shop()]),
+            "\
+--- live/blocklists/shop.yaml
++++ desired/blocklists/shop.yaml
+@@ -1,2 +1,2 @@
++8613300000010
+ 8613300000011
+-8613300000012
 "
         );
     }
