@@ -1,0 +1,92 @@
+//! The router: provider routes behind the fault layer, admin routes for
+//! tests and benchmarks, and a request counter in front of everything.
+//!
+//! A provider's routes live in one file each (`nxcloud.rs`; the Cloud API
+//! and WAHA join the same way) and share [`Shared`]: the store, the options
+//! and the fault dice.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::Options;
+use super::faults::{self, Injector};
+use super::nxcloud;
+use super::state::Store;
+
+const STATS_ROUTE: &str = "/_emulator/stats";
+
+pub struct Shared {
+    /// One lock for the whole state: requests change it one at a time and
+    /// the file is written in the same order, as a real backend serialises
+    /// writes to one list.
+    pub store: tokio::sync::Mutex<Store>,
+    pub options: Options,
+    /// Where the emulator listens, for the `paging.next` URLs it hands out.
+    pub addr: SocketAddr,
+    pub injector: Injector,
+    /// List pages served since start, for `Faults::change_list_after_pages`.
+    pub list_pages_served: AtomicU64,
+    stats: Mutex<Stats>,
+}
+
+#[derive(Default)]
+struct Stats {
+    requests: u64,
+    by_route: BTreeMap<String, u64>,
+}
+
+pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
+    let shared = Arc::new(Shared {
+        store: tokio::sync::Mutex::new(store),
+        injector: Injector::new(options.faults.clone()),
+        options,
+        addr,
+        list_pages_served: AtomicU64::new(0),
+        stats: Mutex::new(Stats::default()),
+    });
+    let provider_routes =
+        nxcloud::routes().route_layer(from_fn_with_state(shared.clone(), faults::inject));
+    Router::new()
+        .merge(provider_routes)
+        .route(STATS_ROUTE, get(stats))
+        .route("/_emulator/state", get(state))
+        // Outermost, so requests the fault layer turns away are counted too.
+        .layer(from_fn_with_state(shared.clone(), count))
+        .with_state(shared)
+}
+
+async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    // Reading the counters must not move them.
+    if path != STATS_ROUTE {
+        let mut stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.requests += 1;
+        *stats.by_route.entry(path.to_string()).or_default() += 1;
+    }
+    next.run(request).await
+}
+
+/// `GET /_emulator/stats`: `{"requests": n, "by_route": {"/api/wa/…": n}}`.
+async fn stats(State(shared): State<Arc<Shared>>) -> Response {
+    let stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+    axum::Json(serde_json::json!({
+        "requests": stats.requests,
+        "by_route": stats.by_route,
+    }))
+    .into_response()
+}
+
+/// `GET /_emulator/state`: the state in the state file's format.
+async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    let json = shared.store.lock().await.to_json();
+    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+}
