@@ -7,6 +7,7 @@
 
 pub mod nxcloud;
 pub mod retry;
+pub mod secret;
 pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};
