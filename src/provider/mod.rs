@@ -5,8 +5,10 @@
 //! Cloud API, so the codes are Meta's everywhere). Retry and backoff live in
 //! one place, [`retry`], shared by every backend.
 
+pub mod client;
 pub mod nxcloud;
 pub mod retry;
+pub mod secret;
 pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,1 +1,263 @@
 //! The NxCloud block-list client (providers.md §1).
+//!
+//! Three signed POST endpoints: block, unblock, and list one page. Each call
+//! serialises its body once, and every attempt signs and sends those same
+//! bytes with a fresh timestamp; [`retry::run`] decides when to try again.
+
+mod credentials;
+mod envelope;
+mod exchange;
+#[cfg(test)]
+mod http_tests;
+mod pager;
+mod wire;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::header::HeaderValue;
+
+use super::retry::RetryPolicy;
+use super::{BatchResult, Provider, Stats, UserError, codes};
+use crate::number::canonical;
+pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
+pub use envelope::{MetaError, meta_error};
+use exchange::Answer;
+use pager::{Pager, Step};
+use wire::{BatchData, Direction, ListData, Page};
+
+pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// Meta's limit per block or unblock request (providers.md §2).
+pub const MAX_BATCH: usize = 1000;
+/// A listing that keeps hitting 139102 is restarted this many times, then given up.
+pub const MAX_LIST_RESTARTS: u32 = 3;
+
+/// Fixed header values for the block endpoints: WhatsApp, message traffic.
+const BIZ_TYPE: &str = "2";
+const ACTION: &str = "mt";
+
+#[derive(Debug, Clone)]
+pub struct NxCloudConfig {
+    /// `https://api2.nxcloud.com`, or the emulator in tests and the sandbox.
+    pub base_url: String,
+    /// The NxCloud application key; not a secret.
+    pub appkey: String,
+    /// Canonical digits, country code first.
+    pub business_phone: String,
+    pub credentials: Credentials,
+    /// Users asked for per list page.
+    pub page_size: usize,
+    pub retry: RetryPolicy,
+}
+
+impl NxCloudConfig {
+    /// A config with the default page size and retry policy.
+    pub fn new(
+        base_url: impl Into<String>,
+        appkey: impl Into<String>,
+        business_phone: impl Into<String>,
+        credentials: Credentials,
+    ) -> Self {
+        NxCloudConfig {
+            base_url: base_url.into(),
+            appkey: appkey.into(),
+            business_phone: business_phone.into(),
+            credentials,
+            page_size: DEFAULT_PAGE_SIZE,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Block,
+    Unblock,
+    List,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Block => "/api/wa/createBlockUsers",
+            Endpoint::Unblock => "/api/wa/deleteBlockUsers",
+            Endpoint::List => "/api/wa/getBlockUsers",
+        }
+    }
+}
+
+pub struct NxCloud {
+    config: NxCloudConfig,
+    /// One client for every call, so connections are reused (style.md, example 5).
+    client: reqwest::Client,
+    stats: Stats,
+}
+
+impl fmt::Debug for NxCloud {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NxCloud")
+            .field("base_url", &self.config.base_url)
+            .field("appkey", &self.config.appkey)
+            .field("business_phone", &self.config.business_phone)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NxCloud {
+    pub fn new(mut config: NxCloudConfig) -> anyhow::Result<Self> {
+        config.base_url = config.base_url.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&config.base_url)
+            .with_context(|| format!("NxCloud base_url {:?} is not a URL", config.base_url))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "NxCloud base_url {:?} must start with http:// or https://",
+            config.base_url
+        );
+        // Checked here so a bad key fails once, clearly, and without echoing it.
+        anyhow::ensure!(
+            HeaderValue::from_str(config.credentials.access_key()).is_ok(),
+            "{ACCESS_KEY_VAR} holds characters that cannot be sent in an HTTP header"
+        );
+        config.page_size = config.page_size.max(1);
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(NxCloud {
+            config,
+            client,
+            stats: Stats::default(),
+        })
+    }
+
+    fn url(&self, endpoint: Endpoint) -> String {
+        format!("{}{}", self.config.base_url, endpoint.path())
+    }
+
+    /// Block or unblock one batch. Both are idempotent on the platform, so
+    /// [`retry::run`] may send them again when a reply is lost.
+    async fn write(&self, endpoint: Endpoint, users: &[String]) -> anyhow::Result<BatchResult> {
+        if users.is_empty() {
+            return Ok(BatchResult::default());
+        }
+        let what = format!("POST {}", self.url(endpoint));
+        anyhow::ensure!(
+            users.len() <= MAX_BATCH,
+            "{what}: {} users in one call; at most {MAX_BATCH} are allowed",
+            users.len()
+        );
+        let config = &self.config;
+        let body = wire::users_body(&config.appkey, &config.business_phone, users)?;
+        let direction = match endpoint {
+            Endpoint::Block => Direction::Block,
+            _ => Direction::Unblock,
+        };
+        match self.call::<BatchData>(endpoint, body).await? {
+            Answer::Data(data) => Ok(wire::batch_result(users, data, direction)),
+            // 139101 concerns the whole call: every user of it is refused, and
+            // the caller stops further blocks for this phone (providers.md §2).
+            Answer::Refused(meta)
+                if meta.code == codes::LIST_FULL && endpoint == Endpoint::Block =>
+            {
+                let mut seen = HashSet::new();
+                let failed = users
+                    .iter()
+                    .filter(|user| seen.insert(user.as_str()))
+                    .map(|user| UserError {
+                        user: user.clone(),
+                        code: meta.code,
+                        message: meta.message.clone(),
+                    })
+                    .collect();
+                Ok(BatchResult {
+                    done: Vec::new(),
+                    failed,
+                })
+            }
+            Answer::Refused(meta) => Err(unexpected(&what, &meta)),
+        }
+    }
+
+    /// Read every page. A 139102 means the list changed under the cursors, so
+    /// the listing starts again from the first page (providers.md §2).
+    async fn read_all(&self) -> anyhow::Result<Vec<String>> {
+        let what = format!("POST {}", self.url(Endpoint::List));
+        let config = &self.config;
+        let mut restarts = 0;
+        'listing: loop {
+            let mut pager = Pager::new();
+            let mut users = Vec::new();
+            let mut seen = HashSet::new();
+            loop {
+                let (appkey, phone) = (&config.appkey, &config.business_phone);
+                let body = wire::list_body(appkey, phone, config.page_size, pager.cursor())?;
+                let page: Page = match self.call::<ListData>(Endpoint::List, body).await? {
+                    Answer::Data(data) => data.into(),
+                    Answer::Refused(meta) if meta.code == codes::LIST_CHANGED => {
+                        if restarts == MAX_LIST_RESTARTS {
+                            anyhow::bail!(
+                                "{what}: the block list kept changing while it was read ({restarts} restarts); try again"
+                            );
+                        }
+                        restarts += 1;
+                        self.stats.retry();
+                        crate::debug!(
+                            "{what}: list changed during paging (139102); restart {restarts} of {MAX_LIST_RESTARTS}"
+                        );
+                        continue 'listing;
+                    }
+                    Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
+                };
+                let count = page.users.len();
+                for raw in page.users {
+                    let user = canonical(&raw).map_err(|e| {
+                        anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}")
+                    })?;
+                    if seen.insert(user.clone()) {
+                        users.push(user);
+                    }
+                }
+                match pager.observe(count, page.after.as_deref(), page.has_next) {
+                    Step::Next => continue,
+                    Step::Done => return Ok(users),
+                    Step::Broken(why) => anyhow::bail!("{what}: {why}"),
+                }
+            }
+        }
+    }
+}
+
+impl Provider for NxCloud {
+    async fn list(&self) -> anyhow::Result<Vec<String>> {
+        self.read_all().await
+    }
+
+    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.write(Endpoint::Block, users).await
+    }
+
+    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.write(Endpoint::Unblock, users).await
+    }
+
+    fn max_batch(&self) -> usize {
+        MAX_BATCH
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+fn unexpected(what: &str, meta: &MetaError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what}: unexpected Meta error {}: {}",
+        meta.code,
+        meta.message
+    )
+}

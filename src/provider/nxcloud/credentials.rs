@@ -1,0 +1,141 @@
+//! NxCloud credentials: from the environment only, never printed.
+//!
+//! Credentials never live in the desired-state file (product.md §1); they come
+//! from `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`. The secret is only
+//! used to sign (providers.md §1: "The secret is never sent").
+
+use std::fmt;
+
+use crate::provider::secret::Secret;
+
+pub const ACCESS_KEY_VAR: &str = "NXCLOUD_ACCESS_KEY";
+pub const ACCESS_SECRET_VAR: &str = "NXCLOUD_ACCESS_SECRET";
+
+#[derive(Clone)]
+pub struct Credentials {
+    access_key: String,
+    access_secret: Secret,
+}
+
+impl Credentials {
+    pub fn new(access_key: impl Into<String>, access_secret: impl Into<String>) -> Self {
+        Credentials {
+            access_key: access_key.into(),
+            access_secret: Secret::new(access_secret),
+        }
+    }
+
+    /// Read `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`.
+    pub fn from_env() -> anyhow::Result<Credentials> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Credentials::from_env`] with the environment supplied by the caller,
+    /// so it can be tested without touching the process environment.
+    /// A variable that is missing or blank counts as not set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Credentials> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let key = get(ACCESS_KEY_VAR);
+        let secret = get(ACCESS_SECRET_VAR);
+        match (key, secret) {
+            (Some(key), Some(secret)) => Ok(Credentials::new(key, secret)),
+            (key, secret) => {
+                let missing: Vec<&str> = [
+                    (key.is_none(), ACCESS_KEY_VAR),
+                    (secret.is_none(), ACCESS_SECRET_VAR),
+                ]
+                .into_iter()
+                .filter_map(|(missing, name)| missing.then_some(name))
+                .collect();
+                let verb = if missing.len() == 1 { "is" } else { "are" };
+                anyhow::bail!(
+                    "{} {verb} not set: NxCloud credentials come from the environment, never from the file",
+                    missing.join(" and ")
+                )
+            }
+        }
+    }
+
+    /// Sent in the `accessKey` header. Not the secret, but still a credential:
+    /// it is never printed either.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    pub fn access_secret(&self) -> &Secret {
+        &self.access_secret
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key", &"***")
+            .field("access_secret", &self.access_secret)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn reads_both_variables() {
+        let found = Credentials::from_lookup(env(&[
+            (ACCESS_KEY_VAR, "key-1"),
+            (ACCESS_SECRET_VAR, "s3cr3t-value"),
+        ]))
+        .unwrap();
+        assert_eq!(found.access_key(), "key-1");
+        assert_eq!(found.access_secret().expose(), "s3cr3t-value");
+    }
+
+    #[test]
+    fn missing_or_empty_names_the_variable() {
+        let err = Credentials::from_lookup(env(&[(ACCESS_KEY_VAR, "key-1")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NXCLOUD_ACCESS_SECRET is not set: NxCloud credentials come from the environment, never from the file"
+        );
+        let err = Credentials::from_lookup(env(&[
+            (ACCESS_KEY_VAR, " "),
+            (ACCESS_SECRET_VAR, "s3cr3t-value"),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("NXCLOUD_ACCESS_KEY is not set:"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("s3cr3t-value"));
+        let err = Credentials::from_lookup(env(&[])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("NXCLOUD_ACCESS_KEY and NXCLOUD_ACCESS_SECRET are not set:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_neither_key_nor_secret() {
+        let credentials = Credentials::new("key-abc123", "s3cr3t-value");
+        for shown in [format!("{credentials:?}"), format!("{credentials:#?}")] {
+            assert!(!shown.contains("s3cr3t-value"), "{shown}");
+            assert!(!shown.contains("key-abc123"), "{shown}");
+        }
+    }
+}

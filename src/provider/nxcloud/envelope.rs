@@ -1,0 +1,201 @@
+//! What an NxCloud envelope code means for the client (providers.md §1, the
+//! code table), and Meta's code inside a 9099 pass-through.
+//!
+//! The transient/fatal split itself is decided in [`crate::provider::retry`];
+//! this table adds the user-facing wording and the codes the client acts on.
+
+use crate::provider::codes;
+use crate::provider::retry::{meta_code_is_transient, nxcloud_code_is_transient};
+
+/// Meta's own error, passed through by NxCloud as code 9099.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaError {
+    pub code: i64,
+    /// Meta's message without the `(#code)` prefix.
+    pub message: String,
+}
+
+/// Names used in messages; none of them is a credential.
+pub(super) struct Context<'a> {
+    pub appkey: &'a str,
+    pub business_phone: &'a str,
+}
+
+/// What the client does with an envelope.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// Read `data` (code 0, or Meta's 139100 partial failure).
+    Data,
+    /// Retry; the text is what the final error shows.
+    Transient(String),
+    /// Give up; the text explains why (the caller prefixes the endpoint).
+    Fatal(String),
+    /// 1004, timestamp outside the window: re-sign with a fresh `ts` once.
+    ClockSkew,
+    /// A Meta refusal the caller handles: 139101 (list full), 139102 (list changed).
+    Refused(MetaError),
+}
+
+pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Verdict {
+    let nx = if message.is_empty() {
+        format!("NxCloud code {code}")
+    } else {
+        format!("NxCloud code {code}: {message}")
+    };
+    let Context {
+        appkey,
+        business_phone,
+    } = context;
+    let fatal = |text: String| Verdict::Fatal(text);
+    match code {
+        0 => Verdict::Data,
+        1001 => fatal(format!("a required header is missing ({nx})")),
+        1002 => fatal(format!("NxCloud rejected a parameter ({nx})")),
+        1003 => fatal(format!(
+            "invalid signature: check NXCLOUD_ACCESS_SECRET ({nx})"
+        )),
+        1004 => Verdict::ClockSkew,
+        1005 => fatal(format!(
+            "permission denied: check NXCLOUD_ACCESS_KEY and that the business is enabled ({nx})"
+        )),
+        9002 => fatal(format!(
+            "business phone {business_phone} is not usable with NxCloud ({nx})"
+        )),
+        9003 => fatal(format!("the NxCloud app {appkey} is unavailable ({nx})")),
+        9006 | 10003 => fatal(format!(
+            "business phone {business_phone} is not bound to the app {appkey} ({nx})"
+        )),
+        9099 => classify_meta(message, &nx),
+        code if nxcloud_code_is_transient(code) => Verdict::Transient(nx),
+        9000..=9006 => fatal(format!("NxCloud platform error ({nx})")),
+        _ => fatal(format!("unexpected reply ({nx})")),
+    }
+}
+
+fn classify_meta(message: &str, nx: &str) -> Verdict {
+    let Some(meta) = meta_error(message) else {
+        return Verdict::Fatal(format!("Meta error without a Meta code ({nx})"));
+    };
+    match meta.code {
+        code if meta_code_is_transient(code, false) => {
+            Verdict::Transient(format!("Meta code {code}: {}", meta.message))
+        }
+        // Per-user results follow in `data`, as with code 0 (providers.md §2).
+        codes::PARTIAL_FAILURE => Verdict::Data,
+        codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
+        code => Verdict::Fatal(format!("Meta error {code}: {}", meta.message)),
+    }
+}
+
+/// Meta's code from a message that starts with `(#<code>)`, e.g.
+/// `(#139102) Block list changed during paging`.
+pub fn meta_error(message: &str) -> Option<MetaError> {
+    let rest = message.trim_start().strip_prefix("(#")?;
+    let (digits, rest) = rest.split_once(')')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(MetaError {
+        code: digits.parse().ok()?,
+        message: rest.trim().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTEXT: Context<'static> = Context {
+        appkey: "pem28kje",
+        business_phone: "8615800001795",
+    };
+
+    fn fatal_text(code: i64, message: &str) -> String {
+        match classify(code, message, &CONTEXT) {
+            Verdict::Fatal(text) => text,
+            other => panic!("{code}: expected fatal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn code_table() {
+        assert_eq!(classify(0, "请求成功", &CONTEXT), Verdict::Data);
+        assert_eq!(classify(1004, "ts expired", &CONTEXT), Verdict::ClockSkew);
+        for code in [-1, 9007] {
+            assert!(
+                matches!(classify(code, "x", &CONTEXT), Verdict::Transient(_)),
+                "{code}"
+            );
+        }
+        for code in [
+            1001, 1002, 1003, 1005, 9000, 9001, 9002, 9003, 9004, 9005, 9006, 10003, 42,
+        ] {
+            let text = fatal_text(code, "boom");
+            assert!(
+                text.contains(&format!("NxCloud code {code}: boom")),
+                "{text}"
+            );
+        }
+        assert!(fatal_text(1003, "").starts_with("invalid signature: check NXCLOUD_ACCESS_SECRET"));
+        assert!(fatal_text(1005, "").starts_with(
+            "permission denied: check NXCLOUD_ACCESS_KEY and that the business is enabled"
+        ));
+        for code in [9006, 10003] {
+            assert!(
+                fatal_text(code, "")
+                    .starts_with("business phone 8615800001795 is not bound to the app pem28kje"),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn meta_codes_inside_9099() {
+        let verdict = |message: &str| classify(9099, message, &CONTEXT);
+        assert_eq!(
+            verdict("(#139102) Block list changed"),
+            Verdict::Refused(MetaError {
+                code: 139102,
+                message: "Block list changed".into()
+            })
+        );
+        assert!(
+            matches!(verdict("(#139101) Blocklist full"), Verdict::Refused(m) if m.code == 139101)
+        );
+        assert_eq!(verdict("(#139100) Some users failed"), Verdict::Data);
+        for code in [139103, 130429, 4, 80007, 1, 2, 131000, 131016] {
+            let verdict = verdict(&format!("(#{code}) try later"));
+            assert_eq!(
+                verdict,
+                Verdict::Transient(format!("Meta code {code}: try later"))
+            );
+        }
+        assert_eq!(
+            verdict("(#190) Invalid OAuth access token"),
+            Verdict::Fatal("Meta error 190: Invalid OAuth access token".into())
+        );
+        assert!(
+            matches!(verdict("something odd"), Verdict::Fatal(t) if t.contains("without a Meta code"))
+        );
+    }
+
+    #[test]
+    fn meta_code_extraction() {
+        let parsed = meta_error("(#139102) Block list changed during paging").unwrap();
+        assert_eq!(parsed.code, 139102);
+        assert_eq!(parsed.message, "Block list changed during paging");
+        assert_eq!(meta_error("  (#4)").unwrap().code, 4);
+        assert_eq!(meta_error("(#4)").unwrap().message, "");
+        for bad in [
+            "",
+            "139102",
+            "(139102) x",
+            "(#) x",
+            "(#12a) x",
+            "(#139102 x",
+            "x (#1) y",
+        ] {
+            assert_eq!(meta_error(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! One signed HTTP exchange with NxCloud, and what its reply means.
+//!
+//! Each call serialises its body once; every attempt signs those exact bytes
+//! with a fresh `ts` and sends them (the signature covers the body byte for
+//! byte, providers.md §1). The reply is sorted into an [`Outcome`] for
+//! [`retry::run`], the one place that decides whether to try again.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+
+use super::envelope::{self, Context, MetaError, Verdict};
+use super::wire::Envelope;
+use super::{ACTION, BIZ_TYPE, Endpoint, NxCloud};
+use crate::provider::retry::{self, Outcome};
+use crate::provider::sign::{SignedHeaders, sign};
+
+/// What a call came to once retries are over.
+pub(super) enum Answer<T> {
+    Data(T),
+    /// A Meta refusal the caller acts on (139101, 139102).
+    Refused(MetaError),
+}
+
+impl NxCloud {
+    /// One call with retries: the body is signed and sent as these exact bytes
+    /// on every attempt (the signature covers them, providers.md §1).
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Answer<T>> {
+        let url = self.url(endpoint);
+        let what = format!("POST {url}");
+        let clock_rejections = AtomicU32::new(0);
+        let request = Request {
+            endpoint,
+            url: &url,
+            what: &what,
+            body: &body,
+            clock_rejections: &clock_rejections,
+        };
+        retry::run(&self.config.retry, &self.stats, &what, move |attempt| {
+            self.attempt(request, attempt)
+        })
+        .await
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        request: Request<'_>,
+        attempt: u32,
+    ) -> Outcome<Answer<T>> {
+        let Request { url, what, .. } = request;
+        let credentials = &self.config.credentials;
+        let ts = now_ms();
+        let headers = SignedHeaders {
+            access_key: credentials.access_key(),
+            ts: &ts,
+            biz_type: BIZ_TYPE,
+            action: ACTION,
+        };
+        let signature = sign(
+            headers,
+            Some(request.body),
+            credentials.access_secret().expose(),
+        );
+        self.stats.request();
+        let started = Instant::now();
+        // HTTP/1 sends header names in lower case; NxCloud, like any HTTP
+        // server, matches them without regard to case.
+        let sent = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header("accessKey", credentials.access_key())
+            .header("ts", &ts)
+            .header("bizType", BIZ_TYPE)
+            .header("action", ACTION)
+            .header("sign", signature)
+            .body(request.body.to_vec())
+            .send()
+            .await;
+        let log = |outcome: &str| {
+            let path = request.endpoint.path();
+            let ms = started.elapsed().as_millis();
+            crate::debug!("nxcloud: POST {path} attempt {attempt}: {outcome}, {ms} ms");
+        };
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                let transient = retry::reqwest_error_is_transient(&error);
+                let why = describe(error);
+                log(&format!("no reply ({why})"));
+                if !transient {
+                    return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
+                }
+                let retry_after = None;
+                return Outcome::Transient { why, retry_after };
+            }
+        };
+        let status = response.status();
+        let code = status.as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(retry::parse_retry_after);
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                log(&format!("HTTP {code}, reply cut short"));
+                let why = format!("HTTP {code}, reply cut short: {}", describe(error));
+                return Outcome::Transient { why, retry_after };
+            }
+        };
+        if retry::status_is_transient(status) {
+            log(&format!("HTTP {code}"));
+            let why = format!("HTTP {code}");
+            return Outcome::Transient { why, retry_after };
+        }
+        let envelope: Envelope = match serde_json::from_slice(&bytes) {
+            Ok(envelope) => envelope,
+            Err(error) if status.is_success() => {
+                log(&format!("HTTP {code}, malformed reply"));
+                return malformed(code, error);
+            }
+            Err(_) => {
+                log(&format!("HTTP {code}"));
+                return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+            }
+        };
+        let trace = envelope.trace_id().map(|id| format!(", traceId {id}"));
+        log(&format!(
+            "HTTP {code}, code {}{}",
+            envelope.code,
+            trace.unwrap_or_default()
+        ));
+        if !status.is_success() && envelope.code == 0 {
+            return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+        }
+        let context = Context {
+            appkey: &self.config.appkey,
+            business_phone: &self.config.business_phone,
+        };
+        let message = envelope.message.as_deref().unwrap_or_default();
+        match envelope::classify(envelope.code, message, &context) {
+            Verdict::Data => {
+                let data = envelope.data.unwrap_or_default();
+                match serde_json::from_value(data) {
+                    Ok(data) => Outcome::Done(Answer::Data(data)),
+                    Err(error) => malformed(code, error),
+                }
+            }
+            Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
+            Verdict::Transient(why) => Outcome::Transient { why, retry_after },
+            Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+            // The clock may simply have been read late: re-sign once with a
+            // fresh ts (every attempt signs anew); a second 1004 is the clock.
+            Verdict::ClockSkew if request.clock_rejections.fetch_add(1, Ordering::Relaxed) == 0 => {
+                Outcome::Transient {
+                    why: "timestamp rejected (NxCloud code 1004)".into(),
+                    retry_after: None,
+                }
+            }
+            Verdict::ClockSkew => Outcome::Fatal(anyhow::anyhow!(
+                "{what}: timestamp rejected (NxCloud code 1004) twice: check the system clock"
+            )),
+        }
+    }
+}
+
+/// What every attempt of one call shares.
+#[derive(Clone, Copy)]
+struct Request<'a> {
+    endpoint: Endpoint,
+    url: &'a str,
+    what: &'a str,
+    body: &'a [u8],
+    /// 1004 replies so far: the first is retried once, the second is fatal.
+    clock_rejections: &'a AtomicU32,
+}
+
+/// A 200 whose body is not the expected JSON is most likely a reply garbled in
+/// transit; the calls are idempotent, so it is worth another try.
+fn malformed<T>(code: u16, error: serde_json::Error) -> Outcome<T> {
+    Outcome::Transient {
+        why: format!("malformed reply (HTTP {code}): {error}"),
+        retry_after: None,
+    }
+}
+
+/// A network error with its causes, without the URL (the caller names it).
+/// reqwest errors never carry request headers, so no credential can leak here.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Milliseconds since the epoch, 13 digits. A clock before 1970 gives "0",
+/// which the server rejects with 1004, and the error says to check the clock.
+fn now_ms() -> String {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH);
+    since_epoch.unwrap_or_default().as_millis().to_string()
+}

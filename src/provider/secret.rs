@@ -1,0 +1,80 @@
+//! A credential that cannot be printed by accident.
+//!
+//! Secrets never appear in any output, log line, error, plan file or report,
+//! at any verbosity (product.md §1). Holding them in this type makes that the
+//! default: `{}` and `{:?}` print `***`, there is no `Serialize`, and the one
+//! way to the value is [`Secret::expose`], which is easy to grep for.
+
+use std::fmt;
+
+/// A string whose value only [`Secret::expose`] reveals.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value itself, for the one place that needs it (signing a request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_string())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_printed() {
+        let secret = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{secret}"), "***");
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(format!("{secret:#?}"), "***");
+        // Nested in a derived Debug, it stays hidden.
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        struct Holder {
+            secret: Secret,
+        }
+        let shown = format!("{:?}", Holder { secret });
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn expose_is_the_way_in() {
+        let secret = Secret::from("abc".to_string());
+        assert_eq!(secret.expose(), "abc");
+        assert!(!secret.is_empty());
+        assert!(Secret::from("").is_empty());
+    }
+}
