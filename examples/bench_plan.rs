@@ -58,7 +58,9 @@ fn main() {
             .expect("run blocklist");
         let (code, peak_kib) = wait_with_peak_rss(child);
         let wall = started.elapsed();
-        let requests = admin(&addr, "/_emulator/stats")["requests"].as_u64().unwrap_or(0);
+        let requests = admin(&addr, "/_emulator/stats")["requests"]
+            .as_u64()
+            .unwrap_or(0);
         let minimum = match command {
             "plan" => TOTAL.div_ceil(1000),
             _ => TOTAL.div_ceil(1000) + 2 * CHURN.div_ceil(1000),
@@ -94,8 +96,15 @@ fn start_emulator(bin: &Path, state: &Path) -> (Child, String) {
         .spawn()
         .expect("start emulator");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .to_string();
     (child, addr)
 }
 
@@ -113,7 +122,11 @@ fn wait_with_peak_rss(child: Child) -> (i32, i64) {
 
 fn admin(addr: &str, path: &str) -> serde_json::Value {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap_or("{}")).unwrap_or_default()

@@ -70,11 +70,20 @@ async fn run<P: Provider>(
     report: &mut TargetReport,
 ) -> anyhow::Result<()> {
     let desired: HashSet<String> = plan.desired.iter().map(|u| user_key(u)).collect();
-    if let Some(bad) = plan.unblock.iter().find(|u| desired.contains(&user_key(&u.user))) {
-        anyhow::bail!("refusing to unblock {}: the files list it as blocked (a bug; nothing was sent)", bad.user);
+    if let Some(bad) = plan
+        .unblock
+        .iter()
+        .find(|u| desired.contains(&user_key(&u.user)))
+    {
+        anyhow::bail!(
+            "refusing to unblock {}: the files list it as blocked (a bug; nothing was sent)",
+            bad.user
+        );
     }
     if let Some(bad) = plan.block.iter().find(|u| !desired.contains(&user_key(u))) {
-        anyhow::bail!("refusing to block {bad}: the files do not list it (a bug; nothing was sent)");
+        anyhow::bail!(
+            "refusing to block {bad}: the files do not list it (a bug; nothing was sent)"
+        );
     }
     let size = chunk_size.clamp(1, provider.max_batch());
 
@@ -118,8 +127,17 @@ impl TargetReport {
             Direction::Block => &mut self.blocked,
             Direction::Unblock => &mut self.unblocked,
         };
-        done.extend(result.done.into_iter().filter(|u| sent.contains(u.as_str())));
-        for e in result.failed.into_iter().filter(|e| sent.contains(e.user.as_str())) {
+        done.extend(
+            result
+                .done
+                .into_iter()
+                .filter(|u| sent.contains(u.as_str())),
+        );
+        for e in result
+            .failed
+            .into_iter()
+            .filter(|e| sent.contains(e.user.as_str()))
+        {
             let outcome = UserOutcome {
                 reason: reason_for(e.code).into_owned(),
                 user: e.user,

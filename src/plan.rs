@@ -192,7 +192,11 @@ mod tests {
     /// What the live list becomes once every planned change succeeds.
     fn applied(live: &[String], plan: &Plan) -> Vec<String> {
         let gone: HashSet<&str> = plan.unblock.iter().map(|u| u.user.as_str()).collect();
-        let mut next: Vec<String> = live.iter().filter(|u| !gone.contains(u.as_str())).cloned().collect();
+        let mut next: Vec<String> = live
+            .iter()
+            .filter(|u| !gone.contains(u.as_str()))
+            .cloned()
+            .collect();
         next.extend(plan.block.iter().cloned());
         next
     }
@@ -208,18 +212,35 @@ mod tests {
             ],
             vec![entry("8613300000004", None)],
         );
-        let live = strings(&["8613300000002", "8613300000003", "8613300000004", "8613300000005"]);
+        let live = strings(&[
+            "8613300000002",
+            "8613300000003",
+            "8613300000004",
+            "8613300000005",
+        ]);
         let p = plan(&t, &live, TODAY);
         assert_eq!(p.block, strings(&["8613300000001"]));
         assert_eq!(
             p.unblock,
             vec![
-                Unblock { user: "8613300000002".into(), reason: UnblockReason::Expired },
-                Unblock { user: "8613300000004".into(), reason: UnblockReason::ListedInUnblock },
-                Unblock { user: "8613300000005".into(), reason: UnblockReason::NotInFile },
+                Unblock {
+                    user: "8613300000002".into(),
+                    reason: UnblockReason::Expired
+                },
+                Unblock {
+                    user: "8613300000004".into(),
+                    reason: UnblockReason::ListedInUnblock
+                },
+                Unblock {
+                    user: "8613300000005".into(),
+                    reason: UnblockReason::NotInFile
+                },
             ]
         );
-        assert_eq!(p.unchanged, 1, "an entry expiring today is still desired today");
+        assert_eq!(
+            p.unchanged, 1,
+            "an entry expiring today is still desired today"
+        );
         assert_eq!(p.desired, strings(&["8613300000001", "8613300000003"]));
     }
 
@@ -227,7 +248,10 @@ mod tests {
     fn additive_mode_only_unblocks_what_unblock_names() {
         let t = target(
             Mode::Additive,
-            vec![entry("8613300000001", None), entry("8613300000002", Some("2020-01-01"))],
+            vec![
+                entry("8613300000001", None),
+                entry("8613300000002", Some("2020-01-01")),
+            ],
             vec![entry("8613300000004", None)],
         );
         let live = strings(&["8613300000002", "8613300000004", "8613300000005"]);
@@ -235,7 +259,10 @@ mod tests {
         assert_eq!(p.block, strings(&["8613300000001"]));
         assert_eq!(
             p.unblock,
-            vec![Unblock { user: "8613300000004".into(), reason: UnblockReason::ListedInUnblock }]
+            vec![Unblock {
+                user: "8613300000004".into(),
+                reason: UnblockReason::ListedInUnblock
+            }]
         );
         assert_eq!(p.unchanged, 2);
     }
@@ -252,9 +279,18 @@ mod tests {
     #[test]
     fn fingerprint_is_md5_of_sorted_lines() {
         // md5("1\n2") computed independently.
-        assert_eq!(fingerprint(["1", "2"].into_iter()), "a1fe7d8e64a2b3f20e90b79387bff527");
-        assert_eq!(fingerprint(std::iter::empty()), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(fingerprint(["a"].into_iter()), "0cc175b9c0f1b6a831c399e269772661");
+        assert_eq!(
+            fingerprint(["1", "2"].into_iter()),
+            "a1fe7d8e64a2b3f20e90b79387bff527"
+        );
+        assert_eq!(
+            fingerprint(std::iter::empty()),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
+        assert_eq!(
+            fingerprint(["a"].into_iter()),
+            "0cc175b9c0f1b6a831c399e269772661"
+        );
     }
 
     /// Properties over many generated cases: the plan is deterministic,
@@ -272,7 +308,11 @@ mod tests {
         for case in 0..300 {
             let mut pick = |n: u64| next() % n;
             let user = |i: u64| format!("86133{:08}", i);
-            let mode = if case % 3 == 0 { Mode::Additive } else { Mode::Exclusive };
+            let mode = if case % 3 == 0 {
+                Mode::Additive
+            } else {
+                Mode::Exclusive
+            };
             let blocked: Vec<Entry> = (0..pick(40))
                 .map(|_| {
                     let expires = match pick(4) {
@@ -296,16 +336,31 @@ mod tests {
             let p = plan(&t, &live, TODAY);
             assert_eq!(p, plan(&t, &live, TODAY), "deterministic");
             let blocks: HashSet<&str> = p.block.iter().map(String::as_str).collect();
-            assert!(p.unblock.iter().all(|u| !blocks.contains(u.user.as_str())), "disjoint");
-            assert!(p.block.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
-            assert!(p.unblock.windows(2).all(|w| w[0].user < w[1].user), "sorted, no duplicates");
+            assert!(
+                p.unblock.iter().all(|u| !blocks.contains(u.user.as_str())),
+                "disjoint"
+            );
+            assert!(
+                p.block.windows(2).all(|w| w[0] < w[1]),
+                "sorted, no duplicates"
+            );
+            assert!(
+                p.unblock.windows(2).all(|w| w[0].user < w[1].user),
+                "sorted, no duplicates"
+            );
 
             let after = applied(&live, &p);
             let after_set: HashSet<&str> = after.iter().map(String::as_str).collect();
-            assert!(p.desired.iter().all(|d| after_set.contains(d.as_str())), "every desired user is blocked");
+            assert!(
+                p.desired.iter().all(|d| after_set.contains(d.as_str())),
+                "every desired user is blocked"
+            );
             if mode == Mode::Exclusive {
                 let desired: HashSet<&str> = p.desired.iter().map(String::as_str).collect();
-                assert!(after_set.iter().all(|u| desired.contains(u)), "exclusive: nothing else stays");
+                assert!(
+                    after_set.iter().all(|u| desired.contains(u)),
+                    "exclusive: nothing else stays"
+                );
             }
             let again = plan(&t, &after, TODAY);
             assert!(!again.has_changes(), "idempotent: {again:?}");

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::emulator::{self, NxCloudKeys, Options, Running, SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET};
+use crate::emulator::{
+    self, NxCloudKeys, Options, Running, SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET,
+};
 
 /// Running sandboxes, one per state file (all targets in one directory share one).
 #[derive(Default)]
@@ -18,7 +20,10 @@ pub struct Sandboxes {
 
 /// Where a sandbox target's state lives: `.blocklist/sandbox.json` beside the file.
 pub fn state_path(file: &Path) -> PathBuf {
-    let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     dir.join(".blocklist").join("sandbox.json")
 }
 
@@ -28,8 +33,9 @@ impl Sandboxes {
         let state = state_path(file);
         if !self.running.contains_key(&state) {
             if let Some(dir) = state.parent() {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create the sandbox directory {}", dir.display()))?;
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the sandbox directory {}", dir.display())
+                })?;
             }
             let options = Options {
                 state_path: state.clone(),
@@ -44,7 +50,12 @@ impl Sandboxes {
             let running = emulator::start(listen, options)
                 .await
                 .with_context(|| format!("cannot start the sandbox for {}", file.display()))?;
-            crate::info!("sandbox for {} listening on {} (state {})", file.display(), running.addr, state.display());
+            crate::info!(
+                "sandbox for {} listening on {} (state {})",
+                file.display(),
+                running.addr,
+                state.display()
+            );
             self.running.insert(state.clone(), running);
         }
         Ok(format!("http://{}", self.running[&state].addr))

@@ -21,7 +21,11 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     };
     let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
     let mut errors = reconciled.errors;
-    let views: Vec<PlannedTarget> = reconciled.planned.iter().map(|p| p.planned.clone()).collect();
+    let views: Vec<PlannedTarget> = reconciled
+        .planned
+        .iter()
+        .map(|p| p.planned.clone())
+        .collect();
 
     // The plan is what the operator approves: show it in the chosen format
     // (JSON output carries only the report, so it stays one document).
@@ -31,20 +35,34 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         Format::Text | Format::Diff => out.print(&render::plan_text(&views, &errors, out.color))?,
     }
 
-    let mut exit = if errors.is_empty() { Exit::Success } else { Exit::Error };
-    let (runnable, refused): (Vec<Planned>, Vec<Planned>) =
-        reconciled.planned.into_iter().partition(|p| p.planned.refused.is_none());
+    let mut exit = if errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    };
+    let (runnable, refused): (Vec<Planned>, Vec<Planned>) = reconciled
+        .planned
+        .into_iter()
+        .partition(|p| p.planned.refused.is_none());
     if !refused.is_empty() {
         exit = exit.max(Exit::Refused);
     }
-    let to_apply: Vec<Planned> = runnable.into_iter().filter(|p| p.planned.plan.has_changes()).collect();
+    let to_apply: Vec<Planned> = runnable
+        .into_iter()
+        .filter(|p| p.planned.plan.has_changes())
+        .collect();
 
     let mut applied = Vec::new();
     if !to_apply.is_empty() {
         if !confirmed(args.yes)? {
             return Ok(exit.max(Exit::Refused));
         }
-        let (done, failed) = apply_all(to_apply, args.chunk_size.into(), args.targets.concurrency.into()).await;
+        let (done, failed) = apply_all(
+            to_apply,
+            args.chunk_size.into(),
+            args.targets.concurrency.into(),
+        )
+        .await;
         applied = done;
         errors.extend(failed);
     }
@@ -80,7 +98,9 @@ fn confirmed(yes: bool) -> anyhow::Result<bool> {
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        eprintln!("Refusing to apply: standard input is not a terminal, so nobody can confirm. Pass --yes to apply unattended.");
+        eprintln!(
+            "Refusing to apply: standard input is not a terminal, so nobody can confirm. Pass --yes to apply unattended."
+        );
         return Ok(false);
     }
     eprint!("Apply these changes? Only 'yes' is accepted: ");
@@ -109,9 +129,17 @@ async fn apply_all(
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: applying", p.planned.target.file.display());
-            let (report, error) = apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
+            let (report, error) =
+                apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
             let error = error.map(|e| targets::error(&p.planned.target, e));
-            (index, AppliedTarget { target: p.planned.target, report }, error)
+            (
+                index,
+                AppliedTarget {
+                    target: p.planned.target,
+                    report,
+                },
+                error,
+            )
         });
     }
     let mut results = Vec::new();

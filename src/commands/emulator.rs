@@ -13,7 +13,11 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
-            .with_context(|| format!("{name} is not set: the emulator accepts the credentials the client will send"))
+            .with_context(|| {
+                format!(
+                    "{name} is not set: the emulator accepts the credentials the client will send"
+                )
+            })
     };
     let options = Options {
         state_path: args.state,

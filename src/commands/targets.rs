@@ -33,7 +33,11 @@ pub struct Reconciled {
 /// one and returns `None`, so nothing is sent to any provider.
 pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
     let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let loaded = config::load(paths);
     for w in &loaded.warnings {
         note(format_args!("warning: {w}"));

@@ -9,7 +9,11 @@ use super::output::Output;
 
 pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
     let default = [std::path::PathBuf::from(".")];
-    let paths = if args.paths.is_empty() { &default[..] } else { &args.paths[..] };
+    let paths = if args.paths.is_empty() {
+        &default[..]
+    } else {
+        &args.paths[..]
+    };
     let loaded = config::load(paths);
 
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
@@ -21,7 +25,11 @@ pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
         Format::Text | Format::Diff => text(&loaded),
     };
     out.print(&text)?;
-    Ok(if loaded.errors.is_empty() { Exit::Success } else { Exit::Error })
+    Ok(if loaded.errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
 }
 
 fn text(loaded: &config::Loaded) -> String {
@@ -110,7 +118,9 @@ fn annotations(errors: &[Diagnostic], warnings: &[Diagnostic]) -> String {
 
 /// Escaping rules of GitHub's workflow commands (`%`, CR, LF; plus `:` and `,` in properties).
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {

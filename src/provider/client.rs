@@ -21,7 +21,9 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
     match &target.provider {
         ProviderSettings::NxCloud { appkey, base_url } => {
             let config = NxCloudConfig {
-                base_url: base_url.clone().unwrap_or_else(|| NXCLOUD_BASE_URL.to_string()),
+                base_url: base_url
+                    .clone()
+                    .unwrap_or_else(|| NXCLOUD_BASE_URL.to_string()),
                 appkey: appkey.clone(),
                 business_phone: target.business_phone.clone(),
                 credentials: Credentials::from_env()?,

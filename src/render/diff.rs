@@ -37,7 +37,8 @@ pub fn plan_diff(targets: &[PlannedTarget]) -> String {
 
 /// The live list once every planned change has succeeded, sorted.
 fn after_apply(plan: &crate::plan::Plan) -> Vec<String> {
-    let gone: std::collections::HashSet<&str> = plan.unblock.iter().map(|u| u.user.as_str()).collect();
+    let gone: std::collections::HashSet<&str> =
+        plan.unblock.iter().map(|u| u.user.as_str()).collect();
     let mut after: Vec<String> = plan
         .live
         .iter()

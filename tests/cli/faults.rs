@@ -23,7 +23,15 @@ fn converges(flags: &[&str]) -> serde_json::Value {
     let emu = Emulator::start(&state(&refs(&live), &refs(&wanted)), flags);
     let ws = Workspace::new();
     ws.target("t.yaml", &emu, &blocked_list(&wanted));
-    let run = ws.run(&["apply", "t.yaml", "--yes", "--chunk-size", "5", "--format", "json"]);
+    let run = ws.run(&[
+        "apply",
+        "t.yaml",
+        "--yes",
+        "--chunk-size",
+        "5",
+        "--format",
+        "json",
+    ]);
     run.code(0);
     assert_eq!(emu.blocked(), wanted);
     ws.run(&["plan", "t.yaml", "--detailed-exitcode"]).code(0);
@@ -33,7 +41,10 @@ fn converges(flags: &[&str]) -> serde_json::Value {
 #[test]
 fn a_burst_of_503s_is_retried_until_it_passes() {
     let report = converges(&["--fail-first", "3"]);
-    assert!(report["targets"][0]["retries"].as_u64().unwrap() >= 3, "{report}");
+    assert!(
+        report["targets"][0]["retries"].as_u64().unwrap() >= 3,
+        "{report}"
+    );
 }
 
 #[test]
@@ -44,7 +55,10 @@ fn random_503s_converge() {
 #[test]
 fn rate_limiting_with_retry_after_converges() {
     let report = converges(&["--rate-limit", "4"]);
-    assert!(report["targets"][0]["retries"].as_u64().unwrap() >= 1, "{report}");
+    assert!(
+        report["targets"][0]["retries"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
 }
 
 #[test]

@@ -18,7 +18,6 @@ pub const APPKEY: &str = "testapp";
 pub struct Emulator {
     child: Child,
     pub addr: String,
-    pub state: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -40,14 +39,20 @@ impl Emulator {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         let addr = line
             .trim()
             .rsplit("http://")
             .next()
             .unwrap_or_else(|| panic!("emulator did not announce its address: {line:?}"))
             .to_string();
-        Emulator { child, addr, state: path, _dir: dir }
+        Emulator {
+            child,
+            addr,
+            _dir: dir,
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -60,7 +65,9 @@ impl Emulator {
     }
 
     pub fn by_route(&self, route: &str) -> u64 {
-        self.admin("/_emulator/stats")["by_route"][route].as_u64().unwrap_or(0)
+        self.admin("/_emulator/stats")["by_route"][route]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     /// The users currently blocked for the test phone, sorted.
@@ -78,8 +85,15 @@ impl Emulator {
 
     fn admin(&self, path: &str) -> serde_json::Value {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
@@ -110,7 +124,9 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn new() -> Workspace {
-        Workspace { dir: tempfile::tempdir().unwrap() }
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn write(&self, name: &str, content: &str) -> PathBuf {
@@ -140,7 +156,10 @@ impl Workspace {
 
     /// Run the real binary in this workspace with the client's credentials set.
     pub fn run(&self, args: &[&str]) -> Run {
-        self.command(args).env("NXCLOUD_ACCESS_KEY", ACCESS_KEY).env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET).run()
+        self.command(args)
+            .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+            .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .run()
     }
 
     /// A command to customise (environment, stdin) before running.
@@ -188,12 +207,17 @@ pub struct Run {
 impl Run {
     /// Assert the exit code, showing both streams when it is wrong.
     pub fn code(&self, want: i32) -> &Run {
-        assert_eq!(self.code, want, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
     pub fn all(&self) -> String {

@@ -32,44 +32,84 @@ fn broken_corpus_names_the_place_and_sends_nothing() {
         if corpus.join("includes").is_dir() {
             for inc in std::fs::read_dir(corpus.join("includes")).unwrap() {
                 let inc = inc.unwrap().path();
-                ws.write(&format!("includes/{}", inc.file_name().unwrap().to_str().unwrap()), &read(&inc));
+                ws.write(
+                    &format!("includes/{}", inc.file_name().unwrap().to_str().unwrap()),
+                    &read(&inc),
+                );
             }
         }
         for command in ["validate", "plan"] {
             let run = ws.run(&[command, name]);
             run.code(1);
             let wanted = format!("{name}:{place}");
-            assert!(run.all().contains(&wanted), "{command} {name}: wanted {wanted:?} in\n{}", run.all());
-            assert!(run.all().contains(message), "{command} {name}: wanted {message:?} in\n{}", run.all());
+            assert!(
+                run.all().contains(&wanted),
+                "{command} {name}: wanted {wanted:?} in\n{}",
+                run.all()
+            );
+            assert!(
+                run.all().contains(message),
+                "{command} {name}: wanted {message:?} in\n{}",
+                run.all()
+            );
         }
     }
     assert!(cases >= 15, "the corpus holds {cases} cases");
-    assert_eq!(emu.requests(), 0, "nothing may be sent when the input is invalid");
+    assert_eq!(
+        emu.requests(),
+        0,
+        "nothing may be sent when the input is invalid"
+    );
 }
 
 #[test]
 fn validate_reports_every_error_of_every_file() {
     let ws = Workspace::new();
     let header = "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\n";
-    ws.write("d/a.yaml", &format!("{header}blocked:\n  - \"123\"\n  - \"86133xx\"\n"));
-    ws.write("d/b.yaml", "business_phone: \"8615800001796\"\nprovider: {kind: nxcloud, appkey: a}\nbloked: []\n");
+    ws.write(
+        "d/a.yaml",
+        &format!("{header}blocked:\n  - \"123\"\n  - \"86133xx\"\n"),
+    );
+    ws.write(
+        "d/b.yaml",
+        "business_phone: \"8615800001796\"\nprovider: {kind: nxcloud, appkey: a}\nbloked: []\n",
+    );
     let run = ws.run(&["validate", "d", "--format", "json"]);
     run.code(1);
     let doc = run.json();
     let errors = doc["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 3, "{doc}");
-    assert!(errors.iter().any(|e| e["line"] == 4 && e["message"].as_str().unwrap().contains("\"123\"")));
-    assert!(errors.iter().any(|e| e["line"] == 5 && e["message"].as_str().unwrap().contains("\"86133xx\"")));
-    assert!(errors.iter().any(|e| e["file"].as_str().unwrap().ends_with("b.yaml") && e["line"] == 3));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["line"] == 4 && e["message"].as_str().unwrap().contains("\"123\""))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["line"] == 5 && e["message"].as_str().unwrap().contains("\"86133xx\""))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["file"].as_str().unwrap().ends_with("b.yaml") && e["line"] == 3)
+    );
 }
 
 #[test]
 fn github_actions_gets_annotations() {
     let ws = Workspace::new();
     ws.write("a.yaml", "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\nblocked: [\"12x45678\"]\n");
-    let run = ws.command(&["validate", "a.yaml"]).env("GITHUB_ACTIONS", "true").run();
+    let run = ws
+        .command(&["validate", "a.yaml"])
+        .env("GITHUB_ACTIONS", "true")
+        .run();
     run.code(1);
-    assert!(run.stdout.contains("::error file=a.yaml,line=3,col="), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("::error file=a.yaml,line=3,col="),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -87,10 +127,20 @@ fn a_missing_credential_names_its_variable_and_sends_nothing() {
     let emu = Emulator::start(&state(&[], &[]), &[]);
     let ws = Workspace::new();
     ws.target("t.yaml", &emu, "blocked: [\"8613300000001\"]\n");
-    let run = ws.command(&["plan", "t.yaml"]).env("NXCLOUD_ACCESS_KEY", ACCESS_KEY).run();
+    let run = ws
+        .command(&["plan", "t.yaml"])
+        .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+        .run();
     run.code(1);
-    assert!(run.stderr.contains("NXCLOUD_ACCESS_SECRET"), "{}", run.stderr);
-    let run = ws.command(&["apply", "t.yaml", "--yes"]).env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET).run();
+    assert!(
+        run.stderr.contains("NXCLOUD_ACCESS_SECRET"),
+        "{}",
+        run.stderr
+    );
+    let run = ws
+        .command(&["apply", "t.yaml", "--yes"])
+        .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+        .run();
     run.code(1);
     assert!(run.all().contains("NXCLOUD_ACCESS_KEY"), "{}", run.all());
     assert_eq!(emu.requests(), 0);

@@ -14,7 +14,10 @@ blocked:
 fn plan_apply_replan_leaves_only_deferred_users() {
     // 01 and 02 messaged recently and can be blocked; 03 has not (131047);
     // 07 is live but not in the file and must be unblocked.
-    let emu = Emulator::start(&state(&["8613300000007"], &["8613300000001", "8613300000002"]), &[]);
+    let emu = Emulator::start(
+        &state(&["8613300000007"], &["8613300000001", "8613300000002"]),
+        &[],
+    );
     let ws = Workspace::new();
     ws.target("support.yaml", &emu, FILE);
 
@@ -22,17 +25,35 @@ fn plan_apply_replan_leaves_only_deferred_users() {
     plan.code(0);
     let doc = plan.json();
     let t = &doc["targets"][0];
-    assert_eq!(t["block"], serde_json::json!(["8613300000001", "8613300000002", "8613300000003"]));
-    assert_eq!(t["unblock"], serde_json::json!([{"user": "8613300000007", "reason": "not_in_file"}]));
+    assert_eq!(
+        t["block"],
+        serde_json::json!(["8613300000001", "8613300000002", "8613300000003"])
+    );
+    assert_eq!(
+        t["unblock"],
+        serde_json::json!([{"user": "8613300000007", "reason": "not_in_file"}])
+    );
     assert_eq!(doc["summary"]["block"], 3);
-    ws.run(&["plan", "support.yaml", "--detailed-exitcode"]).code(2);
+    ws.run(&["plan", "support.yaml", "--detailed-exitcode"])
+        .code(2);
     assert_eq!(emu.blocked(), vec!["8613300000007"], "plan changes nothing");
 
-    let apply = ws.run(&["apply", "support.yaml", "--yes", "--format", "json", "--report", "report.json"]);
+    let apply = ws.run(&[
+        "apply",
+        "support.yaml",
+        "--yes",
+        "--format",
+        "json",
+        "--report",
+        "report.json",
+    ]);
     apply.code(0);
     let report = apply.json();
     let r = &report["targets"][0];
-    assert_eq!(r["blocked"], serde_json::json!(["8613300000001", "8613300000002"]));
+    assert_eq!(
+        r["blocked"],
+        serde_json::json!(["8613300000001", "8613300000002"])
+    );
     assert_eq!(r["unblocked"], serde_json::json!(["8613300000007"]));
     assert_eq!(r["deferred"][0]["user"], "8613300000003");
     assert_eq!(r["deferred"][0]["code"], 131047);
@@ -43,16 +64,27 @@ fn plan_apply_replan_leaves_only_deferred_users() {
     assert_eq!(saved, report, "--report writes the same document");
     assert_eq!(emu.blocked(), vec!["8613300000001", "8613300000002"]);
 
-    let replan = ws.run(&["plan", "support.yaml", "--format", "json", "--detailed-exitcode"]);
+    let replan = ws.run(&[
+        "plan",
+        "support.yaml",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
     replan.code(2);
     let t = &replan.json()["targets"][0];
-    assert_eq!(t["block"], serde_json::json!(["8613300000003"]), "only the deferred user remains");
+    assert_eq!(
+        t["block"],
+        serde_json::json!(["8613300000003"]),
+        "only the deferred user remains"
+    );
     assert_eq!(t["unblock"], serde_json::json!([]));
     assert_eq!(t["unchanged"], 2);
 
     // Deferred entries make apply exit 2 only with --detailed-exitcode.
     ws.run(&["apply", "support.yaml", "--yes"]).code(0);
-    ws.run(&["apply", "support.yaml", "--yes", "--detailed-exitcode"]).code(2);
+    ws.run(&["apply", "support.yaml", "--yes", "--detailed-exitcode"])
+        .code(2);
 }
 
 #[test]
@@ -64,7 +96,10 @@ fn apply_without_yes_and_without_a_terminal_refuses_and_changes_nothing() {
     run.code(3);
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert_eq!(emu.blocked(), vec!["8613300000007"]);
-    assert_eq!(emu.by_route("/api/wa/createBlockUsers") + emu.by_route("/api/wa/deleteBlockUsers"), 0);
+    assert_eq!(
+        emu.by_route("/api/wa/createBlockUsers") + emu.by_route("/api/wa/deleteBlockUsers"),
+        0
+    );
 }
 
 #[test]
@@ -91,7 +126,15 @@ fn apply_chunks_requests_and_never_touches_users_outside_the_plan() {
     let body: String = listed.iter().map(|u| format!("  - \"{u}\"\n")).collect();
     ws.target("t.yaml", &emu, &format!("blocked:\n{body}"));
 
-    let run = ws.run(&["apply", "t.yaml", "--yes", "--chunk-size", "7", "--format", "json"]);
+    let run = ws.run(&[
+        "apply",
+        "t.yaml",
+        "--yes",
+        "--chunk-size",
+        "7",
+        "--format",
+        "json",
+    ]);
     run.code(0);
     let r = &run.json()["targets"][0];
     assert_eq!(r["blocked"].as_array().unwrap().len(), 30);
@@ -99,7 +142,11 @@ fn apply_chunks_requests_and_never_touches_users_outside_the_plan() {
     // 15 unblocks in chunks of 7 = 3 calls, 30 blocks = 5 calls.
     assert_eq!(emu.by_route("/api/wa/deleteBlockUsers"), 3);
     assert_eq!(emu.by_route("/api/wa/createBlockUsers"), 5);
-    assert_eq!(emu.blocked(), listed, "live list equals the file afterwards");
+    assert_eq!(
+        emu.blocked(),
+        listed,
+        "live list equals the file afterwards"
+    );
 }
 
 #[test]
@@ -107,7 +154,14 @@ fn cannot_block_self_is_a_permanent_failure_with_its_code() {
     let emu = Emulator::start(&state(&[], &[PHONE]), &[]);
     let ws = Workspace::new();
     ws.target("t.yaml", &emu, &format!("blocked:\n  - \"{PHONE}\"\n"));
-    let run = ws.run(&["apply", "t.yaml", "--yes", "--format", "json", "--detailed-exitcode"]);
+    let run = ws.run(&[
+        "apply",
+        "t.yaml",
+        "--yes",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
     run.code(2);
     let failed = &run.json()["targets"][0]["failed"][0];
     assert_eq!(failed["code"], 131021);
@@ -141,9 +195,24 @@ fn one_target_failing_does_not_stop_the_others() {
     let run = ws.run(&["apply", "dir", "--yes", "--format", "json"]);
     run.code(1);
     let doc = run.json();
-    assert_eq!(doc["targets"][0]["blocked"], serde_json::json!(["8613300000001"]));
-    assert!(doc["errors"][0]["file"].as_str().unwrap().ends_with("b.yaml"), "{doc}");
-    assert!(doc["errors"][0]["message"].as_str().unwrap().contains("10003"), "{doc}");
+    assert_eq!(
+        doc["targets"][0]["blocked"],
+        serde_json::json!(["8613300000001"])
+    );
+    assert!(
+        doc["errors"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("b.yaml"),
+        "{doc}"
+    );
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10003"),
+        "{doc}"
+    );
 }
 
 #[test]

@@ -16,7 +16,9 @@ fn the_example_sandbox_plans_with_a_block_an_unblock_and_a_deferred_entry() {
     assert!(!t["block"].as_array().unwrap().is_empty(), "{t}");
     assert!(!t["unblock"].as_array().unwrap().is_empty(), "{t}");
 
-    let apply = ws.command(&["apply", "sandbox", "--yes", "--format", "json"]).run();
+    let apply = ws
+        .command(&["apply", "sandbox", "--yes", "--format", "json"])
+        .run();
     apply.code(0);
     let r = &apply.json()["targets"][0];
     assert_eq!(r["deferred"].as_array().unwrap().len(), 1, "{r}");

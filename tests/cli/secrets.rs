@@ -3,23 +3,45 @@
 use crate::harness::*;
 
 fn assert_no_secret(what: &str, text: &str) {
-    assert!(!text.contains(ACCESS_SECRET), "the secret leaked into {what}:\n{text}");
+    assert!(
+        !text.contains(ACCESS_SECRET),
+        "the secret leaked into {what}:\n{text}"
+    );
 }
 
 #[test]
 fn no_secret_in_any_output_at_the_highest_verbosity() {
-    let emu = Emulator::start(&state(&["8613300000007"], &["8613300000001"]), &["--fail-first", "2"]);
+    let emu = Emulator::start(
+        &state(&["8613300000007"], &["8613300000001"]),
+        &["--fail-first", "2"],
+    );
     let ws = Workspace::new();
-    ws.target("t.yaml", &emu, "blocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n");
+    ws.target(
+        "t.yaml",
+        &emu,
+        "blocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n",
+    );
     for format in ["text", "json", "markdown", "diff"] {
-        let run = ws.run(&["plan", "t.yaml", "-vv", "--format", format, "--out", "plan.json"]);
+        let run = ws.run(&[
+            "plan",
+            "t.yaml",
+            "-vv",
+            "--format",
+            format,
+            "--out",
+            "plan.json",
+        ]);
         run.code(0);
         assert_no_secret(&format!("plan --format {format}"), &run.all());
     }
     assert_no_secret("the plan file", &read(&ws.path("plan.json")));
     let run = ws.run(&["apply", "t.yaml", "-vv", "--yes", "--report", "report.json"]);
     run.code(0);
-    assert!(run.stderr.contains("getBlockUsers"), "-vv logs requests: {}", run.stderr);
+    assert!(
+        run.stderr.contains("getBlockUsers"),
+        "-vv logs requests: {}",
+        run.stderr
+    );
     assert_no_secret("apply", &run.all());
     assert_no_secret("the report", &read(&ws.path("report.json")));
 }
@@ -46,7 +68,13 @@ fn a_wrong_secret_is_named_without_showing_either_secret() {
 fn the_emulator_does_not_print_secrets_either() {
     let ws = Workspace::new();
     let run = ws
-        .command(&["emulator", "--listen", "not-an-address", "--state", "s.json"])
+        .command(&[
+            "emulator",
+            "--listen",
+            "not-an-address",
+            "--state",
+            "s.json",
+        ])
         .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
         .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
         .run();
