@@ -4,11 +4,34 @@
 //! that remembers where every value came from, then turn it into validated
 //! [`Target`]s while collecting *every* problem, so `validate` can show them
 //! all at once with `file:line:col` and the offending value.
+//!
+//! One run of [`load`]: `discover` turns paths into files; `source` reads
+//! each one safely (after `shape` has checked its text) into the located
+//! tree that `tree` helps to walk; `file` turns it into a [`Target`] with
+//! `entry`, `provider` (and `credentials`), `safety` and `include`; then
+//! `duplicates` settles repeated users within each target.
 
+mod credentials;
+mod discover;
+mod duplicates;
+mod entry;
+mod file;
+mod include;
+mod provider;
+mod safety;
+mod shape;
+mod source;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::date::Date;
+use crate::number::user_key;
 
 /// Where a value came from: `file:line:col` (1-based, as editors count).
 /// Line 0 means the file as a whole.
@@ -150,6 +173,61 @@ pub struct Loaded {
 /// recursive), resolving includes, validating everything, collecting all
 /// diagnostics. Never panics on file content.
 pub fn load(paths: &[PathBuf]) -> Loaded {
-    let _ = paths;
-    todo!("config loader")
+    let mut report = tree::Report::default();
+    let files = discover::files(paths, &mut report);
+    let mut includes = include::Includes::default();
+    let outcomes: Vec<file::Outcome> = files
+        .iter()
+        .map(|path| file::load(path, &mut includes, &mut report))
+        .collect();
+    let contested = one_file_per_phone(&outcomes, &mut report);
+    let targets = outcomes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !contested.contains(i))
+        .filter_map(|(_, outcome)| outcome.target)
+        .collect();
+    Loaded {
+        targets,
+        errors: unique(report.errors),
+        warnings: unique(report.warnings),
+    }
+}
+
+/// Two files governing one business phone would undo each other's work on
+/// every apply (each unblocks what only the other lists), so neither is used.
+/// Returns the indexes of the files involved.
+fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+    let mut first: HashMap<String, (usize, &Location)> = HashMap::new();
+    let mut contested = HashSet::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let Some((phone, at)) = &outcome.business_phone else {
+            continue;
+        };
+        match first.get(&user_key(phone)) {
+            Some((j, earlier)) => {
+                report.error(
+                    at.clone(),
+                    format!(
+                        "business phone {phone:?} is already governed by {earlier}; one business phone needs exactly one file (share entries with include: instead)"
+                    ),
+                );
+                contested.extend([i, *j]);
+            }
+            None => {
+                first.insert(user_key(phone), (i, at));
+            }
+        }
+    }
+    contested
+}
+
+/// A shared include's warnings (its duplicates) are found again for every
+/// target using it; one report of each is enough.
+fn unique(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = HashSet::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| seen.insert(d.to_string()))
+        .collect()
 }

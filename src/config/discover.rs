@@ -1,0 +1,127 @@
+//! Path arguments to desired-state files: a file is itself; a directory is
+//! every `*.yaml`/`*.yml` directly inside it (product.md §1), by name, so
+//! runs and their output are in the same order everywhere.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::Location;
+use super::source::io_message;
+use super::tree::Report;
+
+pub(super) fn files(paths: &[PathBuf], report: &mut Report) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for path in paths {
+        let whole = Location {
+            file: path.clone(),
+            line: 0,
+            column: 0,
+        };
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => {
+                report.error(whole, io_message(path, &e));
+                continue;
+            }
+        };
+        if !meta.is_dir() {
+            found.push(path.clone());
+            continue;
+        }
+        match yaml_files_in(path) {
+            Ok(files) if files.is_empty() => report.error(
+                whole,
+                format!(
+                    "directory {} holds no *.yaml or *.yml files (subdirectories are not searched)",
+                    path.display()
+                ),
+            ),
+            Ok(files) => found.extend(files),
+            Err(e) => report.error(whole, io_message(path, &e)),
+        }
+    }
+    // One file named twice (`dir` and `dir/a.yaml`) is one target, not two
+    // targets fighting over one business phone.
+    let mut seen = HashSet::new();
+    found.retain(|f| seen.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    found
+}
+
+fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut names = Vec::new();
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let name = item.file_name();
+        let Some(text) = name.to_str() else { continue };
+        // Hidden files are editor droppings (`.#shop.yaml`), not targets.
+        let wanted = !text.starts_with('.') && (text.ends_with(".yaml") || text.ends_with(".yml"));
+        // Follows symbolic links: a linked file counts, a dangling link is
+        // reported when it is read.
+        let is_dir = fs::metadata(item.path()).is_ok_and(|m| m.is_dir());
+        if wanted && !is_dir {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names.into_iter().map(|name| dir.join(name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, name: &str) {
+        fs::write(dir.join(name), "").expect("write");
+    }
+
+    #[test]
+    fn a_directory_means_its_yaml_files_sorted_not_recursive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for name in ["b.yml", "a.yaml", "notes.txt", ".#c.yaml", "c.ledger.json"] {
+            touch(d, name);
+        }
+        fs::create_dir(d.join("sub")).expect("mkdir");
+        touch(&d.join("sub"), "deep.yaml");
+        fs::create_dir(d.join("x.yaml")).expect("mkdir");
+        let mut report = Report::default();
+        let files = files(&[d.to_path_buf()], &mut report);
+        assert_eq!(files, [d.join("a.yaml"), d.join("b.yml")]);
+        assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn files_are_kept_as_given_and_not_repeated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        touch(d, "a.yaml");
+        touch(d, "other.conf");
+        let mut report = Report::default();
+        let given = [d.join("other.conf"), d.to_path_buf(), d.join("./a.yaml")];
+        let files = files(&given, &mut report);
+        assert_eq!(files, [d.join("other.conf"), d.join("a.yaml")]);
+    }
+
+    #[test]
+    fn missing_paths_and_empty_directories_are_errors_for_the_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        fs::create_dir(d.join("empty")).expect("mkdir");
+        let mut report = Report::default();
+        let files = files(&[d.join("nope.yaml"), d.join("empty")], &mut report);
+        assert!(files.is_empty());
+        assert_eq!(report.errors.len(), 2);
+        assert!(report.errors.iter().all(|e| e.location.line == 0));
+        assert!(
+            report.errors[0]
+                .message
+                .ends_with("nope.yaml does not exist")
+        );
+        assert!(
+            report.errors[1]
+                .message
+                .contains("holds no *.yaml or *.yml files")
+        );
+    }
+}

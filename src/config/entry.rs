@@ -1,0 +1,285 @@
+//! Entries of `blocked:` and `unblock:` lists, and phone numbers in general:
+//! a bare number, or a mapping with `user`, `reason` and `expires`.
+
+use marked_yaml::{Node, Span};
+
+use super::Entry;
+use super::tree::{Walker, describe, entry, is_null, mapping_span};
+use crate::date::Date;
+use crate::number;
+
+/// An entry with the number as it was written, for messages that must show
+/// the user's own spelling (duplicates, conflicts).
+#[derive(Debug, Clone)]
+pub(super) struct Written {
+    pub entry: Entry,
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum List {
+    Blocked,
+    Unblock,
+}
+
+impl List {
+    pub fn key(self) -> &'static str {
+        match self {
+            List::Blocked => "blocked",
+            List::Unblock => "unblock",
+        }
+    }
+
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            List::Blocked => &["user", "reason", "expires"],
+            List::Unblock => &["user", "reason"],
+        }
+    }
+}
+
+/// A phone number in canonical form, or an error naming the value as written.
+pub(super) fn phone(
+    w: &mut Walker,
+    key: Option<&Span>,
+    node: &Node,
+    what: &dyn Fn() -> String,
+) -> Option<(String, String)> {
+    // `what` names the value only if there is something to report, which
+    // for nearly all of tens of thousands of entries there is not.
+    let Some(scalar) = node.as_scalar() else {
+        w.scalar(node, &what());
+        return None;
+    };
+    if is_null(node) {
+        w.error(
+            key.unwrap_or(scalar.span()),
+            format!("{} is empty; write a phone number", what()),
+        );
+        return None;
+    }
+    let raw = scalar.as_str();
+    match number::canonical(raw) {
+        Ok(digits) => Some((digits, raw.to_string())),
+        Err(err) => {
+            w.error(scalar.span(), format!("{raw:?} {err}"));
+            None
+        }
+    }
+}
+
+/// The entries of one list; an absent or empty (`blocked:`) list is empty.
+pub(super) fn list(w: &mut Walker, node: &Node, list: List) -> Vec<Written> {
+    if is_null(node) {
+        return Vec::new();
+    }
+    let Some(seq) = w.sequence(node, list.key()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(seq.len());
+    for (index, item) in seq.iter().enumerate() {
+        if let Some(written) = one(w, item, index + 1, list) {
+            out.push(written);
+        }
+    }
+    out
+}
+
+/// `ordinal` counts from 1 and names the entry in messages, since an empty
+/// entry has no position of its own.
+fn one(w: &mut Walker, node: &Node, ordinal: usize, list: List) -> Option<Written> {
+    let what = || format!("entry {ordinal} of {}", list.key());
+    match node {
+        Node::Scalar(_) => {
+            let (user, raw) = phone(w, None, node, &what)?;
+            Some(Written {
+                entry: Entry {
+                    user,
+                    reason: None,
+                    expires: None,
+                    at: w.at(node.span()),
+                },
+                raw,
+            })
+        }
+        Node::Mapping(map) => {
+            for (key, _) in map.iter() {
+                if list == List::Unblock && key.as_str() == "expires" {
+                    w.error(
+                        key.span(),
+                        "an unblock entry cannot expire (\"expires\" applies to blocked entries only); remove it",
+                    );
+                } else if !list.keys().contains(&key.as_str()) {
+                    let context = format!(" in {}", what());
+                    let message =
+                        super::tree::unknown_key_message(key.as_str(), list.keys(), &context);
+                    w.error(key.span(), message);
+                }
+            }
+            let Some((user_key, user_node)) = entry(map, "user") else {
+                w.error(
+                    mapping_span(map),
+                    format!(
+                        "{} has no user; write the number as user: \"+86 133 0000 0002\"",
+                        what()
+                    ),
+                );
+                return None;
+            };
+            let reason = entry(map, "reason").and_then(|(k, n)| reason(w, k.span(), n));
+            let expires = match (list, entry(map, "expires")) {
+                (List::Blocked, Some((k, n))) => expires(w, k.span(), n),
+                _ => None,
+            };
+            let (user, raw) = phone(w, Some(user_key.span()), user_node, &|| "user".to_string())?;
+            Some(Written {
+                entry: Entry {
+                    user,
+                    reason,
+                    expires,
+                    at: w.at(user_node.span()),
+                },
+                raw,
+            })
+        }
+        Node::Sequence(_) => {
+            w.error(
+                node.span(),
+                format!(
+                    "{} must be a phone number or a mapping with user:, not {}",
+                    what(),
+                    describe(node)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn reason(w: &mut Walker, key: &Span, node: &Node) -> Option<String> {
+    if is_null(node) {
+        return None;
+    }
+    let Some(scalar) = node.as_scalar() else {
+        let found = describe(node);
+        w.error(key, format!("reason must be text, not {found}"));
+        return None;
+    };
+    let text = scalar.as_str().trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+fn expires(w: &mut Walker, key: &Span, node: &Node) -> Option<Date> {
+    if is_null(node) {
+        return None;
+    }
+    let Some(scalar) = node.as_scalar() else {
+        let found = describe(node);
+        w.error(
+            key,
+            format!("expires must be a date such as 2027-01-31, not {found}"),
+        );
+        return None;
+    };
+    let text = scalar.as_str();
+    let date = Date::parse(text.trim());
+    if date.is_none() {
+        w.error(
+            scalar.span(),
+            format!("expires {text:?} is not a valid date; write YYYY-MM-DD, e.g. 2027-01-31"),
+        );
+    }
+    date
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::tree::Report;
+
+    fn entries(yaml: &str, kind: List) -> (Vec<Written>, Vec<String>) {
+        let node = marked_yaml::parse_yaml_with_options(
+            0,
+            yaml,
+            marked_yaml::LoaderOptions::default().prevent_coercion(true),
+        )
+        .expect("valid YAML");
+        let value = node
+            .as_mapping()
+            .and_then(|m| m.get_node("list"))
+            .expect("list key");
+        let mut report = Report::default();
+        let mut w = Walker {
+            file: Path::new("f.yaml"),
+            report: &mut report,
+        };
+        let out = list(&mut w, value, kind);
+        let errors = report.errors.iter().map(ToString::to_string).collect();
+        (out, errors)
+    }
+
+    #[test]
+    fn bare_numbers_and_mappings() {
+        let (out, errors) = entries(
+            "list:\n  - 8613300000001\n  - user: \"+86 133 0000 0002\"\n    reason: phishing\n    expires: 2027-01-31\n",
+            List::Blocked,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].entry.user, "8613300000001");
+        assert_eq!(out[0].entry.at.to_string(), "f.yaml:2:5");
+        assert_eq!(out[1].entry.user, "8613300000002");
+        assert_eq!(out[1].raw, "+86 133 0000 0002");
+        assert_eq!(out[1].entry.reason.as_deref(), Some("phishing"));
+        assert_eq!(out[1].entry.expires, Date::parse("2027-01-31"));
+        assert_eq!(out[1].entry.at.to_string(), "f.yaml:3:11");
+    }
+
+    #[test]
+    fn empty_list_is_empty() {
+        for yaml in ["list:\n", "list: ~\n", "list: []\n"] {
+            let (out, errors) = entries(yaml, List::Blocked);
+            assert!(out.is_empty() && errors.is_empty(), "{yaml:?}");
+        }
+    }
+
+    #[test]
+    fn every_bad_entry_is_reported() {
+        let (out, errors) = entries(
+            "list:\n  - \"86133xx\"\n  - 1234567\n  - user: 8613300000003\n    reson: x\n  - user: 8613300000004\n    expires: 2027-02-30\n  - reason: no user\n  - [8613300000005]\n  -\n",
+            List::Blocked,
+        );
+        assert_eq!(
+            errors,
+            [
+                "f.yaml:2:5: \"86133xx\" is not a phone number (unexpected character 'x'; only digits, '+', spaces, dashes, dots and parentheses are allowed)",
+                "f.yaml:3:5: \"1234567\" is not a phone number (needs 8 to 15 digits, has 7)",
+                "f.yaml:5:5: unknown key \"reson\" in entry 3 of blocked (expected one of: user, reason, expires; did you mean \"reason\"?)",
+                "f.yaml:7:14: expires \"2027-02-30\" is not a valid date; write YYYY-MM-DD, e.g. 2027-01-31",
+                "f.yaml:8:5: entry 5 of blocked has no user; write the number as user: \"+86 133 0000 0002\"",
+                "f.yaml:9:5: entry 6 of blocked must be a phone number or a mapping with user:, not a list",
+                // The parser places an empty value at the next token.
+                "f.yaml:11:1: entry 7 of blocked is empty; write a phone number",
+            ]
+        );
+        // Entries with only metadata problems still carry their number, so
+        // duplicate and conflict checks see them; the file fails anyway.
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn unblock_entries_cannot_expire() {
+        let (_, errors) = entries(
+            "list:\n  - user: 8613300000009\n    expires: 2027-01-31\n",
+            List::Unblock,
+        );
+        assert_eq!(
+            errors,
+            [
+                "f.yaml:3:5: an unblock entry cannot expire (\"expires\" applies to blocked entries only); remove it"
+            ]
+        );
+    }
+}

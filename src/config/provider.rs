@@ -1,0 +1,380 @@
+//! `provider:` settings, checked against the keys of the chosen kind.
+
+use std::path::Path;
+
+use marked_yaml::types::MarkedMappingNode;
+use marked_yaml::{Node, Span};
+
+use super::ProviderSettings;
+use super::credentials::{credential_message, is_credential_key};
+use super::tree::{Walker, did_you_mean, entry, is_null};
+
+struct Kind {
+    name: &'static str,
+    keys: &'static [&'static str],
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        name: "nxcloud",
+        keys: &["appkey", "base_url"],
+    },
+    Kind {
+        name: "cloud-api",
+        keys: &["phone_number_id", "api_version", "base_url"],
+    },
+    Kind {
+        name: "waha",
+        keys: &["base_url", "session", "ledger"],
+    },
+    Kind {
+        name: "sandbox",
+        keys: &[],
+    },
+];
+
+const KIND_NAMES: &[&str] = &["nxcloud", "cloud-api", "waha", "sandbox"];
+
+pub(super) const DEFAULT_API_VERSION: &str = "v25.0";
+pub(super) const DEFAULT_SESSION: &str = "default";
+
+/// `provider:` as settings; `key` is the `provider` key, where problems with
+/// the mapping as a whole are reported.
+pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<ProviderSettings> {
+    if is_null(node) {
+        w.error(
+            key,
+            "provider is empty; set at least kind: (one of: nxcloud, cloud-api, waha, sandbox)",
+        );
+        return None;
+    }
+    let map = w.mapping(node, "provider")?;
+    let errors_before = w.report.errors.len();
+    let kind = kind(w, key, map);
+    for (k, _) in map.iter() {
+        let name = k.as_str();
+        if name == "kind" {
+            continue;
+        }
+        if is_credential_key(name) {
+            w.error(k.span(), credential_message(name, kind.map(|k| k.name)));
+            continue;
+        }
+        let Some(kind) = kind else { continue };
+        if kind.keys.contains(&name) {
+            continue;
+        }
+        let message = match KINDS.iter().find(|other| other.keys.contains(&name)) {
+            Some(other) => format!(
+                "{name:?} is a setting of provider kind {}, not {} ({} takes: {})",
+                other.name,
+                kind.name,
+                kind.name,
+                takes(kind)
+            ),
+            None => {
+                let mut allowed = vec!["kind"];
+                allowed.extend_from_slice(kind.keys);
+                super::tree::unknown_key_message(
+                    name,
+                    &allowed,
+                    &format!(" in provider ({})", kind.name),
+                )
+            }
+        };
+        w.error(k.span(), message);
+    }
+    let kind = kind?;
+    let required = |w: &mut Walker, name: &str| -> Option<String> {
+        match entry(map, name) {
+            Some((k, n)) => w
+                .text(Some(k.span()), n, &format!("provider.{name}"))
+                .map(str::to_string),
+            None => {
+                w.error(key, format!("provider kind {} needs {name}", kind.name));
+                None
+            }
+        }
+    };
+    let settings = match kind.name {
+        "nxcloud" => {
+            let appkey = required(w, "appkey");
+            let base_url = base_url(w, map);
+            ProviderSettings::NxCloud {
+                appkey: appkey?,
+                base_url: base_url?,
+            }
+        }
+        "cloud-api" => {
+            let phone_number_id = required(w, "phone_number_id");
+            if let (Some(id), Some((_, n))) = (&phone_number_id, entry(map, "phone_number_id"))
+                && id.contains(['/', '?', '#', ' ', '\t'])
+            {
+                w.error(
+                    n.span(),
+                    format!("provider.phone_number_id {id:?} must be the ID Meta shows for the phone number (no slashes or spaces)"),
+                );
+            }
+            let api_version = optional(w, map, "api_version", |v| {
+                let ok = v.strip_prefix('v').is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .split('.')
+                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                });
+                (!ok).then(|| format!("provider.api_version {v:?} is not a Graph API version; write it like {DEFAULT_API_VERSION}"))
+            });
+            let base_url = base_url(w, map);
+            ProviderSettings::CloudApi {
+                phone_number_id: phone_number_id?,
+                api_version: api_version?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
+                base_url: base_url?,
+            }
+        }
+        "waha" => {
+            let base_url = base_url(w, map).and_then(|url| {
+                if url.is_none() {
+                    w.error(key, "provider kind waha needs base_url");
+                }
+                url
+            });
+            let session = optional(w, map, "session", |_| None);
+            let ledger = optional(w, map, "ledger", |_| None);
+            ProviderSettings::Waha {
+                base_url: base_url?,
+                session: session?.unwrap_or_else(|| DEFAULT_SESSION.to_string()),
+                ledger: match ledger? {
+                    Some(path) => w.file.parent().unwrap_or(Path::new("")).join(path),
+                    None => w.file.with_extension("ledger.json"),
+                },
+            }
+        }
+        _ => ProviderSettings::Sandbox,
+    };
+    (w.report.errors.len() == errors_before).then_some(settings)
+}
+
+fn takes(kind: &Kind) -> String {
+    if kind.keys.is_empty() {
+        "no other settings".to_string()
+    } else {
+        kind.keys.join(", ")
+    }
+}
+
+fn kind(w: &mut Walker, key: &Span, map: &MarkedMappingNode) -> Option<&'static Kind> {
+    let Some((kind_key, node)) = entry(map, "kind") else {
+        w.error(
+            key,
+            "provider has no kind; set kind: to one of: nxcloud, cloud-api, waha, sandbox",
+        );
+        return None;
+    };
+    let name = w.text(Some(kind_key.span()), node, "provider.kind")?;
+    let found = KINDS.iter().find(|k| k.name == name);
+    if found.is_none() {
+        let mut message =
+            format!("provider kind {name:?} is not one of: nxcloud, cloud-api, waha, sandbox");
+        if let Some(near) = did_you_mean(name, KIND_NAMES) {
+            message.push_str(&format!("; did you mean {near:?}?"));
+        }
+        w.error(node.span(), message);
+    }
+    found
+}
+
+/// An optional text setting: `Some(None)` when absent, `None` on error.
+fn optional(
+    w: &mut Walker,
+    map: &MarkedMappingNode,
+    name: &str,
+    check: impl Fn(&str) -> Option<String>,
+) -> Option<Option<String>> {
+    let Some((key, node)) = entry(map, name) else {
+        return Some(None);
+    };
+    let value = w.text(Some(key.span()), node, &format!("provider.{name}"))?;
+    if let Some(problem) = check(value) {
+        w.error(node.span(), problem);
+        return None;
+    }
+    Some(Some(value.to_string()))
+}
+
+/// `base_url`, without trailing slashes so clients can append paths.
+fn base_url(w: &mut Walker, map: &MarkedMappingNode) -> Option<Option<String>> {
+    let url = optional(w, map, "base_url", |v| {
+        let ok = v.starts_with("http://") || v.starts_with("https://");
+        (!ok).then(|| format!("provider.base_url {v:?} must start with http:// or https://"))
+    })?;
+    Some(url.map(|u| u.trim_end_matches('/').to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::config::tree::Report;
+
+    fn settings(file: &str, yaml: &str) -> (Option<ProviderSettings>, Vec<String>) {
+        let node = marked_yaml::parse_yaml_with_options(
+            0,
+            yaml,
+            marked_yaml::LoaderOptions::default().prevent_coercion(true),
+        )
+        .expect("valid YAML");
+        let map = node.as_mapping().expect("mapping");
+        let (key, value) = map.get_key_value("provider").expect("provider key");
+        let mut report = Report::default();
+        let mut w = Walker {
+            file: Path::new(file),
+            report: &mut report,
+        };
+        let out = provider(&mut w, key.span(), value);
+        (out, report.errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn each_kind_with_defaults() {
+        let (s, e) = settings(
+            "f.yaml",
+            "provider: {kind: nxcloud, appkey: pem28kje, base_url: \"http://127.0.0.1:9/\"}\n",
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(
+            s,
+            Some(ProviderSettings::NxCloud {
+                appkey: "pem28kje".into(),
+                base_url: Some("http://127.0.0.1:9".into())
+            })
+        );
+        let (s, e) = settings(
+            "f.yaml",
+            "provider:\n  kind: cloud-api\n  phone_number_id: \"106540352242922\"\n",
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(
+            s,
+            Some(ProviderSettings::CloudApi {
+                phone_number_id: "106540352242922".into(),
+                api_version: "v25.0".into(),
+                base_url: None
+            })
+        );
+        let (s, e) = settings(
+            "lists/shop.yaml",
+            "provider: {kind: waha, base_url: \"http://localhost:3000\"}\n",
+        );
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(
+            s,
+            Some(ProviderSettings::Waha {
+                base_url: "http://localhost:3000".into(),
+                session: "default".into(),
+                ledger: PathBuf::from("lists/shop.ledger.json")
+            })
+        );
+        let (s, _) = settings(
+            "lists/shop.yaml",
+            "provider: {kind: waha, base_url: \"http://h\", session: s2, ledger: state/l.json}\n",
+        );
+        assert!(
+            matches!(s, Some(ProviderSettings::Waha { ledger, session, .. })
+            if ledger == Path::new("lists/state/l.json") && session == "s2")
+        );
+        let (s, e) = settings("f.yaml", "provider: {kind: sandbox}\n");
+        assert_eq!((s, e), (Some(ProviderSettings::Sandbox), vec![]));
+    }
+
+    #[test]
+    fn kind_problems() {
+        let (_, e) = settings("f.yaml", "provider: {kind: nxclod, appkey: a}\n");
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:18: provider kind \"nxclod\" is not one of: nxcloud, cloud-api, waha, sandbox; did you mean \"nxcloud\"?"
+            ]
+        );
+        let (_, e) = settings("f.yaml", "provider: {appkey: a}\n");
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:1: provider has no kind; set kind: to one of: nxcloud, cloud-api, waha, sandbox"
+            ]
+        );
+        let (_, e) = settings("f.yaml", "provider:\n");
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:1: provider is empty; set at least kind: (one of: nxcloud, cloud-api, waha, sandbox)"
+            ]
+        );
+        let (_, e) = settings("f.yaml", "provider: nxcloud\n");
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:11: provider must be a mapping of keys to values, not the value \"nxcloud\""
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_are_checked_against_the_kind() {
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: nxcloud, base_url: \"http://h\"}\n",
+        );
+        assert_eq!(e, ["f.yaml:1:1: provider kind nxcloud needs appkey"]);
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: nxcloud, appkey: a, phone_number_id: \"1\"}\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:38: \"phone_number_id\" is a setting of provider kind cloud-api, not nxcloud (nxcloud takes: appkey, base_url)"
+            ]
+        );
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: nxcloud, appkey: a, base_ur: x}\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:38: unknown key \"base_ur\" in provider (nxcloud) (expected one of: kind, appkey, base_url; did you mean \"base_url\"?)"
+            ]
+        );
+        let (_, e) = settings("f.yaml", "provider: {kind: sandbox, appkey: a}\n");
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:27: \"appkey\" is a setting of provider kind nxcloud, not sandbox (sandbox takes: no other settings)"
+            ]
+        );
+        let (_, e) = settings("f.yaml", "provider: {kind: waha}\n");
+        assert_eq!(e, ["f.yaml:1:1: provider kind waha needs base_url"]);
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: nxcloud, appkey: \"\", base_url: api.example}\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:27: provider.appkey is empty; give it a value",
+                "f.yaml:1:49: provider.base_url \"api.example\" must start with http:// or https://",
+            ]
+        );
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: cloud-api, phone_number_id: \"1/2\", api_version: \"25.0\"}\n",
+        );
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(e[1].contains("\"25.0\" is not a Graph API version; write it like v25.0"));
+    }
+}

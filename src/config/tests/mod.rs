@@ -1,0 +1,273 @@
+//! Tests of `load` as a whole: the broken-file corpus, collecting every
+//! problem of every file, one file per business phone, and robustness.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::{Loaded, load};
+
+mod includes;
+
+/// A temporary directory of YAML files, and messages shown relative to it.
+pub(super) struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("mkdir");
+        }
+        fs::write(&path, text).expect("write");
+        path
+    }
+
+    pub fn load(&self, names: &[&str]) -> Loaded {
+        let paths: Vec<PathBuf> = names.iter().map(|n| self.path(n)).collect();
+        load(&paths)
+    }
+
+    /// `errors` then `warnings`, each as `file:line:col: message` with the
+    /// directory left out.
+    pub fn shown(&self, loaded: &Loaded) -> (Vec<String>, Vec<String>) {
+        let prefix = format!("{}/", self.dir.path().display());
+        let show = |ds: &[super::Diagnostic]| -> Vec<String> {
+            ds.iter()
+                .map(|d| d.to_string().replace(&prefix, ""))
+                .collect()
+        };
+        (show(&loaded.errors), show(&loaded.warnings))
+    }
+}
+
+pub(super) const PROVIDER: &str =
+    "provider: {kind: nxcloud, appkey: testapp, base_url: \"http://127.0.0.1:9\"}\n";
+
+/// The first line of each case: `# expect: <line>:<col>: <message part>`.
+fn expectation(path: &Path) -> (usize, usize, String) {
+    let text = fs::read_to_string(path).expect("corpus files are UTF-8");
+    let first = text.lines().next().unwrap_or_default();
+    let rest = first.strip_prefix("# expect: ").unwrap_or_else(|| {
+        panic!(
+            "{}: first line must be `# expect: L:C: message`",
+            path.display()
+        )
+    });
+    let mut parts = rest.splitn(3, ':');
+    let mut number = || -> usize {
+        parts
+            .next()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{}: bad expect line {first:?}", path.display()))
+    };
+    let (line, column) = (number(), number());
+    let message = parts.next().unwrap_or_default().trim().to_string();
+    (line, column, message)
+}
+
+#[test]
+fn every_broken_file_fails_where_and_how_its_expect_line_says() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("corpus directory")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "only {} cases", cases.len());
+    for case in cases {
+        let (line, column, message) = expectation(&case);
+        let loaded = load(std::slice::from_ref(&case));
+        assert!(
+            loaded.targets.is_empty(),
+            "{}: produced a target",
+            case.display()
+        );
+        let found = loaded.errors.iter().any(|e| {
+            e.location.file == case
+                && e.location.line == line
+                && e.location.column == column
+                && e.message.contains(&message)
+        });
+        // credential-in-provider.yaml holds a value that must never be shown.
+        assert!(
+            loaded
+                .errors
+                .iter()
+                .all(|e| !e.message.contains("do-not-echo"))
+        );
+        assert!(
+            found,
+            "{}: expected {line}:{column}: {message:?}, got:\n{:#?}",
+            case.display(),
+            loaded
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn three_errors_in_one_file_are_all_reported() {
+    let s = Scratch::new();
+    s.write(
+        "shop.yaml",
+        &format!(
+            "business_phone: \"+86 158 0000 1795\"\n{PROVIDER}bloked:\n  - \"8613300000001\"\nblocked:\n  - \"86133xx\"\n  - user: \"8613300000002\"\n    expires: 2027-13-01\n"
+        ),
+    );
+    let loaded = s.load(&["shop.yaml"]);
+    let (errors, _) = s.shown(&loaded);
+    assert_eq!(
+        errors,
+        [
+            "shop.yaml:3:1: unknown key \"bloked\" (expected one of: business_phone, provider, mode, include, blocked, unblock, safety; did you mean \"blocked\"?)",
+            "shop.yaml:6:5: \"86133xx\" is not a phone number (unexpected character 'x'; only digits, '+', spaces, dashes, dots and parentheses are allowed)",
+            "shop.yaml:8:14: expires \"2027-13-01\" is not a valid date; write YYYY-MM-DD, e.g. 2027-01-31",
+        ]
+    );
+    assert!(loaded.targets.is_empty());
+}
+
+#[test]
+fn every_file_is_checked_and_good_ones_still_load() {
+    let s = Scratch::new();
+    s.write("a.yaml", "business_phone: \"1234\"\n");
+    s.write(
+        "b.yaml",
+        &format!("business_phone: \"8615800001795\"\n{PROVIDER}"),
+    );
+    s.write(
+        "c.yaml",
+        &format!("business_phone: \"8615800001796\"\n{PROVIDER}mode: additiv\n"),
+    );
+    // "" is the directory itself.
+    let loaded = s.load(&[""]);
+    let (errors, _) = s.shown(&loaded);
+    assert_eq!(
+        errors,
+        [
+            "a.yaml:1:1: provider is missing; add provider: with kind: (one of: nxcloud, cloud-api, waha, sandbox)",
+            "a.yaml:1:17: \"1234\" is not a phone number (needs 8 to 15 digits, has 4)",
+            "c.yaml:3:7: mode \"additiv\" is not one of: exclusive, additive; did you mean \"additive\"?",
+        ]
+    );
+    let files: Vec<&Path> = loaded.targets.iter().map(|t| t.file.as_path()).collect();
+    assert_eq!(files, [s.path("b.yaml")]);
+}
+
+#[test]
+fn one_business_phone_one_file() {
+    let s = Scratch::new();
+    s.write(
+        "a.yaml",
+        &format!("business_phone: \"+52 55 1234 5678\"\n{PROVIDER}"),
+    );
+    s.write(
+        "b.yaml",
+        &format!("{PROVIDER}business_phone: \"5215512345678\"\n"),
+    );
+    s.write(
+        "c.yaml",
+        &format!("business_phone: \"8615800001795\"\n{PROVIDER}"),
+    );
+    let loaded = s.load(&["a.yaml", "b.yaml", "c.yaml"]);
+    let (errors, _) = s.shown(&loaded);
+    assert_eq!(
+        errors,
+        [
+            "b.yaml:2:17: business phone \"5215512345678\" is already governed by a.yaml:1:17; one business phone needs exactly one file (share entries with include: instead)"
+        ]
+    );
+    assert_eq!(loaded.targets.len(), 1);
+    assert_eq!(loaded.targets[0].business_phone, "8615800001795");
+}
+
+#[test]
+fn naming_a_file_twice_loads_it_once() {
+    let s = Scratch::new();
+    s.write(
+        "a.yaml",
+        &format!("business_phone: \"8615800001795\"\n{PROVIDER}"),
+    );
+    let loaded = s.load(&["a.yaml", "", "./a.yaml"]);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(loaded.targets.len(), 1);
+}
+
+/// Small deterministic generator: the test must not depend on a seed file.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[test]
+fn mangled_files_never_panic() {
+    let valid = format!(
+        "business_phone: \"+86 158 0000 1795\"\n{PROVIDER}mode: additive\ninclude: [lists/x.yaml]\nblocked:\n  - \"8613300000001\"\n  - user: \"+86 133 0000 0002\"\n    reason: \"phishing\"\n    expires: 2027-01-31\nunblock: [\"8613300000009\"]\nsafety: {{max_unblocks: 5, max_unblock_ratio: 0.5, allow_empty: false}}\n"
+    );
+    let s = Scratch::new();
+    s.write("lists/x.yaml", "blocked: [\"8613300000003\"]\n");
+    let alphabet = b"-:[]{}&*!|>'\"#,? \n\t~%@`0123456789abcxyz+.\xff";
+    let mut state = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..1500 {
+        let mut bytes = valid.clone().into_bytes();
+        for _ in 0..(1 + round % 6) {
+            let at = (xorshift(&mut state) % bytes.len() as u64) as usize;
+            let with = alphabet[(xorshift(&mut state) % alphabet.len() as u64) as usize];
+            match xorshift(&mut state) % 3 {
+                0 => bytes[at] = with,
+                1 => bytes.insert(at, with),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        let path = s.path("m.yaml");
+        fs::write(&path, &bytes).expect("write");
+        let loaded = load(std::slice::from_ref(&path));
+        assert!(loaded.errors.is_empty() || loaded.targets.is_empty());
+    }
+}
+
+/// `cargo test --release --lib config::tests::sixty_four_thousand -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in a release build"]
+fn sixty_four_thousand_entries_load_quickly() {
+    let s = Scratch::new();
+    let mut text = format!("business_phone: \"+86 158 0000 1795\"\n{PROVIDER}blocked:\n");
+    for i in 0..64_000u64 {
+        if i % 4 == 0 {
+            text.push_str(&format!(
+                "  - user: \"+86 133 {:04} {:04}\"\n    reason: \"spam report {i}\"\n    expires: 2027-01-31\n",
+                i / 10_000,
+                i % 10_000
+            ));
+        } else {
+            text.push_str(&format!("  - \"86133{:08}\"\n", i));
+        }
+    }
+    s.write("big.yaml", &text);
+    let started = std::time::Instant::now();
+    let loaded = s.load(&["big.yaml"]);
+    let took = started.elapsed();
+    eprintln!("64 000 entries ({} bytes): loaded in {took:?}", text.len());
+    assert!(loaded.errors.is_empty(), "{:?}", &loaded.errors[..1]);
+    assert_eq!(loaded.targets[0].blocked.len(), 64_000);
+    assert!(took < std::time::Duration::from_millis(300));
+}
