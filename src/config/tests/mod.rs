@@ -247,8 +247,8 @@ fn mangled_files_never_panic() {
 
 /// `cargo test --release --lib config::tests::sixty_four_thousand -- --ignored --nocapture`
 #[test]
-#[ignore = "timing; run in a release build"]
-fn sixty_four_thousand_entries_load_quickly() {
+/// A full list loads (its speed is measured by `examples/bench_plan.rs`, not here).
+fn sixty_four_thousand_entries_load() {
     let s = Scratch::new();
     let mut text = format!("business_phone: \"+86 158 0000 1795\"\n{PROVIDER}blocked:\n");
     for i in 0..64_000u64 {
@@ -263,11 +263,7 @@ fn sixty_four_thousand_entries_load_quickly() {
         }
     }
     s.write("big.yaml", &text);
-    let started = std::time::Instant::now();
     let loaded = s.load(&["big.yaml"]);
-    let took = started.elapsed();
-    eprintln!("64 000 entries ({} bytes): loaded in {took:?}", text.len());
     assert!(loaded.errors.is_empty(), "{:?}", &loaded.errors[..1]);
     assert_eq!(loaded.targets[0].blocked.len(), 64_000);
-    assert!(took < std::time::Duration::from_millis(300));
 }
