@@ -44,6 +44,9 @@ impl TargetReport {
 /// Carry out one target's plan: unblocks first (so a list near capacity
 /// frees room before blocking), then blocks, each in chunks of `chunk_size`.
 ///
+/// The report's request and retry counts are the client's totals, listing
+/// included: what this target cost against the provider's rate limits.
+///
 /// Returns the report of what was done even when a call fails part-way, with
 /// the error beside it, so a run is never left half-done without saying so.
 ///
@@ -55,11 +58,10 @@ pub async fn apply<P: Provider>(
     plan: &Plan,
     chunk_size: usize,
 ) -> (TargetReport, Option<anyhow::Error>) {
-    let before = (provider.stats().requests(), provider.stats().retries());
     let mut report = TargetReport::default();
     let error = run(provider, plan, chunk_size, &mut report).await.err();
-    report.requests = provider.stats().requests() - before.0;
-    report.retries = provider.stats().retries() - before.1;
+    report.requests = provider.stats().requests();
+    report.retries = provider.stats().retries();
     (report, error)
 }
 

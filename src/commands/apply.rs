@@ -20,7 +20,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         return Ok(Exit::Error);
     };
     let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
-    let mut errors = reconciled.errors;
+    let plan_errors = reconciled.errors;
     let views: Vec<PlannedTarget> = reconciled
         .planned
         .iter()
@@ -30,12 +30,14 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // The plan is what the operator approves: show it in the chosen format
     // (JSON output carries only the report, so it stays one document).
     match args.format {
-        Format::Markdown => out.print(&render::plan_markdown(&views, &errors))?,
+        Format::Markdown => out.print(&render::plan_markdown(&views, &plan_errors))?,
         Format::Json => {}
-        Format::Text | Format::Diff => out.print(&render::plan_text(&views, &errors, out.color))?,
+        Format::Text | Format::Diff => {
+            out.print(&render::plan_text(&views, &plan_errors, out.color))?
+        }
     }
 
-    let mut exit = if errors.is_empty() {
+    let mut exit = if plan_errors.is_empty() {
         Exit::Success
     } else {
         Exit::Error
@@ -53,36 +55,39 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         .collect();
 
     let mut applied = Vec::new();
+    let mut apply_errors = Vec::new();
     if !to_apply.is_empty() {
         if !confirmed(args.yes)? {
             return Ok(exit.max(Exit::Refused));
         }
-        let (done, failed) = apply_all(
+        (applied, apply_errors) = apply_all(
             to_apply,
             args.chunk_size.into(),
             args.targets.concurrency.into(),
         )
         .await;
-        applied = done;
-        errors.extend(failed);
     }
 
-    if !applied.is_empty() || !errors.is_empty() || args.format == Format::Json {
-        out.print(&match args.format {
-            Format::Markdown => render::apply_markdown(&applied, &errors),
-            Format::Json => render::apply_json(&applied, &errors),
-            Format::Text | Format::Diff => render::apply_text(&applied, &errors, out.color),
-        })?;
+    // Text and markdown showed the planning errors with the plan; the JSON
+    // report is the one document a pipeline reads, so it carries them all.
+    let all_errors: Vec<TargetError> = plan_errors.iter().chain(&apply_errors).cloned().collect();
+    match args.format {
+        Format::Json => out.print(&render::apply_json(&applied, &all_errors))?,
+        _ if applied.is_empty() && apply_errors.is_empty() => {}
+        Format::Markdown => out.print(&render::apply_markdown(&applied, &apply_errors))?,
+        Format::Text | Format::Diff => {
+            out.print(&render::apply_text(&applied, &apply_errors, out.color))?
+        }
     }
     if let Some(path) = &args.report {
-        let doc = render::report_document(&applied, &errors);
+        let doc = render::report_document(&applied, &all_errors);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;
         bytes.push(b'\n');
         write_atomic(path, &bytes)?;
         note(format_args!("Report saved to {}.", path.display()));
     }
 
-    if !errors.is_empty() {
+    if !apply_errors.is_empty() {
         exit = exit.max(Exit::Error);
     }
     if args.targets.detailed_exitcode && applied.iter().any(|a| a.report.left_differences()) {

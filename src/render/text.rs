@@ -110,7 +110,9 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
     push_errors(&mut out, p, errors);
 
     let n = targets.len();
-    let mut summary = if block + unblock == 0 {
+    let mut summary = if n == 0 {
+        "Nothing was planned.".to_string()
+    } else if block + unblock == 0 {
         format!(
             "No changes. {unchanged} unchanged across {n} target(s) (live lists match the files)."
         )
@@ -198,7 +200,9 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
     push_errors(&mut out, p, errors);
 
     let n = applied.len();
-    let mut summary = if blocked + unblocked + deferred + failed == 0 {
+    let mut summary = if n == 0 {
+        "Nothing was applied.".to_string()
+    } else if blocked + unblocked + deferred + failed == 0 {
         format!("No changes applied across {n} target(s).")
     } else {
         format!(
