@@ -59,7 +59,13 @@ pub async fn apply<P: Provider>(
     chunk_size: usize,
 ) -> (TargetReport, Option<anyhow::Error>) {
     let mut report = TargetReport::default();
-    let error = run(provider, plan, chunk_size, &mut report).await.err();
+    let error = run(provider, plan, chunk_size, &mut report).await.err().map(|e| {
+        let answered = report.blocked.len() + report.unblocked.len() + report.deferred.len() + report.failed.len();
+        let planned = plan.block.len() + plan.unblock.len();
+        e.context(format!(
+            "apply stopped part-way: {answered} of {planned} changes were answered (see the report), the rest were not attempted"
+        ))
+    });
     report.requests = provider.stats().requests();
     report.retries = provider.stats().retries();
     (report, error)
@@ -164,5 +170,205 @@ pub fn reason_for(code: i64) -> std::borrow::Cow<'static, str> {
         codes::LIST_FULL => "block_list_full".into(),
         131009 => "invalid_parameter".into(),
         other => format!("error_{other}").into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::plan::{Unblock, UnblockReason};
+    use crate::provider::{Stats, UserError};
+
+    /// A provider that records calls and answers as scripted. Here the
+    /// provider is the collaborator, not the thing under test: these tests
+    /// pin apply's own rules against answers no honest server would give.
+    #[derive(Default)]
+    struct Scripted {
+        calls: Mutex<Vec<(&'static str, Vec<String>)>>,
+        /// Extra users every answer claims were done (a lying provider).
+        claims: Vec<String>,
+        /// Block calls answer 139101 for every user.
+        full: bool,
+        /// Calls after this many fail as a network error would after retries.
+        fail_after: Option<usize>,
+        stats: Stats,
+    }
+
+    impl Provider for Scripted {
+        async fn list(&self) -> anyhow::Result<Vec<String>> {
+            Ok(Vec::new())
+        }
+        async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+            self.answer("block", users)
+        }
+        async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+            self.answer("unblock", users)
+        }
+        fn max_batch(&self) -> usize {
+            1000
+        }
+        fn stats(&self) -> &Stats {
+            &self.stats
+        }
+    }
+
+    impl Scripted {
+        fn answer(&self, what: &'static str, users: &[String]) -> anyhow::Result<BatchResult> {
+            self.stats.request();
+            let mut calls = self.calls.lock().unwrap();
+            if self.fail_after.is_some_and(|n| calls.len() >= n) {
+                anyhow::bail!("POST /api/wa/createBlockUsers: gave up after 6 attempts: HTTP 503");
+            }
+            calls.push((what, users.to_vec()));
+            if self.full && what == "block" {
+                let failed = users
+                    .iter()
+                    .map(|u| UserError {
+                        user: u.clone(),
+                        code: codes::LIST_FULL,
+                        message: "full".into(),
+                    })
+                    .collect();
+                return Ok(BatchResult {
+                    done: Vec::new(),
+                    failed,
+                });
+            }
+            let mut done = users.to_vec();
+            done.extend(self.claims.iter().cloned());
+            Ok(BatchResult {
+                done,
+                failed: Vec::new(),
+            })
+        }
+    }
+
+    fn users(range: std::ops::Range<u32>) -> Vec<String> {
+        range.map(|i| format!("86133{i:08}")).collect()
+    }
+
+    fn plan(desired: Vec<String>, block: Vec<String>, unblock: Vec<String>) -> Plan {
+        Plan {
+            desired,
+            live: Vec::new(),
+            block,
+            unblock: unblock
+                .into_iter()
+                .map(|user| Unblock {
+                    user,
+                    reason: UnblockReason::NotInFile,
+                })
+                .collect(),
+            unchanged: 0,
+            desired_fingerprint: String::new(),
+            live_fingerprint: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn unblocks_run_first_in_chunks_then_blocks() {
+        let p = plan(users(0..5), users(0..5), users(10..13));
+        let provider = Scripted::default();
+        let (report, error) = apply(&provider, &p, 2).await;
+        assert!(error.is_none());
+        let calls = provider.calls.lock().unwrap().clone();
+        let kinds: Vec<(&str, usize)> = calls.iter().map(|(k, u)| (*k, u.len())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("unblock", 2),
+                ("unblock", 1),
+                ("block", 2),
+                ("block", 2),
+                ("block", 1)
+            ]
+        );
+        assert_eq!(report.blocked, users(0..5));
+        assert_eq!(report.unblocked, users(10..13));
+        assert_eq!(report.requests, 5);
+    }
+
+    #[tokio::test]
+    async fn users_a_provider_claims_but_was_not_sent_are_not_reported() {
+        let provider = Scripted {
+            claims: users(90..92),
+            ..Scripted::default()
+        };
+        let (report, _) = apply(
+            &provider,
+            &plan(users(0..2), users(0..2), users(5..6)),
+            1000,
+        )
+        .await;
+        assert_eq!(report.blocked, users(0..2));
+        assert_eq!(report.unblocked, users(5..6));
+    }
+
+    #[tokio::test]
+    async fn a_plan_that_would_unblock_a_listed_user_sends_nothing() {
+        let provider = Scripted::default();
+        let bad = plan(users(0..3), Vec::new(), users(2..3));
+        let (report, error) = apply(&provider, &bad, 1000).await;
+        assert!(format!("{:#}", error.unwrap()).contains("refusing to unblock 8613300000002"));
+        assert!(provider.calls.lock().unwrap().is_empty());
+        assert_eq!(report, TargetReport::default());
+    }
+
+    #[tokio::test]
+    async fn a_plan_that_would_block_an_unlisted_user_sends_nothing() {
+        let provider = Scripted::default();
+        let bad = plan(users(0..3), users(2..4), Vec::new());
+        let (_, error) = apply(&provider, &bad, 1000).await;
+        assert!(format!("{:#}", error.unwrap()).contains("refusing to block 8613300000003"));
+        assert!(provider.calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_full_list_stops_further_block_calls() {
+        let provider = Scripted {
+            full: true,
+            ..Scripted::default()
+        };
+        let p = plan(users(0..5), users(0..5), Vec::new());
+        let (report, error) = apply(&provider, &p, 2).await;
+        assert!(error.is_none());
+        assert_eq!(
+            provider.calls.lock().unwrap().len(),
+            1,
+            "one call, then stop"
+        );
+        assert_eq!(report.failed.len(), 5);
+        assert!(
+            report
+                .failed
+                .iter()
+                .all(|f| f.code == codes::LIST_FULL && f.reason == "block_list_full")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failure_part_way_keeps_what_was_done_and_says_so() {
+        let provider = Scripted {
+            fail_after: Some(2),
+            ..Scripted::default()
+        };
+        let p = plan(users(0..6), users(0..6), Vec::new());
+        let (report, error) = apply(&provider, &p, 2).await;
+        assert_eq!(report.blocked, users(0..4));
+        let message = format!("{:#}", error.unwrap());
+        assert!(
+            message.contains("4 of 6 changes were answered"),
+            "{message}"
+        );
+        assert!(message.contains("HTTP 503"), "{message}");
+    }
+
+    #[test]
+    fn reasons_for_codes() {
+        assert_eq!(reason_for(131047), "not_messaged_24h");
+        assert_eq!(reason_for(131021), "cannot_block_self");
+        assert_eq!(reason_for(4242), "error_4242");
     }
 }
