@@ -37,8 +37,13 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Read the live block lists and show what apply would change; changes nothing.
     Plan(PlanArgs),
-    /// Plan, ask for confirmation, and apply.
+    /// Plan, ask for confirmation, and apply; or apply a reviewed plan (--plan).
     Apply(ApplyArgs),
+    /// Scheduled check: what differs between the files and the live lists, and why.
+    /// Exits 0 in sync, 2 drifted, 1 on error.
+    Drift(DriftArgs),
+    /// Write the live block list of the target PATH describes into a desired-state file.
+    Import(ImportArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
 }
@@ -70,10 +75,34 @@ pub struct TargetArgs {
     pub detailed_exitcode: bool,
 }
 
+/// Safety guard overrides for one run (product.md §5); the same names as the
+/// `safety:` keys, which they beat.
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Refuse a target that would unblock more users than this (default 100).
+    #[arg(long, value_name = "N")]
+    pub max_unblocks: Option<u64>,
+
+    /// Refuse a target that would unblock more than this share of its live list (default 0.25).
+    #[arg(long, value_name = "F", value_parser = fraction)]
+    pub max_unblock_ratio: Option<f64>,
+
+    /// Allow an empty desired set while the live list is not empty.
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    /// Override every safety guard for this run (said loudly).
+    #[arg(long)]
+    pub force: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub guards: GuardArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -88,6 +117,14 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub guards: GuardArgs,
+
+    /// Apply a reviewed plan (from `plan --out`): proceed only if every change
+    /// needed now is in it. No prompt: the reviewed plan is the approval.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
 
     /// Output format of the apply report (diff is not meaningful here).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -104,6 +141,36 @@ pub struct ApplyArgs {
     /// Also write the apply report as JSON to FILE (written atomically), whatever --format is.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// How many targets to check at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Output format (markdown is made to open or update an issue).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The desired-state file whose provider header names the target.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Replace the file's `blocked:` list in place instead of printing to stdout.
+    #[arg(long)]
+    pub write: bool,
+
+    /// With --write: drop entries the live list does not hold (they would be lost).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

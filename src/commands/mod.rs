@@ -1,7 +1,9 @@
 //! One file per command; each turns parsed flags into an [`Exit`].
 
 mod apply;
+mod drift;
 mod emulator;
+mod import;
 mod output;
 mod plan;
 mod targets;
@@ -21,6 +23,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
+        Command::Drift(args) => drift::run(args, &out).await,
+        Command::Import(args) => import::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
     }
 }
