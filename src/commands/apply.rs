@@ -19,7 +19,12 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.targets.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
+    let reconciled = targets::plan_all(
+        loaded,
+        args.targets.concurrency.into(),
+        Some(&targets::overrides(&args.guards)),
+    )
+    .await;
     let plan_errors = reconciled.errors;
     let views: Vec<PlannedTarget> = reconciled
         .planned
@@ -79,6 +84,11 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
             out.print(&render::apply_text(&applied, &apply_errors, out.color))?
         }
     }
+    super::output::append_step_summary(|| {
+        render::plan_markdown(&views, &plan_errors)
+            + "\n"
+            + &render::apply_markdown(&applied, &apply_errors)
+    })?;
     if let Some(path) = &args.report {
         let doc = render::report_document(&applied, &all_errors);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;

@@ -35,3 +35,25 @@ pub fn note(message: impl std::fmt::Display) {
         eprintln!("{message}");
     }
 }
+
+/// In GitHub Actions, append a markdown rendering to the job summary
+/// (`$GITHUB_STEP_SUMMARY`), so the plan shows on the run's page. Outside
+/// Actions, or without the variable, nothing happens.
+pub fn append_step_summary(markdown: impl FnOnce() -> String) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    if !in_actions {
+        return Ok(());
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display()))?;
+    file.write_all(markdown().as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .with_context(|| format!("cannot append to GITHUB_STEP_SUMMARY ({})", path.display()))
+}

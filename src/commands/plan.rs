@@ -13,7 +13,12 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.targets.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(loaded, args.targets.concurrency.into()).await;
+    let reconciled = targets::plan_all(
+        loaded,
+        args.targets.concurrency.into(),
+        Some(&targets::overrides(&args.guards)),
+    )
+    .await;
     let planned: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
     let errors = reconciled.errors;
 
@@ -24,6 +29,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
         Format::Json => render::plan_json(&planned, &errors, &created_at),
         Format::Diff => render::plan_diff(&planned),
     })?;
+    super::output::append_step_summary(|| render::plan_markdown(&planned, &errors))?;
     if let Some(path) = &args.out {
         let doc = render::plan_document(&planned, &errors, &created_at);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;

@@ -8,12 +8,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::output::note;
+use crate::cli::GuardArgs;
 use crate::config::{self, Target};
 use crate::date::Date;
 use crate::plan;
 use crate::provider::Provider;
 use crate::provider::client::{self, Client};
 use crate::render::{PlannedTarget, TargetError};
+use crate::safety::{self, Overrides};
 use crate::sandbox::Sandboxes;
 
 /// A planned target and the client that read it, kept for apply.
@@ -57,7 +59,13 @@ pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
 
 /// Connect to every target and plan it, `concurrency` targets at a time.
 /// One target's failure never stops the others; results keep file order.
-pub async fn plan_all(targets: Vec<Target>, concurrency: usize) -> Reconciled {
+/// With `guards`, each plan is checked against the safety guards (plan and
+/// apply); without, it is not (drift only reports).
+pub async fn plan_all(
+    targets: Vec<Target>,
+    concurrency: usize,
+    guards: Option<&Overrides>,
+) -> Reconciled {
     let today = Date::today_utc();
     let mut sandboxes = Sandboxes::default();
     let mut errors = Vec::new();
@@ -74,17 +82,20 @@ pub async fn plan_all(targets: Vec<Target>, concurrency: usize) -> Reconciled {
             }
         };
         let gate = gate.clone();
+        let guards = guards.cloned();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: reading the live block list", target.file.display());
             let result = match client.list().await {
                 Ok(live) => {
                     let plan = plan::plan(&target, &live, today);
+                    let refused =
+                        guards.and_then(|g| safety::check(&plan, target.mode, &target.safety, &g));
                     Ok(Planned {
                         planned: PlannedTarget {
                             target,
                             plan,
-                            refused: None,
+                            refused,
                             notes: Vec::new(),
                         },
                         client,
@@ -124,5 +135,18 @@ fn anyhow_panic(e: tokio::task::JoinError) -> ! {
     match e.try_into_panic() {
         Ok(payload) => std::panic::resume_unwind(payload),
         Err(e) => panic!("target task cancelled: {e}"),
+    }
+}
+
+/// The guard overrides of a run. `--force` is said loudly, whatever `-q`.
+pub fn overrides(args: &GuardArgs) -> Overrides {
+    if args.force {
+        eprintln!("WARNING: --force: every safety guard is OFF for this run.");
+    }
+    Overrides {
+        max_unblocks: args.max_unblocks,
+        max_unblock_ratio: args.max_unblock_ratio,
+        allow_empty: args.allow_empty,
+        force: args.force,
     }
 }

@@ -23,6 +23,7 @@ fn converges(flags: &[&str]) -> serde_json::Value {
     let emu = Emulator::start(&state(&refs(&live), &refs(&wanted)), flags);
     let ws = Workspace::new();
     ws.target("t.yaml", &emu, &blocked_list(&wanted));
+    // Half the live list goes: past the default ratio guard, so say so.
     let run = ws.run(&[
         "apply",
         "t.yaml",
@@ -31,6 +32,8 @@ fn converges(flags: &[&str]) -> serde_json::Value {
         "5",
         "--format",
         "json",
+        "--max-unblock-ratio",
+        "0.5",
     ]);
     run.code(0);
     assert_eq!(emu.blocked(), wanted);

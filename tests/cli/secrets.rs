@@ -19,7 +19,7 @@ fn no_secret_in_any_output_at_the_highest_verbosity() {
     ws.target(
         "t.yaml",
         &emu,
-        "blocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n",
+        "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n",
     );
     for format in ["text", "json", "markdown", "diff"] {
         let run = ws.run(&[
@@ -50,7 +50,11 @@ fn no_secret_in_any_output_at_the_highest_verbosity() {
 fn a_wrong_secret_is_named_without_showing_either_secret() {
     let emu = Emulator::start(&state(&[], &[]), &[]);
     let ws = Workspace::new();
-    ws.target("t.yaml", &emu, "blocked: []\n");
+    ws.target(
+        "t.yaml",
+        &emu,
+        "safety: {max_unblock_ratio: 1}\nblocked: []\n",
+    );
     let wrong = "wr0ng-secret-ALSO-NOT-TO-LEAK";
     let run = ws
         .command(&["plan", "t.yaml", "-vv"])
