@@ -32,6 +32,9 @@ pub struct TargetReport {
     pub skipped_already_done: usize,
     pub requests: u64,
     pub retries: u64,
+    /// Nothing was sent for this target, and why: a tripped safety guard, or
+    /// a reviewed plan that no longer matches.
+    pub refused: Option<String>,
 }
 
 impl TargetReport {

@@ -17,5 +17,6 @@ pub mod number;
 pub mod plan;
 pub mod provider;
 pub mod render;
+pub mod review;
 pub mod safety;
 pub mod sandbox;

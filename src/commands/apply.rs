@@ -10,13 +10,32 @@ use crate::apply;
 use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
+use crate::provider::Provider;
 use crate::render::{self, AppliedTarget, Format, PlannedTarget, TargetError};
+use crate::review::{self, Verdict};
 
 use super::output::{Output, note};
 use super::targets::{self, Planned};
 
 pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
-    let Some(loaded) = targets::load(&args.targets.paths) else {
+    // A reviewed plan is read first: one from another version is refused
+    // before anything is contacted.
+    let reviewed = match &args.plan {
+        None => None,
+        Some(path) => match review::read(path)? {
+            Ok(doc) => Some(doc),
+            Err(why) => {
+                eprintln!("Refused: {why}");
+                return Ok(Exit::Refused);
+            }
+        },
+    };
+    // `apply --plan FILE` alone applies the files the plan covers.
+    let paths = match &reviewed {
+        Some(doc) if args.targets.paths.is_empty() => review::files(doc),
+        _ => args.targets.paths.clone(),
+    };
+    let Some(loaded) = targets::load(&paths) else {
         return Ok(Exit::Error);
     };
     let reconciled = targets::plan_all(
@@ -47,30 +66,47 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     } else {
         Exit::Error
     };
-    let (runnable, refused): (Vec<Planned>, Vec<Planned>) = reconciled
-        .planned
-        .into_iter()
-        .partition(|p| p.planned.refused.is_none());
-    if !refused.is_empty() {
-        exit = exit.max(Exit::Refused);
-    }
-    let to_apply: Vec<Planned> = runnable
-        .into_iter()
-        .filter(|p| p.planned.plan.has_changes())
-        .collect();
-
+    // Sort targets: refused (nothing is sent), to apply, or nothing to do.
     let mut applied = Vec::new();
+    let mut to_apply = Vec::new();
+    for p in reconciled.planned {
+        let verdict = reviewed.as_ref().map(|doc| review::check(doc, &p.planned));
+        let refused = match (&p.planned.refused, &verdict) {
+            (Some(guard), _) => Some(guard.to_string()),
+            (None, Some(Verdict::Stale(why))) => Some(format!(
+                "the reviewed plan no longer matches: {}",
+                why.join("; ")
+            )),
+            _ => None,
+        };
+        let skipped = match verdict {
+            Some(Verdict::Approved { skipped }) => skipped,
+            _ => 0,
+        };
+        if let Some(why) = refused {
+            exit = exit.max(Exit::Refused);
+            applied.push(untouched(p, why.into(), 0));
+        } else if p.planned.plan.has_changes() {
+            to_apply.push((p, skipped));
+        } else if skipped > 0 {
+            applied.push(untouched(p, None, skipped));
+        }
+    }
+
     let mut apply_errors = Vec::new();
     if !to_apply.is_empty() {
-        if !confirmed(args.yes)? {
+        // A reviewed plan is the approval; otherwise someone must say yes.
+        if reviewed.is_none() && !confirmed(args.yes)? {
             return Ok(exit.max(Exit::Refused));
         }
-        (applied, apply_errors) = apply_all(
+        let (done, failed) = apply_all(
             to_apply,
             args.chunk_size.into(),
             args.targets.concurrency.into(),
         )
         .await;
+        applied.extend(done);
+        apply_errors = failed;
     }
 
     // Text and markdown showed the planning errors with the plan; the JSON
@@ -106,6 +142,20 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     Ok(exit)
 }
 
+/// The report of a target nothing was sent for.
+fn untouched(p: Planned, refused: Option<String>, skipped: usize) -> AppliedTarget {
+    AppliedTarget {
+        target: p.planned.target,
+        report: apply::TargetReport {
+            refused,
+            skipped_already_done: skipped,
+            requests: p.client.stats().requests(),
+            retries: p.client.stats().retries(),
+            ..Default::default()
+        },
+    }
+}
+
 /// Ask on a terminal; without one, only `--yes` approves (product.md §2).
 fn confirmed(yes: bool) -> anyhow::Result<bool> {
     if yes {
@@ -133,19 +183,20 @@ fn confirmed(yes: bool) -> anyhow::Result<bool> {
 /// Apply every target, `concurrency` at a time. A target that fails part-way
 /// appears in both lists: what it did, and the error that stopped it.
 async fn apply_all(
-    targets: Vec<Planned>,
+    targets: Vec<(Planned, usize)>,
     chunk_size: usize,
     concurrency: usize,
 ) -> (Vec<AppliedTarget>, Vec<TargetError>) {
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for (index, p) in targets.into_iter().enumerate() {
+    for (index, (p, skipped)) in targets.into_iter().enumerate() {
         let gate = gate.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: applying", p.planned.target.file.display());
-            let (report, error) =
+            let (mut report, error) =
                 apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
+            report.skipped_already_done = skipped;
             let error = error.map(|e| targets::error(&p.planned.target, e));
             (
                 index,

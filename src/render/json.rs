@@ -134,6 +134,9 @@ pub struct TargetReportWire {
     pub skipped_already_done: u64,
     pub requests: u64,
     pub retries: u64,
+    /// Why nothing was sent for this target (exit 3). Absent when applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,6 +281,7 @@ impl From<&AppliedTarget> for TargetReportWire {
             skipped_already_done: r.skipped_already_done as u64,
             requests: r.requests,
             retries: r.retries,
+            refused: r.refused.clone(),
         }
     }
 }

@@ -142,7 +142,9 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
     head.push_str("|---|---|---|--:|--:|--:|--:|---|\n");
     for a in applied {
         let r = &a.report;
-        let status = if !r.failed.is_empty() {
+        let status = if r.refused.is_some() {
+            "⛔ refused"
+        } else if !r.failed.is_empty() {
             "❌ failed"
         } else if !r.deferred.is_empty() {
             "⏳ deferred"
@@ -171,6 +173,14 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
 
     for a in applied {
         let r = &a.report;
+        if let Some(why) = &r.refused {
+            doc.text(section_heading(&a.target));
+            doc.text(format!(
+                "> [!CAUTION]\n> Refused, nothing sent: {}\n\n",
+                escape(why)
+            ));
+            continue;
+        }
         if r.blocked.is_empty()
             && r.unblocked.is_empty()
             && r.deferred.is_empty()

@@ -26,9 +26,9 @@ mod fixtures;
 pub use budget::GITHUB_COMMENT_LIMIT;
 pub use diff::plan_diff;
 pub use json::{
-    ErrorWire, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire, ReportDocument,
-    ReportSummaryWire, TargetPlanWire, TargetReportWire, UnblockWire, apply_json, plan_document,
-    plan_json, report_document,
+    ErrorWire, FORMAT_VERSION, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire,
+    ReportDocument, ReportSummaryWire, TargetPlanWire, TargetReportWire, UnblockWire, apply_json,
+    plan_document, plan_json, report_document,
 };
 pub use markdown::{apply_markdown, plan_markdown};
 pub use text::{apply_text, plan_text};

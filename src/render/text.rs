@@ -144,6 +144,18 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
         deferred += r.deferred.len();
         failed += r.failed.len();
         out.push_str(&header(p, &a.target));
+        if let Some(why) = &r.refused {
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.paint(
+                    Style::BoldRed,
+                    &format!("REFUSED, nothing sent: {}", one_line(why))
+                )
+            );
+            out.push('\n');
+            continue;
+        }
 
         if !r.unblocked.is_empty() {
             let _ = writeln!(out, "  unblocked {}:", r.unblocked.len());

@@ -3,7 +3,9 @@
 mod harness;
 
 mod faults;
+mod guards;
 mod input;
 mod reconcile;
+mod review;
 mod sandbox;
 mod secrets;

@@ -1,0 +1,217 @@
+//! Reviewed plans: `apply --plan FILE` applies what a reviewer approved, and
+//! nothing else.
+//!
+//! The plan file is re-checked against a fresh plan made from the files and
+//! live lists as they are now. Every change needed now must be in the
+//! reviewed plan; changes in it that are no longer needed (done meanwhile)
+//! are skipped and counted; anything new, or files edited since the plan was
+//! made (their desired fingerprint changed), refuses that target.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::render::PlannedTarget;
+use crate::render::{FORMAT_VERSION, PlanDocument, TargetPlanWire};
+
+/// Read a plan file, refusing one from another tool or format version: its
+/// meaning may differ from what this version would do.
+pub fn read(path: &Path) -> anyhow::Result<Result<PlanDocument, String>> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a JSON plan", path.display()))?;
+    let format = value.get("format_version").and_then(|v| v.as_u64());
+    let tool = value.get("tool_version").and_then(|v| v.as_str());
+    let ours = env!("CARGO_PKG_VERSION");
+    if format != Some(u64::from(FORMAT_VERSION)) || tool != Some(ours) {
+        return Ok(Err(format!(
+            "{} was made by blocklist {} (plan format {}); this is blocklist {ours} (plan format {FORMAT_VERSION}). \
+             Make a new plan with this version and review it.",
+            path.display(),
+            tool.unwrap_or("of an unknown version"),
+            format.map_or("unknown".to_string(), |f| f.to_string()),
+        )));
+    }
+    let doc = serde_json::from_value(value)
+        .with_context(|| format!("{} is not a valid plan", path.display()))?;
+    Ok(Ok(doc))
+}
+
+/// The files a reviewed plan covers, for `apply --plan FILE` without paths.
+pub fn files(doc: &PlanDocument) -> Vec<std::path::PathBuf> {
+    doc.targets.iter().map(|t| t.file.clone().into()).collect()
+}
+
+/// Whether a target may be applied under the reviewed plan.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every change needed now was reviewed; `skipped` reviewed changes are
+    /// no longer needed (already done).
+    Approved { skipped: usize },
+    /// What differs from the reviewed plan, one line each.
+    Stale(Vec<String>),
+}
+
+/// Compare a fresh plan with the reviewed plan document.
+pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Verdict {
+    let file = now.target.file.display().to_string();
+    let Some(reviewed) = doc
+        .targets
+        .iter()
+        .find(|t| t.file == file && t.business_phone == now.target.business_phone)
+    else {
+        return if now.plan.has_changes() {
+            Verdict::Stale(vec![format!("{file} is not in the reviewed plan")])
+        } else {
+            Verdict::Approved { skipped: 0 }
+        };
+    };
+    compare(reviewed, now)
+}
+
+fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
+    let mut differences = Vec::new();
+    if reviewed.desired_fingerprint != now.plan.desired_fingerprint {
+        differences.push(format!(
+            "the files changed since the plan was made (desired fingerprint {} is now {})",
+            reviewed.desired_fingerprint, now.plan.desired_fingerprint
+        ));
+    }
+    let reviewed_blocks: HashSet<&str> = reviewed.block.iter().map(String::as_str).collect();
+    let reviewed_unblocks: HashSet<&str> =
+        reviewed.unblock.iter().map(|u| u.user.as_str()).collect();
+    for user in &now.plan.block {
+        if !reviewed_blocks.contains(user.as_str()) {
+            differences.push(format!("block {user} was not in the reviewed plan"));
+        }
+    }
+    for u in &now.plan.unblock {
+        if !reviewed_unblocks.contains(u.user.as_str()) {
+            differences.push(format!("unblock {} was not in the reviewed plan", u.user));
+        }
+    }
+    if !differences.is_empty() {
+        return Verdict::Stale(differences);
+    }
+    // Everything needed now was reviewed; the rest of the reviewed plan has
+    // happened meanwhile (a previous apply, or someone else).
+    let needed = now.plan.block.len() + now.plan.unblock.len();
+    let skipped = reviewed.block.len() + reviewed.unblock.len() - needed;
+    Verdict::Approved { skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::plan_document;
+
+    fn planned(blocked: &[&str], live: &[&str]) -> PlannedTarget {
+        let entries = blocked
+            .iter()
+            .map(|u| crate::config::Entry {
+                user: u.to_string(),
+                reason: None,
+                expires: None,
+                at: crate::config::Location {
+                    file: "t.yaml".into(),
+                    line: 1,
+                    column: 1,
+                },
+            })
+            .collect();
+        let target = crate::config::Target {
+            file: "t.yaml".into(),
+            business_phone: "8615800001795".into(),
+            provider: crate::config::ProviderSettings::Sandbox,
+            mode: crate::config::Mode::Exclusive,
+            blocked: entries,
+            unblock: Vec::new(),
+            safety: Default::default(),
+        };
+        let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+        let today = crate::date::Date::parse("2026-11-21").unwrap();
+        PlannedTarget {
+            plan: crate::plan::plan(&target, &live, today),
+            target,
+            refused: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn reviewed(p: &PlannedTarget) -> PlanDocument {
+        let mut doc = plan_document(std::slice::from_ref(p), &[], "2026-11-21T10:00:00Z");
+        doc.tool_version = env!("CARGO_PKG_VERSION").into();
+        doc
+    }
+
+    #[test]
+    fn the_same_plan_is_approved() {
+        let p = planned(&["8613300000001"], &["8613300000007"]);
+        assert_eq!(check(&reviewed(&p), &p), Verdict::Approved { skipped: 0 });
+    }
+
+    #[test]
+    fn changes_done_meanwhile_are_skipped_and_counted() {
+        let before = planned(&["8613300000001", "8613300000002"], &["8613300000007"]);
+        // Since the review, 01 was blocked and 07 unblocked.
+        let now = planned(&["8613300000001", "8613300000002"], &["8613300000001"]);
+        assert_eq!(
+            check(&reviewed(&before), &now),
+            Verdict::Approved { skipped: 2 }
+        );
+    }
+
+    #[test]
+    fn a_new_unblock_refuses_with_what_differs() {
+        let before = planned(&["8613300000001"], &["8613300000001"]);
+        // Someone blocked 09 by hand since: the file would now unblock it.
+        let now = planned(&["8613300000001"], &["8613300000001", "8613300000009"]);
+        let Verdict::Stale(why) = check(&reviewed(&before), &now) else {
+            panic!("approved")
+        };
+        assert_eq!(why, ["unblock 8613300000009 was not in the reviewed plan"]);
+    }
+
+    #[test]
+    fn edited_files_refuse_even_when_the_changes_look_alike() {
+        let before = planned(&["8613300000001"], &[]);
+        let now = planned(&["8613300000001", "8613300000002"], &["8613300000002"]);
+        let Verdict::Stale(why) = check(&reviewed(&before), &now) else {
+            panic!("approved")
+        };
+        assert!(
+            why[0].contains("the files changed since the plan was made"),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn a_target_missing_from_the_plan_may_only_be_in_sync() {
+        let other = planned(&["8613300000001"], &[]);
+        let mut doc = reviewed(&other);
+        doc.targets[0].file = "other.yaml".into();
+        assert!(matches!(check(&doc, &other), Verdict::Stale(_)));
+        let in_sync = planned(&["8613300000001"], &["8613300000001"]);
+        assert_eq!(check(&doc, &in_sync), Verdict::Approved { skipped: 0 });
+    }
+
+    #[test]
+    fn plans_from_another_version_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let p = planned(&["8613300000001"], &[]);
+        let mut doc = reviewed(&p);
+        doc.tool_version = "0.0.1".into();
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        let refused = read(&path).unwrap().unwrap_err();
+        assert!(refused.contains("blocklist 0.0.1"), "{refused}");
+        doc.tool_version = env!("CARGO_PKG_VERSION").into();
+        doc.format_version = 2;
+        std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert!(read(&path).unwrap().unwrap_err().contains("plan format 2"));
+        std::fs::write(&path, b"{not json").unwrap();
+        assert!(format!("{:#}", read(&path).unwrap_err()).contains("is not a JSON plan"));
+    }
+}
