@@ -54,7 +54,7 @@ impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "refused by safety guard {}: limit {}, actual {}",
+            "safety guard {} tripped: limit {}, actual {} (--force overrides it for one run)",
             self.rule.as_str(),
             self.limit,
             self.actual

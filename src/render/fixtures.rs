@@ -189,7 +189,8 @@ fn outcome(user: &str, code: i64, reason: &str, message: &str) -> UserOutcome {
     }
 }
 
-/// Applied with a deferral, a failure and a retry; applied cleanly; nothing to do.
+/// Applied with a deferral, a failure and a retry; applied cleanly; nothing
+/// to do; refused by a guard.
 pub fn applied() -> Vec<AppliedTarget> {
     vec![
         AppliedTarget {
@@ -216,6 +217,7 @@ pub fn applied() -> Vec<AppliedTarget> {
                 skipped_already_done: 0,
                 requests: 3,
                 retries: 1,
+                refused: None,
             },
         },
         AppliedTarget {
@@ -231,6 +233,16 @@ pub fn applied() -> Vec<AppliedTarget> {
         AppliedTarget {
             target: bot().target,
             report: TargetReport::default(),
+        },
+        AppliedTarget {
+            target: marketing().target,
+            report: TargetReport {
+                refused: Some(
+                    "safety guard max_unblocks tripped: limit 100, actual 240 (--force overrides it for one run)".to_string(),
+                ),
+                requests: 1,
+                ..TargetReport::default()
+            },
         },
     ]
 }

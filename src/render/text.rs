@@ -221,6 +221,13 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
             "Applied: {blocked} blocked, {unblocked} unblocked, {deferred} deferred, {failed} failed across {n} target(s)."
         )
     };
+    let refused = applied
+        .iter()
+        .filter(|a| a.report.refused.is_some())
+        .count();
+    if refused > 0 {
+        let _ = write!(summary, " {refused} target(s) refused, nothing sent.");
+    }
     if !errors.is_empty() {
         let _ = write!(summary, " {} target(s) could not be applied.", errors.len());
     }
