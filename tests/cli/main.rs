@@ -3,6 +3,7 @@
 mod harness;
 
 mod faults;
+mod github;
 mod input;
 mod reconcile;
 mod sandbox;
