@@ -3,6 +3,7 @@
 mod harness;
 
 mod faults;
+mod github;
 mod guards;
 mod input;
 mod reconcile;
