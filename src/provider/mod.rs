@@ -6,7 +6,9 @@
 //! one place, [`retry`], shared by every backend.
 
 pub mod client;
+mod meta;
 pub mod nxcloud;
+mod pager;
 pub mod retry;
 pub mod secret;
 pub mod sign;

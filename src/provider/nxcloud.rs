@@ -9,31 +9,27 @@ mod envelope;
 mod exchange;
 #[cfg(test)]
 mod http_tests;
-mod pager;
 mod wire;
 
-use std::collections::HashSet;
 use std::fmt;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use reqwest::header::HeaderValue;
 
+use super::meta::{self, BatchData, Direction, ListData};
+pub use super::meta::{MetaError, meta_error};
+pub use super::pager::MAX_LIST_RESTARTS;
+use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
-use super::{BatchResult, Provider, Stats, UserError, codes};
-use crate::number::canonical;
+use super::{BatchResult, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
-pub use envelope::{MetaError, meta_error};
 use exchange::Answer;
-use pager::{Pager, Step};
-use wire::{BatchData, Direction, ListData, Page};
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Meta's limit per block or unblock request (providers.md §2).
 pub const MAX_BATCH: usize = 1000;
-/// A listing that keeps hitting 139102 is restarted this many times, then given up.
-pub const MAX_LIST_RESTARTS: u32 = 3;
 
 /// Fixed header values for the block endpoints: WhatsApp, message traffic.
 const BIZ_TYPE: &str = "2";
@@ -158,26 +154,13 @@ impl NxCloud {
             _ => Direction::Unblock,
         };
         match self.call::<BatchData>(endpoint, body).await? {
-            Answer::Data(data) => Ok(wire::batch_result(users, data, direction)),
+            Answer::Data(data) => Ok(meta::batch_result(users, data, direction)),
             // 139101 concerns the whole call: every user of it is refused, and
             // the caller stops further blocks for this phone (providers.md §2).
             Answer::Refused(meta)
                 if meta.code == codes::LIST_FULL && endpoint == Endpoint::Block =>
             {
-                let mut seen = HashSet::new();
-                let failed = users
-                    .iter()
-                    .filter(|user| seen.insert(user.as_str()))
-                    .map(|user| UserError {
-                        user: user.clone(),
-                        code: meta.code,
-                        message: meta.message.clone(),
-                    })
-                    .collect();
-                Ok(BatchResult {
-                    done: Vec::new(),
-                    failed,
-                })
+                Ok(meta::refuse_all(users, &meta))
             }
             Answer::Refused(meta) => Err(unexpected(&what, &meta)),
         }
@@ -187,48 +170,17 @@ impl NxCloud {
     /// the listing starts again from the first page (providers.md §2).
     async fn read_all(&self) -> anyhow::Result<Vec<String>> {
         let what = format!("POST {}", self.url(Endpoint::List));
-        let config = &self.config;
-        let mut restarts = 0;
-        'listing: loop {
-            let mut pager = Pager::new();
-            let mut users = Vec::new();
-            let mut seen = HashSet::new();
-            loop {
-                let (appkey, phone) = (&config.appkey, &config.business_phone);
-                let body = wire::list_body(appkey, phone, config.page_size, pager.cursor())?;
-                let page: Page = match self.call::<ListData>(Endpoint::List, body).await? {
-                    Answer::Data(data) => data.into(),
-                    Answer::Refused(meta) if meta.code == codes::LIST_CHANGED => {
-                        if restarts == MAX_LIST_RESTARTS {
-                            anyhow::bail!(
-                                "{what}: the block list kept changing while it was read ({restarts} restarts); try again"
-                            );
-                        }
-                        restarts += 1;
-                        self.stats.retry();
-                        crate::debug!(
-                            "{what}: list changed during paging (139102); restart {restarts} of {MAX_LIST_RESTARTS}"
-                        );
-                        continue 'listing;
-                    }
-                    Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
-                };
-                let count = page.users.len();
-                for raw in page.users {
-                    let user = canonical(&raw).map_err(|e| {
-                        anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}")
-                    })?;
-                    if seen.insert(user.clone()) {
-                        users.push(user);
-                    }
-                }
-                match pager.observe(count, page.after.as_deref(), page.has_next) {
-                    Step::Next => continue,
-                    Step::Done => return Ok(users),
-                    Step::Broken(why) => anyhow::bail!("{what}: {why}"),
-                }
+        let (config, what) = (&self.config, what.as_str());
+        pager::read_all(what, &self.stats, |cursor| async move {
+            let (appkey, phone) = (&config.appkey, &config.business_phone);
+            let body = wire::list_body(appkey, phone, config.page_size, cursor.as_deref())?;
+            match self.call::<ListData>(Endpoint::List, body).await? {
+                Answer::Data(data) => Ok(Fetched::Page(data.into())),
+                Answer::Refused(meta) if meta.code == codes::LIST_CHANGED => Ok(Fetched::Changed),
+                Answer::Refused(meta) => Err(unexpected(what, &meta)),
             }
-        }
+        })
+        .await
     }
 }
 

@@ -5,15 +5,8 @@
 //! this table adds the user-facing wording and the codes the client acts on.
 
 use crate::provider::codes;
+use crate::provider::meta::{MetaError, meta_error};
 use crate::provider::retry::{meta_code_is_transient, nxcloud_code_is_transient};
-
-/// Meta's own error, passed through by NxCloud as code 9099.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MetaError {
-    pub code: i64,
-    /// Meta's message without the `(#code)` prefix.
-    pub message: String,
-}
 
 /// Names used in messages; none of them is a credential.
 pub(super) struct Context<'a> {
@@ -85,20 +78,6 @@ fn classify_meta(message: &str, nx: &str) -> Verdict {
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
         code => Verdict::Fatal(format!("Meta error {code}: {}", meta.message)),
     }
-}
-
-/// Meta's code from a message that starts with `(#<code>)`, e.g.
-/// `(#139102) Block list changed during paging`.
-pub fn meta_error(message: &str) -> Option<MetaError> {
-    let rest = message.trim_start().strip_prefix("(#")?;
-    let (digits, rest) = rest.split_once(')')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some(MetaError {
-        code: digits.parse().ok()?,
-        message: rest.trim().to_string(),
-    })
 }
 
 #[cfg(test)]
@@ -177,25 +156,5 @@ mod tests {
         assert!(
             matches!(verdict("something odd"), Verdict::Fatal(t) if t.contains("without a Meta code"))
         );
-    }
-
-    #[test]
-    fn meta_code_extraction() {
-        let parsed = meta_error("(#139102) Block list changed during paging").unwrap();
-        assert_eq!(parsed.code, 139102);
-        assert_eq!(parsed.message, "Block list changed during paging");
-        assert_eq!(meta_error("  (#4)").unwrap().code, 4);
-        assert_eq!(meta_error("(#4)").unwrap().message, "");
-        for bad in [
-            "",
-            "139102",
-            "(139102) x",
-            "(#) x",
-            "(#12a) x",
-            "(#139102 x",
-            "x (#1) y",
-        ] {
-            assert_eq!(meta_error(bad), None, "{bad:?}");
-        }
     }
 }

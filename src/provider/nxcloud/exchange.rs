@@ -11,9 +11,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
-use super::envelope::{self, Context, MetaError, Verdict};
+use super::envelope::{self, Context, Verdict};
 use super::wire::Envelope;
 use super::{ACTION, BIZ_TYPE, Endpoint, NxCloud};
+use crate::provider::meta::MetaError;
 use crate::provider::retry::{self, Outcome};
 use crate::provider::sign::{SignedHeaders, sign};
 

@@ -1,16 +1,11 @@
-//! NxCloud's JSON, apart from the domain types (providers.md §1, "Response
-//! shapes"; seed doc 001 for the exact examples).
-//!
-//! Replies are read tolerantly: optional lists may be missing or null, unknown
-//! fields are ignored, and list items come in Meta's shape or a reseller's.
-
-use std::collections::{HashMap, HashSet};
+//! NxCloud's request bodies and reply envelope (providers.md §1; seed doc 001
+//! for the exact examples). What `data` holds is Meta's Block Users JSON,
+//! read by [`crate::provider::meta`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::number::{canonical, user_key};
-use crate::provider::{BatchResult, UserError};
+use crate::provider::meta::{UserRef, user_refs};
 
 /// The request body. Field order is fixed by this struct and the bytes are
 /// signed as sent, so the body is serialised exactly once per call.
@@ -27,19 +22,13 @@ struct Body<'a> {
     after: Option<&'a str>,
 }
 
-#[derive(Serialize)]
-struct UserRef<'a> {
-    user: &'a str,
-}
-
 pub(super) fn users_body(
     appkey: &str,
     business_phone: &str,
     users: &[String],
 ) -> anyhow::Result<Vec<u8>> {
-    let block_users = users.iter().map(|user| UserRef { user }).collect();
     to_bytes(&Body {
-        block_users: Some(block_users),
+        block_users: Some(user_refs(users)),
         ..body(appkey, business_phone)
     })
 }
@@ -90,235 +79,6 @@ impl Envelope {
             Value::Null => None,
             Value::String(id) => Some(id.clone()),
             other => Some(other.to_string()),
-        }
-    }
-}
-
-/// `data` of a block or unblock reply.
-#[derive(Debug, Deserialize)]
-pub(super) struct BatchData {
-    block_users: BlockUsers,
-}
-
-#[derive(Debug, Deserialize)]
-struct BlockUsers {
-    #[serde(default)]
-    added_users: Option<Vec<Entry>>,
-    #[serde(default)]
-    removed_users: Option<Vec<Entry>>,
-    #[serde(default)]
-    failed_users: Option<Vec<Failed>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Entry {
-    #[serde(default)]
-    input: Option<String>,
-    #[serde(default)]
-    wa_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Failed {
-    #[serde(default)]
-    input: Option<String>,
-    #[serde(default)]
-    errors: Option<Vec<FailedError>>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FailedError {
-    code: i64,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    error_data: Option<ErrorData>,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorData {
-    #[serde(default)]
-    details: Option<String>,
-}
-
-/// Which success list a reply carries: `added_users` for blocks,
-/// `removed_users` for unblocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Direction {
-    Block,
-    Unblock,
-}
-
-/// Per-user outcomes for the users sent, in the order sent (each once).
-/// The platform's `input` is matched back to what was sent; users it mentions
-/// that were not sent are ignored, and a sent user it does not mention at all
-/// is reported failed, so no user silently counts as done.
-pub(super) fn batch_result(sent: &[String], data: BatchData, direction: Direction) -> BatchResult {
-    let index = SentIndex::new(sent);
-    let mut failed: HashMap<usize, UserError> = HashMap::new();
-    for entry in data.block_users.failed_users.into_iter().flatten() {
-        let Some(at) = entry.input.as_deref().and_then(|input| index.find(input)) else {
-            continue;
-        };
-        let first = entry.errors.into_iter().flatten().next();
-        let (code, message) = match first {
-            Some(error) => (error.code, describe(error)),
-            None => (-1, "the platform gave no reason".to_string()),
-        };
-        let user = sent[at].clone();
-        failed.entry(at).or_insert(UserError {
-            user,
-            code,
-            message,
-        });
-    }
-    let succeeded = match direction {
-        Direction::Block => data.block_users.added_users,
-        Direction::Unblock => data.block_users.removed_users,
-    };
-    let done: HashSet<usize> = succeeded
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| {
-            let by_input = entry.input.as_deref().and_then(|i| index.find(i));
-            by_input.or_else(|| entry.wa_id.as_deref().and_then(|w| index.find(w)))
-        })
-        .collect();
-
-    let mut result = BatchResult::default();
-    for at in index.distinct {
-        if let Some(error) = failed.remove(&at) {
-            // Reported both ways: trust the failure, the next read shows the truth.
-            result.failed.push(error);
-        } else if done.contains(&at) {
-            result.done.push(sent[at].clone());
-        } else {
-            result.failed.push(UserError {
-                user: sent[at].clone(),
-                code: -1,
-                message: "the platform returned no result for this user".to_string(),
-            });
-        }
-    }
-    result
-}
-
-fn describe(error: FailedError) -> String {
-    let message = error.message.unwrap_or_default();
-    match error.error_data.and_then(|data| data.details) {
-        Some(details) if !details.is_empty() && details != message => {
-            if message.is_empty() {
-                details
-            } else {
-                format!("{message}: {details}")
-            }
-        }
-        _ => message,
-    }
-}
-
-/// Finds a sent user from the platform's spelling of it: as sent, as
-/// canonical digits, or as a known `wa_id` variant (Mexico, Brazil).
-struct SentIndex {
-    by_key: HashMap<String, usize>,
-    by_user_key: HashMap<String, usize>,
-    /// Indexes of the first occurrence of each distinct sent user, in order.
-    distinct: Vec<usize>,
-}
-
-impl SentIndex {
-    fn new(sent: &[String]) -> Self {
-        let mut index = SentIndex {
-            by_key: HashMap::new(),
-            by_user_key: HashMap::new(),
-            distinct: Vec::new(),
-        };
-        for (at, user) in sent.iter().enumerate() {
-            let key = key(user);
-            if index.by_key.contains_key(&key) {
-                continue;
-            }
-            index.by_user_key.entry(user_key(&key)).or_insert(at);
-            index.by_key.insert(key, at);
-            index.distinct.push(at);
-        }
-        index
-    }
-
-    fn find(&self, spelled: &str) -> Option<usize> {
-        let key = key(spelled);
-        let by_variant = || self.by_user_key.get(&user_key(&key));
-        self.by_key.get(&key).or_else(by_variant).copied()
-    }
-}
-
-fn key(user: &str) -> String {
-    canonical(user).unwrap_or_else(|_| user.trim().to_string())
-}
-
-/// `data` of a list reply: `data.data` items and `data.paging`.
-#[derive(Debug, Deserialize)]
-pub(super) struct ListData {
-    #[serde(default)]
-    data: Option<Vec<ListItem>>,
-    #[serde(default)]
-    paging: Option<Paging>,
-}
-
-/// Meta's `{messaging_product, wa_id}`, or a reseller's `{block_users: [{input, wa_id}]}`
-/// (providers.md §2: "accept both shapes").
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum ListItem {
-    Plain { wa_id: String },
-    Reseller { block_users: Vec<Entry> },
-}
-
-#[derive(Debug, Deserialize)]
-struct Paging {
-    #[serde(default)]
-    cursors: Option<Cursors>,
-    #[serde(default)]
-    next: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Cursors {
-    #[serde(default)]
-    after: Option<String>,
-}
-
-/// One page as the pager sees it; `users` still as served, not canonical.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct Page {
-    pub users: Vec<String>,
-    pub after: Option<String>,
-    pub has_next: bool,
-}
-
-impl From<ListData> for Page {
-    fn from(data: ListData) -> Page {
-        let mut users = Vec::new();
-        for item in data.data.into_iter().flatten() {
-            match item {
-                ListItem::Plain { wa_id } => users.push(wa_id),
-                ListItem::Reseller { block_users } => users.extend(
-                    block_users
-                        .into_iter()
-                        .map(|entry| entry.wa_id.or(entry.input).unwrap_or_default()),
-                ),
-            }
-        }
-        let paging = data.paging;
-        let has_next = paging
-            .as_ref()
-            .and_then(|p| p.next.as_deref())
-            .is_some_and(|next| !next.is_empty());
-        let after = paging.and_then(|p| p.cursors).and_then(|c| c.after);
-        Page {
-            users,
-            after,
-            has_next,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! page (seed doc 001).
 
 use super::*;
+use crate::provider::UserError;
+use crate::provider::meta::{BatchData, Direction, ListData, Page, batch_result};
 use serde::de::DeserializeOwned;
 
 fn data<T: DeserializeOwned>(reply: &str) -> T {

@@ -1,4 +1,5 @@
-//! When to stop reading list pages (providers.md §1, "Paging").
+//! Reading a whole block list page by page, for every Meta-shaped backend
+//! (providers.md §1 "Paging", §2).
 //!
 //! NxCloud's documented list reply shows cursors but no `paging.next`, while
 //! Meta's Graph rule is to page while `next` is present and never to infer the
@@ -8,9 +9,18 @@
 //! - while no page has carried `next`, stop at an empty page, at a page with
 //!   no `after` cursor, or when `after` repeats a cursor already sent.
 //!
-//! Cursors live only as long as one listing; none is kept between runs.
+//! Cursors live only as long as one listing; none is kept between runs. A
+//! 139102 (the list changed under the cursors) restarts the listing from the
+//! first page, a bounded number of times ([`read_all`]).
 
 use std::collections::HashSet;
+
+use super::Stats;
+use super::meta::Page;
+use crate::number::canonical;
+
+/// A listing that keeps hitting 139102 is restarted this many times, then given up.
+pub const MAX_LIST_RESTARTS: u32 = 3;
 
 /// A listing that runs past this many pages is treated as broken rather than
 /// followed forever (64 000 users fit in 64 pages of 1 000).
@@ -18,7 +28,7 @@ const MAX_PAGES: u64 = 100_000;
 
 /// What to do after a page.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Step {
+pub(crate) enum Step {
     /// Request the next page with [`Pager::cursor`].
     Next,
     /// The listing is complete.
@@ -28,7 +38,7 @@ pub(super) enum Step {
 }
 
 #[derive(Debug, Default)]
-pub(super) struct Pager {
+pub(crate) struct Pager {
     cursor: Option<String>,
     sent: HashSet<String>,
     seen_next: bool,
@@ -81,6 +91,65 @@ impl Pager {
         self.sent.insert(cursor.to_string());
         self.cursor = Some(cursor.to_string());
         Step::Next
+    }
+}
+
+/// What one page request came to, once its own retries are over.
+pub(crate) enum Fetched {
+    Page(Page),
+    /// Meta's 139102: the list changed while it was read.
+    Changed,
+}
+
+/// Read every page: `fetch(cursor)` requests one page (`None` for the first).
+/// Users come back as canonical digits, each once, in the order served. A
+/// listed value that is not a phone number is a malformed reply, never
+/// silently dropped. `what` names the endpoint in errors and the debug log.
+pub(crate) async fn read_all<F, Fut>(
+    what: &str,
+    stats: &Stats,
+    mut fetch: F,
+) -> anyhow::Result<Vec<String>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = anyhow::Result<Fetched>>,
+{
+    let mut restarts = 0;
+    'listing: loop {
+        let mut pager = Pager::new();
+        let mut users = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let page = match fetch(pager.cursor().map(str::to_string)).await? {
+                Fetched::Page(page) => page,
+                Fetched::Changed => {
+                    if restarts == MAX_LIST_RESTARTS {
+                        anyhow::bail!(
+                            "{what}: the block list kept changing while it was read ({restarts} restarts); try again"
+                        );
+                    }
+                    restarts += 1;
+                    stats.retry();
+                    crate::debug!(
+                        "{what}: list changed during paging (139102); restart {restarts} of {MAX_LIST_RESTARTS}"
+                    );
+                    continue 'listing;
+                }
+            };
+            let count = page.users.len();
+            for raw in page.users {
+                let user = canonical(&raw)
+                    .map_err(|e| anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}"))?;
+                if seen.insert(user.clone()) {
+                    users.push(user);
+                }
+            }
+            match pager.observe(count, page.after.as_deref(), page.has_next) {
+                Step::Next => continue,
+                Step::Done => return Ok(users),
+                Step::Broken(why) => anyhow::bail!("{what}: {why}"),
+            }
+        }
     }
 }
 
