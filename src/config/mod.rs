@@ -95,9 +95,19 @@ pub enum ProviderSettings {
         base_url: Option<String>,
     },
     CloudApi {
-        phone_number_id: String,
+        /// Meta's ID of the business phone number; `None` only when
+        /// `endpoint` names the whole URL instead.
+        phone_number_id: Option<String>,
         api_version: String,
         base_url: Option<String>,
+        /// A Meta-shaped reseller's full block-users URL (providers.md §4);
+        /// it replaces `base_url`, `api_version` and `phone_number_id`.
+        endpoint: Option<String>,
+        /// The header that carries `WHATSAPP_TOKEN` as is (e.g. 360dialog's
+        /// `D360-API-KEY`); `None` means Meta's `Authorization: Bearer <token>`.
+        auth_header: Option<String>,
+        /// Users per block or unblock call, 1 to 1 000 (some resellers take 100).
+        chunk_size: usize,
     },
     Waha {
         base_url: String,

@@ -9,6 +9,8 @@ use super::ProviderSettings;
 use super::credentials::{credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
 
+mod cloud_api;
+
 struct Kind {
     name: &'static str,
     keys: &'static [&'static str],
@@ -21,7 +23,7 @@ const KINDS: &[Kind] = &[
     },
     Kind {
         name: "cloud-api",
-        keys: &["phone_number_id", "api_version", "base_url"],
+        keys: &cloud_api::KEYS,
     },
     Kind {
         name: "waha",
@@ -35,7 +37,6 @@ const KINDS: &[Kind] = &[
 
 const KIND_NAMES: &[&str] = &["nxcloud", "cloud-api", "waha", "sandbox"];
 
-pub(super) const DEFAULT_API_VERSION: &str = "v25.0";
 pub(super) const DEFAULT_SESSION: &str = "default";
 
 /// `provider:` as settings; `key` is the `provider` key, where problems with
@@ -105,32 +106,7 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 base_url: base_url?,
             }
         }
-        "cloud-api" => {
-            let phone_number_id = required(w, "phone_number_id");
-            if let (Some(id), Some((_, n))) = (&phone_number_id, entry(map, "phone_number_id"))
-                && id.contains(['/', '?', '#', ' ', '\t'])
-            {
-                w.error(
-                    n.span(),
-                    format!("provider.phone_number_id {id:?} must be the ID Meta shows for the phone number (no slashes or spaces)"),
-                );
-            }
-            let api_version = optional(w, map, "api_version", |v| {
-                let ok = v.strip_prefix('v').is_some_and(|rest| {
-                    !rest.is_empty()
-                        && rest
-                            .split('.')
-                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-                });
-                (!ok).then(|| format!("provider.api_version {v:?} is not a Graph API version; write it like {DEFAULT_API_VERSION}"))
-            });
-            let base_url = base_url(w, map);
-            ProviderSettings::CloudApi {
-                phone_number_id: phone_number_id?,
-                api_version: api_version?.unwrap_or_else(|| DEFAULT_API_VERSION.to_string()),
-                base_url: base_url?,
-            }
-        }
+        "cloud-api" => cloud_api::settings(w, key, map)?,
         "waha" => {
             let base_url = base_url(w, map).and_then(|url| {
                 if url.is_none() {
@@ -257,9 +233,12 @@ mod tests {
         assert_eq!(
             s,
             Some(ProviderSettings::CloudApi {
-                phone_number_id: "106540352242922".into(),
+                phone_number_id: Some("106540352242922".into()),
                 api_version: "v25.0".into(),
-                base_url: None
+                base_url: None,
+                endpoint: None,
+                auth_header: None,
+                chunk_size: 1000,
             })
         );
         let (s, e) = settings(

@@ -111,9 +111,12 @@ pub fn shop() -> PlannedTarget {
     let t = target(
         "blocklists/shop.yaml",
         ProviderSettings::CloudApi {
-            phone_number_id: "106540352242922".to_string(),
+            phone_number_id: Some("106540352242922".to_string()),
             api_version: "v25.0".to_string(),
             base_url: None,
+            endpoint: None,
+            auth_header: None,
+            chunk_size: 1000,
         },
         Mode::Additive,
         &[("8613300000010", Some("fake orders"), None)],
