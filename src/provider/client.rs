@@ -2,8 +2,10 @@
 
 use crate::config::{ProviderSettings, Target};
 use crate::emulator::{SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET, SANDBOX_APPKEY};
+use crate::provider::cloud_api::{self, CloudApi, CloudApiConfig};
 use crate::provider::nxcloud::{Credentials, NxCloud, NxCloudConfig};
 use crate::provider::retry::RetryPolicy;
+use crate::provider::secret;
 use crate::provider::{BatchResult, Provider, Stats};
 use crate::sandbox::Sandboxes;
 
@@ -13,6 +15,7 @@ pub const NXCLOUD_BASE_URL: &str = "https://api2.nxcloud.com";
 /// One client per target, whatever its provider.
 pub enum Client {
     NxCloud(NxCloud),
+    CloudApi(CloudApi),
 }
 
 /// Build the client for `target`. Credentials come from the environment; a
@@ -32,6 +35,30 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             };
             Ok(Client::NxCloud(NxCloud::new(config)?))
         }
+        ProviderSettings::CloudApi {
+            phone_number_id,
+            api_version,
+            base_url,
+            endpoint,
+            auth_header,
+            chunk_size,
+        } => {
+            // A reseller's endpoint is the whole URL (providers.md §4); the
+            // loader makes sure exactly one way of naming it is given.
+            let url = match (endpoint, phone_number_id) {
+                (Some(endpoint), _) => endpoint.clone(),
+                (None, Some(id)) => {
+                    let base_url = base_url.as_deref().unwrap_or(cloud_api::DEFAULT_BASE_URL);
+                    CloudApiConfig::meta_url(base_url, api_version, id)
+                }
+                (None, None) => anyhow::bail!("provider kind cloud-api needs phone_number_id"),
+            };
+            let token = secret::from_env(cloud_api::TOKEN_VAR, "cloud-api")?;
+            let mut config = CloudApiConfig::new(url, token);
+            config.auth_header = auth_header.clone();
+            config.chunk_size = *chunk_size;
+            Ok(Client::CloudApi(CloudApi::new(config)?))
+        }
         ProviderSettings::Sandbox => {
             let config = NxCloudConfig {
                 base_url: sandboxes.base_url(&target.file).await?,
@@ -44,7 +71,7 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             Ok(Client::NxCloud(NxCloud::new(config)?))
         }
         other => anyhow::bail!(
-            "provider kind {:?} is not supported yet by plan and apply (nxcloud and sandbox are)",
+            "provider kind {:?} is not supported yet by plan and apply",
             other.kind()
         ),
     }
@@ -54,30 +81,35 @@ impl Provider for Client {
     async fn list(&self) -> anyhow::Result<Vec<String>> {
         match self {
             Client::NxCloud(c) => c.list().await,
+            Client::CloudApi(c) => c.list().await,
         }
     }
 
     async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
         match self {
             Client::NxCloud(c) => c.block(users).await,
+            Client::CloudApi(c) => c.block(users).await,
         }
     }
 
     async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
         match self {
             Client::NxCloud(c) => c.unblock(users).await,
+            Client::CloudApi(c) => c.unblock(users).await,
         }
     }
 
     fn max_batch(&self) -> usize {
         match self {
             Client::NxCloud(c) => c.max_batch(),
+            Client::CloudApi(c) => c.max_batch(),
         }
     }
 
     fn stats(&self) -> &Stats {
         match self {
             Client::NxCloud(c) => c.stats(),
+            Client::CloudApi(c) => c.stats(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! one place, [`retry`], shared by every backend.
 
 pub mod client;
+pub mod cloud_api;
 mod meta;
 pub mod nxcloud;
 mod pager;

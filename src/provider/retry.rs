@@ -83,6 +83,27 @@ pub fn meta_code_is_transient(code: i64, flagged: bool) -> bool {
     flagged || matches!(code, 139103 | 130429 | 4 | 80007 | 1 | 2 | 131000 | 131016)
 }
 
+/// Meta's 130429, "too many numbers or requests": besides backing off, a
+/// batch that met it is split in halves before it is sent again (providers.md
+/// §2: "back off; shrink the chunk").
+pub fn meta_code_shrinks_batch(code: i64) -> bool {
+    code == 130429
+}
+
+/// A network error with its causes, without the URL (the caller names it).
+/// reqwest errors never carry request headers, so no credential can leak here.
+pub fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// `Retry-After` in its seconds form (the HTTP-date form is ignored), capped
 /// at [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
@@ -109,6 +130,13 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
     half + Duration::from_micros(jitter)
 }
 
+/// The pause before retry number `retry`: the backoff, or longer when the
+/// server asked for longer (already capped). Shared by [`run`] and by callers
+/// that change the request between attempts (the Cloud API halves a batch).
+pub fn delay(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>) -> Duration {
+    backoff(policy, retry).max(retry_after.unwrap_or_default())
+}
+
 /// Run `attempt(n)` for n = 1, 2, … until it is done, fatal, or the policy's
 /// attempts are spent. `what` names the operation in the final error and in
 /// the debug log, e.g. `POST https://…/api/wa/getBlockUsers`.
@@ -133,8 +161,7 @@ where
                     let plural = if max_attempts == 1 { "" } else { "s" };
                     anyhow::bail!("{what}: gave up after {max_attempts} attempt{plural}: {why}");
                 }
-                // Wait at least what the server asked for (already capped).
-                let delay = backoff(policy, number).max(retry_after.unwrap_or_default());
+                let delay = delay(policy, number, retry_after);
                 crate::debug!(
                     "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
                     delay.as_millis()
@@ -200,6 +227,10 @@ mod tests {
             assert!(!meta_code_is_transient(code, false), "{code}");
         }
         assert!(meta_code_is_transient(131021, true));
+        assert!(meta_code_shrinks_batch(130429));
+        for code in [4, 80007, 139103, 131047] {
+            assert!(!meta_code_shrinks_batch(code), "{code}");
+        }
     }
 
     #[test]

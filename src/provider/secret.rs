@@ -26,6 +26,27 @@ impl Secret {
     }
 }
 
+/// A credential from the environment variable `name`, for provider kind
+/// `kind`. Missing or blank is an error naming the variable (product.md §1);
+/// `lookup` is the environment, supplied so tests need not touch the real one.
+pub fn from_lookup(
+    name: &str,
+    kind: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Secret> {
+    match lookup(name) {
+        Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
+        _ => anyhow::bail!(
+            "{name} is not set: {kind} credentials come from the environment, never from the file"
+        ),
+    }
+}
+
+/// [`from_lookup`] on the process environment.
+pub fn from_env(name: &str, kind: &str) -> anyhow::Result<Secret> {
+    from_lookup(name, kind, |name| std::env::var(name).ok())
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Secret(value)
@@ -68,6 +89,20 @@ mod tests {
         }
         let shown = format!("{:?}", Holder { secret });
         assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn from_the_environment_naming_the_variable() {
+        let env = |value: Option<&'static str>| move |_: &str| value.map(str::to_string);
+        let found = from_lookup("WHATSAPP_TOKEN", "cloud-api", env(Some(" EAAG-1 \n"))).unwrap();
+        assert_eq!(found.expose(), "EAAG-1");
+        for missing in [None, Some(""), Some("  ")] {
+            let err = from_lookup("WAHA_API_KEY", "waha", env(missing)).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "WAHA_API_KEY is not set: waha credentials come from the environment, never from the file"
+            );
+        }
     }
 
     #[test]

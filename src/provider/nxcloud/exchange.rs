@@ -93,7 +93,7 @@ impl NxCloud {
             Ok(response) => response,
             Err(error) => {
                 let transient = retry::reqwest_error_is_transient(&error);
-                let why = describe(error);
+                let why = retry::describe(error);
                 log(&format!("no reply ({why})"));
                 if !transient {
                     return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
@@ -113,7 +113,7 @@ impl NxCloud {
             Ok(bytes) => bytes,
             Err(error) => {
                 log(&format!("HTTP {code}, reply cut short"));
-                let why = format!("HTTP {code}, reply cut short: {}", describe(error));
+                let why = format!("HTTP {code}, reply cut short: {}", retry::describe(error));
                 return Outcome::Transient { why, retry_after };
             }
         };
@@ -191,20 +191,6 @@ fn malformed<T>(code: u16, error: serde_json::Error) -> Outcome<T> {
         why: format!("malformed reply (HTTP {code}): {error}"),
         retry_after: None,
     }
-}
-
-/// A network error with its causes, without the URL (the caller names it).
-/// reqwest errors never carry request headers, so no credential can leak here.
-fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Milliseconds since the epoch, 13 digits. A clock before 1970 gives "0",

@@ -1,0 +1,284 @@
+//! The Meta WhatsApp Cloud API block-list client (providers.md §2), and the
+//! Meta-shaped resellers that speak the same bodies under their own URL,
+//! header and batch size (providers.md §4).
+//!
+//! One resource, three methods: `POST` blocks, `DELETE` unblocks (same body),
+//! `GET ?limit=&after=` lists one page. Replies are Meta's Block Users JSON
+//! ([`super::meta`]); a partial failure comes as HTTP 400 with code 139100
+//! and is read like a success.
+
+mod errors;
+mod exchange;
+#[cfg(test)]
+mod http_tests;
+mod usage;
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::Method;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
+use super::pager::{self, Fetched};
+use super::retry::{self, RetryPolicy};
+use super::secret::Secret;
+use super::{BatchResult, Provider, Stats, codes};
+use exchange::{Answer, Request};
+use usage::Throttle;
+
+/// Where the token comes from (product.md §1).
+pub const TOKEN_VAR: &str = "WHATSAPP_TOKEN";
+pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
+/// Meta's limit per block or unblock request (providers.md §2).
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct CloudApiConfig {
+    /// The block-users resource: see [`CloudApiConfig::meta_url`], or a
+    /// reseller's own URL (e.g. `https://waba-v2.360dialog.io/block_users`).
+    pub url: String,
+    pub token: Secret,
+    /// The header that carries the token as is (360dialog: `D360-API-KEY`);
+    /// `None` sends Meta's `Authorization: Bearer <token>`.
+    pub auth_header: Option<String>,
+    /// Users per block or unblock call, and per list page: 1 to 1 000
+    /// (YCloud and Kaleyra take at most 100, providers.md §4).
+    pub chunk_size: usize,
+    pub retry: RetryPolicy,
+}
+
+impl CloudApiConfig {
+    /// Meta's own endpoint, Bearer token, 1 000 users per call.
+    pub fn new(url: impl Into<String>, token: Secret) -> Self {
+        CloudApiConfig {
+            url: url.into(),
+            token,
+            auth_header: None,
+            chunk_size: MAX_BATCH,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// `{base_url}/{api_version}/{phone_number_id}/block_users`.
+    pub fn meta_url(base_url: &str, api_version: &str, phone_number_id: &str) -> String {
+        let base_url = base_url.trim_end_matches('/');
+        format!("{base_url}/{api_version}/{phone_number_id}/block_users")
+    }
+}
+
+pub struct CloudApi {
+    config: CloudApiConfig,
+    url: reqwest::Url,
+    /// Built once; the value is marked sensitive so no debug output shows it.
+    auth: (HeaderName, HeaderValue),
+    /// One client for every call, so connections are reused (style.md, example 5).
+    client: reqwest::Client,
+    throttle: Throttle,
+    stats: Stats,
+}
+
+impl fmt::Debug for CloudApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudApi")
+            .field("url", &self.config.url)
+            .field("auth_header", &self.auth.0)
+            .field("chunk_size", &self.config.chunk_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Block and unblock bodies (providers.md §2).
+#[derive(Serialize)]
+struct Body<'a> {
+    messaging_product: &'static str,
+    block_users: Vec<UserRef<'a>>,
+}
+
+impl CloudApi {
+    pub fn new(mut config: CloudApiConfig) -> anyhow::Result<Self> {
+        config.url = config.url.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&config.url)
+            .with_context(|| format!("cloud-api URL {:?} is not a URL", config.url))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "cloud-api URL {:?} must start with http:// or https://",
+            config.url
+        );
+        config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
+        let auth = auth(&config)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        Ok(CloudApi {
+            config,
+            url,
+            auth,
+            client,
+            throttle: Throttle::default(),
+            stats: Stats::default(),
+        })
+    }
+
+    /// Block (`POST`) or unblock (`DELETE`) one batch. A batch that meets
+    /// 130429 is sent again as two halves after backing off, down to single
+    /// users (providers.md §2: "back off; shrink the chunk"); the halves go
+    /// depth first, so a limit that never lifts fails after a few calls.
+    async fn write(&self, direction: Direction, users: &[String]) -> anyhow::Result<BatchResult> {
+        if users.is_empty() {
+            return Ok(BatchResult::default());
+        }
+        let method = match direction {
+            Direction::Block => Method::POST,
+            Direction::Unblock => Method::DELETE,
+        };
+        let what = format!("{method} {}", self.config.url);
+        let most = self.config.chunk_size;
+        anyhow::ensure!(
+            users.len() <= most,
+            "{what}: {} users in one call; at most {most} are allowed",
+            users.len()
+        );
+        let mut result = BatchResult::default();
+        let mut pending: Vec<(&[String], u32)> = vec![(users, 0)];
+        while let Some((piece, splits)) = pending.pop() {
+            let body = serde_json::to_vec(&Body {
+                messaging_product: "whatsapp",
+                block_users: meta::user_refs(piece),
+            })?;
+            let request = Request {
+                method: method.clone(),
+                url: &self.url,
+                body: Some(&body),
+                can_shrink: piece.len() > 1,
+            };
+            match self.call::<BatchData>(request, &what).await? {
+                Answer::Data(data) => {
+                    merge(&mut result, meta::batch_result(piece, data, direction))
+                }
+                // The list is full: the rest of this batch would be refused
+                // too, and apply stops further blocks (providers.md §2).
+                Answer::Refused(meta)
+                    if meta.code == codes::LIST_FULL && direction == Direction::Block =>
+                {
+                    let rest = pending.iter().rev().map(|(p, _)| *p);
+                    let rest: Vec<String> = std::iter::once(piece)
+                        .chain(rest)
+                        .flatten()
+                        .cloned()
+                        .collect();
+                    merge(&mut result, meta::refuse_all(&rest, &meta));
+                    break;
+                }
+                Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
+                Answer::TooMany { why, retry_after } => {
+                    let splits = splits + 1;
+                    let delay = retry::delay(&self.config.retry, splits, retry_after);
+                    crate::debug!(
+                        "{what}: {why}; sending these {} users as two halves in {} ms",
+                        piece.len(),
+                        delay.as_millis()
+                    );
+                    self.stats.retry();
+                    tokio::time::sleep(delay).await;
+                    let (first, second) = piece.split_at(piece.len() / 2);
+                    pending.push((second, splits));
+                    pending.push((first, splits));
+                }
+            }
+        }
+        Ok(result)
+    }
+
+    /// Read every page. The next page is asked for with the `after` cursor on
+    /// the configured URL, never by following `paging.next`: that URL could
+    /// point at another host, and the token must go nowhere else.
+    async fn read_all(&self) -> anyhow::Result<Vec<String>> {
+        let what = format!("GET {}", self.config.url);
+        let what = what.as_str();
+        let limit = self.config.chunk_size.to_string();
+        pager::read_all(what, &self.stats, |cursor| {
+            let limit = &limit;
+            async move {
+                let mut url = self.url.clone();
+                url.query_pairs_mut().append_pair("limit", limit);
+                if let Some(cursor) = cursor {
+                    url.query_pairs_mut().append_pair("after", &cursor);
+                }
+                let request = Request {
+                    method: Method::GET,
+                    url: &url,
+                    body: None,
+                    can_shrink: false,
+                };
+                match self.call::<ListData>(request, what).await? {
+                    Answer::Data(data) => Ok(Fetched::Page(data.into())),
+                    Answer::Refused(meta) if meta.code == codes::LIST_CHANGED => {
+                        Ok(Fetched::Changed)
+                    }
+                    Answer::Refused(meta) => Err(unexpected(what, &meta)),
+                    Answer::TooMany { why, .. } => anyhow::bail!("{what}: {why}"),
+                }
+            }
+        })
+        .await
+    }
+}
+
+impl Provider for CloudApi {
+    async fn list(&self) -> anyhow::Result<Vec<String>> {
+        self.read_all().await
+    }
+
+    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.write(Direction::Block, users).await
+    }
+
+    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.write(Direction::Unblock, users).await
+    }
+
+    fn max_batch(&self) -> usize {
+        self.config.chunk_size
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+/// The auth header: Meta's `Authorization: Bearer <token>`, or the token as
+/// is under a reseller's header name. Errors name the variable, never the value.
+fn auth(config: &CloudApiConfig) -> anyhow::Result<(HeaderName, HeaderValue)> {
+    let (name, value) = match &config.auth_header {
+        None => (AUTHORIZATION, format!("Bearer {}", config.token.expose())),
+        Some(name) => {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| anyhow::anyhow!("auth_header {name:?} is not an HTTP header name"))?;
+            (name, config.token.expose().to_string())
+        }
+    };
+    let mut value = HeaderValue::from_str(&value).map_err(|_| {
+        anyhow::anyhow!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header")
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+fn merge(into: &mut BatchResult, from: BatchResult) {
+    into.done.extend(from.done);
+    into.failed.extend(from.failed);
+}
+
+fn unexpected(what: &str, meta: &MetaError) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{what}: unexpected Meta error {}: {}",
+        meta.code,
+        meta.message
+    )
+}

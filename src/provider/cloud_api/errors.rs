@@ -1,0 +1,230 @@
+//! Meta's error envelope and what each code means for the client
+//! (providers.md §2, the code table).
+//!
+//! Which codes are worth retrying is decided in one place,
+//! [`crate::provider::retry`]; this table adds the user-facing wording, the
+//! partial result of HTTP 400 + 139100, and the refusals the client acts on.
+
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::TOKEN_VAR;
+use crate::provider::codes;
+use crate::provider::meta::{MetaError, meta_error};
+use crate::provider::retry::{
+    meta_code_is_transient, meta_code_shrinks_batch, status_is_transient,
+};
+
+/// `{"error": {...}}`, on its own or beside a partial `block_users`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ErrorReply {
+    pub error: GraphError,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GraphError {
+    #[serde(default)]
+    pub code: i64,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub error_subcode: Option<i64>,
+    #[serde(default)]
+    pub is_transient: Option<bool>,
+    /// A string or an object, depending on the error.
+    #[serde(default)]
+    pub error_data: Option<Value>,
+    #[serde(default)]
+    pub fbtrace_id: Option<String>,
+}
+
+impl GraphError {
+    /// The message without Meta's `(#code)` prefix, which repeats the code.
+    pub fn text(&self) -> String {
+        let message = self.message.as_deref().unwrap_or_default();
+        match meta_error(message) {
+            Some(meta) if meta.code == self.code => meta.message,
+            _ => message.trim().to_string(),
+        }
+    }
+
+    /// `Meta error 190 (OAuthException, subcode 463): Session has expired`.
+    fn describe(&self) -> String {
+        let mut what = Vec::new();
+        what.extend(self.kind.clone());
+        what.extend(self.error_subcode.map(|s| format!("subcode {s}")));
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", what.join(", "))
+        };
+        let mut text = format!("Meta error {}{what}: {}", self.code, self.text());
+        if let Some(Value::String(details)) = &self.error_data
+            && !details.is_empty()
+        {
+            text.push_str(&format!(" ({details})"));
+        }
+        text
+    }
+}
+
+/// What the client does with an error reply.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    /// 139100: some users failed; `block_users` beside the error holds the
+    /// per-user results, read like a success (providers.md §2).
+    Partial,
+    /// 139101 (list full) or 139102 (list changed while paging).
+    Refused(MetaError),
+    /// Retry after backing off; `shrink` also halves the batch (130429).
+    Transient { why: String, shrink: bool },
+    /// Give up; the text explains why (the caller prefixes the endpoint).
+    Fatal(String),
+}
+
+pub(super) fn classify(status: StatusCode, error: &GraphError) -> Verdict {
+    let code = error.code;
+    let flagged = error.is_transient.unwrap_or(false);
+    match code {
+        codes::PARTIAL_FAILURE => Verdict::Partial,
+        codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(MetaError {
+            code,
+            message: error.text(),
+        }),
+        _ if meta_code_is_transient(code, flagged) => Verdict::Transient {
+            why: error.describe(),
+            shrink: meta_code_shrinks_batch(code),
+        },
+        0 | 190 => Verdict::Fatal(token_refused(error)),
+        _ if status == StatusCode::UNAUTHORIZED => Verdict::Fatal(token_refused(error)),
+        10 | 200..=299 => Verdict::Fatal(permission(error)),
+        _ if status == StatusCode::FORBIDDEN => Verdict::Fatal(permission(error)),
+        _ if status_is_transient(status) => Verdict::Transient {
+            why: format!("HTTP {}, {}", status.as_u16(), error.describe()),
+            shrink: false,
+        },
+        _ => Verdict::Fatal(error.describe()),
+    }
+}
+
+fn token_refused(error: &GraphError) -> String {
+    format!(
+        "the access token was refused (invalid or expired): check {TOKEN_VAR} ({})",
+        error.describe()
+    )
+}
+
+fn permission(error: &GraphError) -> String {
+    format!(
+        "permission denied: the token in {TOKEN_VAR} may not manage this phone number's block list ({})",
+        error.describe()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(json: &str) -> GraphError {
+        serde_json::from_str::<ErrorReply>(json).unwrap().error
+    }
+
+    fn with_code(code: i64) -> GraphError {
+        error(&format!(
+            r#"{{"error":{{"message":"(#{code}) boom","type":"OAuthException","code":{code},"fbtrace_id":"AbC"}}}}"#
+        ))
+    }
+
+    fn verdict(status: u16, error: &GraphError) -> Verdict {
+        classify(StatusCode::from_u16(status).unwrap(), error)
+    }
+
+    #[test]
+    fn documented_envelope() {
+        let e = error(
+            r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code":130429,
+            "error_data":{"messaging_product":"whatsapp","details":"Too many"},"error_subcode":2494055,
+            "is_transient":false,"fbtrace_id":"Az8or2yhqkZfEZ-_4Qn_Bam"}}"#,
+        );
+        assert_eq!(e.code, 130429);
+        assert_eq!(e.fbtrace_id.as_deref(), Some("Az8or2yhqkZfEZ-_4Qn_Bam"));
+        assert_eq!(e.text(), "Rate limit hit");
+        assert_eq!(
+            e.describe(),
+            "Meta error 130429 (OAuthException, subcode 2494055): Rate limit hit"
+        );
+        let bare = error(
+            r#"{"error":{"code":1,"message":"An unknown error occurred","error_data":"try later"}}"#,
+        );
+        assert_eq!(
+            bare.describe(),
+            "Meta error 1: An unknown error occurred (try later)"
+        );
+        assert!(serde_json::from_str::<ErrorReply>(r#"{"data":[]}"#).is_err());
+    }
+
+    #[test]
+    fn code_table() {
+        assert_eq!(verdict(400, &with_code(139100)), Verdict::Partial);
+        for code in [139101, 139102] {
+            let expected = MetaError {
+                code,
+                message: "boom".into(),
+            };
+            assert_eq!(verdict(400, &with_code(code)), Verdict::Refused(expected));
+        }
+        for code in [4, 80007, 139103, 1, 2, 131000, 131016] {
+            assert!(
+                matches!(
+                    verdict(400, &with_code(code)),
+                    Verdict::Transient { shrink: false, .. }
+                ),
+                "{code}"
+            );
+        }
+        assert!(matches!(
+            verdict(429, &with_code(130429)),
+            Verdict::Transient { shrink: true, .. }
+        ));
+        for (status, code) in [(401, 190), (401, 0), (401, 42), (400, 190)] {
+            let Verdict::Fatal(text) = verdict(status, &with_code(code)) else {
+                panic!("{status} {code}")
+            };
+            assert!(
+                text.starts_with(
+                    "the access token was refused (invalid or expired): check WHATSAPP_TOKEN"
+                ),
+                "{text}"
+            );
+        }
+        for (status, code) in [(403, 10), (403, 200), (400, 299), (403, 42)] {
+            let Verdict::Fatal(text) = verdict(status, &with_code(code)) else {
+                panic!("{status} {code}")
+            };
+            assert!(
+                text.starts_with("permission denied: the token in WHATSAPP_TOKEN"),
+                "{text}"
+            );
+        }
+        assert!(matches!(
+            verdict(503, &with_code(100)),
+            Verdict::Transient { shrink: false, .. }
+        ));
+        assert_eq!(
+            verdict(400, &with_code(100)),
+            Verdict::Fatal("Meta error 100 (OAuthException): boom".into())
+        );
+    }
+
+    #[test]
+    fn is_transient_wins() {
+        let e = error(r#"{"error":{"code":100,"message":"x","is_transient":true}}"#);
+        assert!(matches!(verdict(400, &e), Verdict::Transient { .. }));
+        // But never over a code the client must act on.
+        let e = error(r#"{"error":{"code":139102,"message":"x","is_transient":true}}"#);
+        assert!(matches!(verdict(400, &e), Verdict::Refused(_)));
+    }
+}

@@ -1,0 +1,151 @@
+//! One HTTP exchange with the Cloud API (or a Meta-shaped reseller), and
+//! what its reply means.
+//!
+//! Each call serialises its body once and sends those bytes on every attempt.
+//! The reply is sorted into an [`Outcome`] for [`retry::run`], the one place
+//! that decides whether to try again; a 130429 on a batch of several users is
+//! handed back instead, so the caller can halve the batch (providers.md §2).
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+
+use super::errors::{self, ErrorReply, Verdict};
+use super::{CloudApi, usage};
+use crate::provider::meta::MetaError;
+use crate::provider::retry::{self, Outcome};
+
+/// What a call came to once retries are over.
+pub(super) enum Answer<T> {
+    Data(T),
+    /// A Meta refusal the caller acts on (139101, 139102).
+    Refused(MetaError),
+    /// 130429 on a batch that can still be split: back off, then send halves.
+    TooMany {
+        why: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// One request as every attempt sends it.
+pub(super) struct Request<'a> {
+    pub method: Method,
+    pub url: &'a reqwest::Url,
+    pub body: Option<&'a [u8]>,
+    /// May a 130429 be answered with [`Answer::TooMany`]? Only for a write
+    /// of more than one user.
+    pub can_shrink: bool,
+}
+
+impl CloudApi {
+    /// One call with retries. `what` names it in errors: `POST https://…`.
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        request: Request<'_>,
+        what: &str,
+    ) -> anyhow::Result<Answer<T>> {
+        let request = &request;
+        retry::run(&self.config.retry, &self.stats, what, |attempt| {
+            self.attempt(request, what, attempt)
+        })
+        .await
+    }
+
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        request: &Request<'_>,
+        what: &str,
+        attempt: u32,
+    ) -> Outcome<Answer<T>> {
+        self.throttle.wait().await;
+        self.stats.request();
+        let started = Instant::now();
+        let mut builder = self
+            .client
+            .request(request.method.clone(), request.url.clone())
+            .header(&self.auth.0, &self.auth.1);
+        if let Some(body) = request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec());
+        }
+        let sent = builder.send().await;
+        let log = |outcome: &str| {
+            let method = &request.method;
+            let path = request.url.path();
+            let ms = started.elapsed().as_millis();
+            crate::debug!("cloud-api: {method} {path} attempt {attempt}: {outcome}, {ms} ms");
+        };
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => {
+                let transient = retry::reqwest_error_is_transient(&error);
+                let why = retry::describe(error);
+                log(&format!("no reply ({why})"));
+                if !transient {
+                    return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
+                }
+                let retry_after = None;
+                return Outcome::Transient { why, retry_after };
+            }
+        };
+        let status = response.status();
+        let code = status.as_u16();
+        let header = |name: &str| {
+            let value = response.headers().get(name)?;
+            value.to_str().ok().map(str::to_string)
+        };
+        let retry_after = header(RETRY_AFTER.as_str()).and_then(|v| retry::parse_retry_after(&v));
+        self.throttle.observe(header(usage::HEADER).as_deref());
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                log(&format!("HTTP {code}, reply cut short"));
+                let why = format!("HTTP {code}, reply cut short: {}", retry::describe(error));
+                return Outcome::Transient { why, retry_after };
+            }
+        };
+        if status.is_success() {
+            log(&format!("HTTP {code}"));
+            return parse(code, &bytes);
+        }
+        let Ok(ErrorReply { error }) = serde_json::from_slice::<ErrorReply>(&bytes) else {
+            log(&format!("HTTP {code}, no Meta error"));
+            if retry::status_is_transient(status) {
+                let why = format!("HTTP {code}");
+                return Outcome::Transient { why, retry_after };
+            }
+            return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+        };
+        // fbtrace_id is what Meta support asks for; it is not a secret.
+        let trace = error.fbtrace_id.as_deref().unwrap_or("none");
+        log(&format!(
+            "HTTP {code}, Meta error {}, fbtrace_id {trace}",
+            error.code
+        ));
+        match errors::classify(status, &error) {
+            // The per-user results sit beside the error (HTTP 400, providers.md §2).
+            Verdict::Partial => parse(code, &bytes),
+            Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
+            Verdict::Transient { why, shrink: true } if request.can_shrink => {
+                Outcome::Done(Answer::TooMany { why, retry_after })
+            }
+            Verdict::Transient { why, .. } => Outcome::Transient { why, retry_after },
+            Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+        }
+    }
+}
+
+/// A reply whose body is not the expected JSON is most likely garbled in
+/// transit; every call is idempotent, so it is worth another try.
+fn parse<T: DeserializeOwned>(code: u16, bytes: &[u8]) -> Outcome<Answer<T>> {
+    match serde_json::from_slice(bytes) {
+        Ok(data) => Outcome::Done(Answer::Data(data)),
+        Err(error) => Outcome::Transient {
+            why: format!("malformed reply (HTTP {code}): {error}"),
+            retry_after: None,
+        },
+    }
+}
