@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod cloud_api;
+pub mod ledger;
 mod meta;
 pub mod nxcloud;
 mod pager;
