@@ -14,6 +14,7 @@ mod pager;
 pub mod retry;
 pub mod secret;
 pub mod sign;
+pub mod waha;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,0 +1,320 @@
+//! The WAHA client (providers.md §3): a self-hosted WhatsApp HTTP API that
+//! drives a WhatsApp Web session.
+//!
+//! WAHA blocks one contact per request and cannot list blocked contacts, so
+//! this client is write-only against the server: a batch becomes one request
+//! per contact, a few in flight at once, and the live list is the tool's own
+//! [`Ledger`], updated after every successful call.
+
+#[cfg(test)]
+mod http_tests;
+mod reply;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde::Serialize;
+
+use super::ledger::Ledger;
+use super::retry::{self, Outcome, RetryPolicy};
+use super::secret::Secret;
+use super::{BatchResult, Provider, Stats, UserError};
+use crate::number::canonical;
+use reply::Verdict;
+
+/// Where the API key comes from (product.md §1).
+pub const API_KEY_VAR: &str = "WAHA_API_KEY";
+/// Requests in flight at once within one batch: WAHA drives one WhatsApp Web
+/// session, which should not see a burst, yet one at a time would make a
+/// thousand blocks needlessly slow.
+pub const IN_FLIGHT: usize = 4;
+/// Apply's chunk; each chunk is still one request per contact.
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct WahaConfig {
+    /// e.g. `http://localhost:3000`.
+    pub base_url: String,
+    pub session: String,
+    /// Canonical digits; recorded in the ledger.
+    pub business_phone: String,
+    pub ledger: PathBuf,
+    pub api_key: Secret,
+    pub retry: RetryPolicy,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Block,
+    Unblock,
+}
+
+impl Route {
+    fn path(self) -> &'static str {
+        match self {
+            Route::Block => "/api/contacts/block",
+            Route::Unblock => "/api/contacts/unblock",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    session: &'a str,
+    #[serde(rename = "contactId")]
+    contact_id: String,
+}
+
+pub struct Waha {
+    config: WahaConfig,
+    /// Marked sensitive so no debug output shows it.
+    api_key: HeaderValue,
+    /// One client for every call, so connections are reused (style.md, example 5).
+    client: reqwest::Client,
+    ledger: Ledger,
+    stats: Stats,
+}
+
+impl fmt::Debug for Waha {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Waha")
+            .field("base_url", &self.config.base_url)
+            .field("session", &self.config.session)
+            .field("ledger", &self.config.ledger)
+            .finish_non_exhaustive()
+    }
+}
+
+/// WhatsApp Web's id for a user: the digits, then `@c.us`.
+pub fn contact_id(user: &str) -> String {
+    let digits = canonical(user).unwrap_or_else(|_| user.trim().to_string());
+    format!("{digits}@c.us")
+}
+
+impl Waha {
+    pub fn new(mut config: WahaConfig) -> anyhow::Result<Self> {
+        config.base_url = config.base_url.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&config.base_url)
+            .with_context(|| format!("WAHA base_url {:?} is not a URL", config.base_url))?;
+        anyhow::ensure!(
+            matches!(url.scheme(), "http" | "https"),
+            "WAHA base_url {:?} must start with http:// or https://",
+            config.base_url
+        );
+        let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
+            anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
+        })?;
+        api_key.set_sensitive(true);
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot set up the HTTP client")?;
+        let ledger = Ledger::new(
+            config.ledger.clone(),
+            &config.business_phone,
+            &config.session,
+        );
+        Ok(Waha {
+            config,
+            api_key,
+            client,
+            ledger,
+            stats: Stats::default(),
+        })
+    }
+
+    /// What plans say under a WAHA target (providers.md §3: "say plainly").
+    pub fn notes(&self) -> Vec<String> {
+        let ledger = self.ledger.path().display();
+        let mut notes = vec![format!(
+            "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
+        )];
+        if !self.ledger.path().exists() {
+            notes.push(format!(
+                "No ledger yet at {ledger}: nothing is recorded as blocked, so every desired user is planned for blocking."
+            ));
+        }
+        notes
+    }
+
+    /// One request per contact, [`IN_FLIGHT`] at a time; each success is
+    /// written to the ledger before that lane takes its next contact, so a
+    /// crash loses at most the calls in flight. A fatal answer stops every
+    /// lane from taking more work; calls already in flight finish and are
+    /// recorded.
+    async fn batch(&self, route: Route, users: &[String]) -> anyhow::Result<BatchResult> {
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let answers: Mutex<Vec<Option<Result<(), UserError>>>> =
+            Mutex::new(vec![None; users.len()]);
+        let lane = || async {
+            while !stop.load(Ordering::Relaxed) {
+                let at = next.fetch_add(1, Ordering::Relaxed);
+                let Some(user) = users.get(at) else { break };
+                let answer = match self.one(route, user).await {
+                    Ok(answer) => answer,
+                    Err(error) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(error);
+                    }
+                };
+                if answer.is_ok() {
+                    let recorded = match route {
+                        Route::Block => self.ledger.add(user).await,
+                        Route::Unblock => self.ledger.remove(user).await,
+                    };
+                    if let Err(error) = recorded {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(error);
+                    }
+                }
+                if let Ok(mut answers) = answers.lock() {
+                    answers[at] = Some(answer);
+                }
+            }
+            Ok(())
+        };
+        join_all((0..IN_FLIGHT.min(users.len())).map(|_| lane()).collect()).await?;
+        let answers = answers.into_inner().unwrap_or_default();
+        let mut result = BatchResult::default();
+        for (user, answer) in users.iter().zip(answers) {
+            match answer {
+                Some(Ok(())) => result.done.push(user.clone()),
+                Some(Err(error)) => result.failed.push(error),
+                None => anyhow::bail!("{user}: no answer recorded (a bug)"),
+            }
+        }
+        Ok(result)
+    }
+
+    /// Block or unblock one contact, with retries. `Ok(Err(_))` is this
+    /// contact refused; `Err(_)` stops the target.
+    async fn one(&self, route: Route, user: &str) -> anyhow::Result<Result<(), UserError>> {
+        let url = format!("{}{}", self.config.base_url, route.path());
+        let what = format!("POST {url}");
+        let body = serde_json::to_vec(&Body {
+            session: &self.config.session,
+            contact_id: contact_id(user),
+        })?;
+        let (url, what, body) = (url.as_str(), what.as_str(), body.as_slice());
+        retry::run(
+            &self.config.retry,
+            &self.stats,
+            what,
+            |attempt| async move {
+                self.stats.request();
+                let started = Instant::now();
+                let sent = self
+                    .client
+                    .post(url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .header("X-Api-Key", &self.api_key)
+                    .body(body.to_vec())
+                    .send()
+                    .await;
+                let log = |outcome: &str| {
+                    let (path, ms) = (route.path(), started.elapsed().as_millis());
+                    crate::debug!("waha: POST {path} {user} attempt {attempt}: {outcome}, {ms} ms");
+                };
+                let response = match sent {
+                    Ok(response) => response,
+                    Err(error) => {
+                        let transient = retry::reqwest_error_is_transient(&error);
+                        let why = retry::describe(error);
+                        log(&format!("no reply ({why})"));
+                        if !transient {
+                            return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
+                        }
+                        return Outcome::Transient {
+                            why,
+                            retry_after: None,
+                        };
+                    }
+                };
+                let status = response.status();
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(retry::parse_retry_after);
+                // A success carries no body worth reading; an error's body is
+                // the message, and losing it only makes the message vaguer.
+                let bytes = response.bytes().await.unwrap_or_default();
+                log(&format!("HTTP {}", status.as_u16()));
+                match reply::classify(status, &bytes, &self.config.session) {
+                    Verdict::Done => Outcome::Done(Ok(())),
+                    Verdict::Refused { code, message } => Outcome::Done(Err(UserError {
+                        user: user.to_string(),
+                        code,
+                        message,
+                    })),
+                    Verdict::Transient(why) => Outcome::Transient { why, retry_after },
+                    Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+                }
+            },
+        )
+        .await
+    }
+}
+
+/// Run `lanes` concurrently within this task (they borrow the batch, so
+/// they cannot be spawned) and return the first error once all have ended.
+async fn join_all<F: Future<Output = anyhow::Result<()>>>(lanes: Vec<F>) -> anyhow::Result<()> {
+    let mut lanes: Vec<Option<Pin<Box<F>>>> =
+        lanes.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut first_error = None;
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for slot in lanes.iter_mut() {
+            let Some(lane) = slot else { continue };
+            match lane.as_mut().poll(cx) {
+                Poll::Ready(result) => {
+                    *slot = None;
+                    if let Err(error) = result {
+                        first_error.get_or_insert(error);
+                    }
+                }
+                Poll::Pending => pending = true,
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    first_error.map_or(Ok(()), Err)
+}
+
+impl Provider for Waha {
+    /// The ledger: WAHA has no route that lists blocked contacts.
+    async fn list(&self) -> anyhow::Result<Vec<String>> {
+        self.ledger.blocked().await
+    }
+
+    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.batch(Route::Block, users).await
+    }
+
+    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.batch(Route::Unblock, users).await
+    }
+
+    fn max_batch(&self) -> usize {
+        MAX_BATCH
+    }
+
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}

@@ -1,0 +1,236 @@
+//! The client over real HTTP against a scripted WAHA on 127.0.0.1: one
+//! request per contact with bounded concurrency, per-contact refusals,
+//! retries, engines without blocking, and the ledger kept in step.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::*;
+
+const KEY: &str = "waha-key-do-not-print";
+const PHONE: &str = "8615800001795";
+
+#[derive(Default)]
+struct Script {
+    /// Replies per contactId, in order; a contact with none left gets 201.
+    replies: Mutex<HashMap<String, Vec<(u16, String)>>>,
+    seen: Mutex<Vec<(String, HeaderMap, Value)>>,
+    /// Contacts answered 201, in order.
+    created: Mutex<Vec<String>>,
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
+}
+
+async fn answer(
+    State(script): State<Arc<Script>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = script.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    script.most_in_flight.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let contact = body["contactId"].as_str().unwrap_or_default().to_string();
+    let path = uri.path().to_string();
+    script.seen.lock().unwrap().push((path, headers, body));
+    let next = script
+        .replies
+        .lock()
+        .unwrap()
+        .get_mut(&contact)
+        .and_then(|queue| (!queue.is_empty()).then(|| queue.remove(0)));
+    let (status, text) = next.unwrap_or((201, String::new()));
+    if status == 201 {
+        script.created.lock().unwrap().push(contact);
+    }
+    script.in_flight.fetch_sub(1, Ordering::SeqCst);
+    Response::builder()
+        .status(status)
+        .body(Body::from(text))
+        .unwrap()
+}
+
+struct Setup {
+    waha: Waha,
+    script: Arc<Script>,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
+    let mut by_contact: HashMap<String, Vec<(u16, String)>> = HashMap::new();
+    for (user, status, text) in replies {
+        let queue = by_contact.entry(contact_id(user)).or_default();
+        queue.push((*status, text.to_string()));
+    }
+    let script = Arc::new(Script {
+        replies: Mutex::new(by_contact),
+        ..Script::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .fallback(answer)
+        .with_state(script.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let config = WahaConfig {
+        base_url: format!("http://{addr}/"),
+        session: "default".into(),
+        business_phone: PHONE.into(),
+        ledger: dir.path().join("bot.ledger.json"),
+        api_key: Secret::new(KEY),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
+    };
+    let waha = Waha::new(config).unwrap();
+    Setup {
+        waha,
+        script,
+        _dir: dir,
+    }
+}
+
+fn users(n: usize) -> Vec<String> {
+    (1..=n).map(|i| format!("86133{i:08}")).collect()
+}
+
+fn ledger_file(waha: &Waha) -> Value {
+    serde_json::from_slice(&std::fs::read(&waha.config.ledger).unwrap()).unwrap()
+}
+
+#[test]
+fn contact_ids_are_digits_at_c_us() {
+    assert_eq!(contact_id("8613300000001"), "8613300000001@c.us");
+    assert_eq!(contact_id("+86 133 0000 0001"), "8613300000001@c.us");
+}
+
+#[tokio::test]
+async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
+    let Setup { waha, script, _dir } = serve(&[]).await;
+    let sent = users(10);
+    let result = waha.block(&sent).await.unwrap();
+    assert_eq!(result.done, sent);
+    {
+        let seen = script.seen.lock().unwrap();
+        assert_eq!(seen.len(), 10);
+        for (path, headers, body) in seen.iter() {
+            assert_eq!(path, "/api/contacts/block");
+            assert_eq!(headers.get("x-api-key").unwrap(), KEY);
+            assert_eq!(headers.get("content-type").unwrap(), "application/json");
+            assert_eq!(body["session"], "default");
+            assert!(body["contactId"].as_str().unwrap().ends_with("@c.us"));
+        }
+    }
+    let most = script.most_in_flight.load(Ordering::SeqCst);
+    assert!((2..=IN_FLIGHT).contains(&most), "{most} in flight");
+    assert_eq!(ledger_file(&waha)["blocked"], json!(sent));
+    assert_eq!(waha.list().await.unwrap(), sent);
+}
+
+#[tokio::test]
+async fn refused_contacts_fail_alone_and_stay_out_of_the_ledger() {
+    let sent = users(3);
+    let refusal =
+        r#"{"statusCode":400,"message":"Contact is not a WhatsApp user","error":"Bad Request"}"#;
+    let replies = [
+        (sent[1].as_str(), 400, refusal),
+        (sent[2].as_str(), 503, ""),
+    ];
+    let Setup { waha, .. } = serve(&replies).await;
+    let result = waha.block(&sent).await.unwrap();
+    assert_eq!(result.done, [sent[0].clone(), sent[2].clone()]);
+    let failed = &result.failed[0];
+    assert_eq!((failed.user.as_str(), failed.code), (sent[1].as_str(), 400));
+    assert_eq!(failed.message, "Contact is not a WhatsApp user");
+    assert_eq!(
+        waha.list().await.unwrap(),
+        [sent[0].clone(), sent[2].clone()]
+    );
+    assert_eq!((waha.stats().requests(), waha.stats().retries()), (4, 1));
+
+    waha.unblock(&sent[..1]).await.unwrap();
+    assert_eq!(ledger_file(&waha)["blocked"], json!([sent[2]]));
+}
+
+#[tokio::test]
+async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
+    let sent = users(12);
+    let not_implemented = r#"{"statusCode":501,"message":"Not implemented by this engine"}"#;
+    let Setup { waha, script, _dir } = serve(&[(sent[5].as_str(), 501, not_implemented)]).await;
+    let error = waha.block(&sent).await.unwrap_err().to_string();
+    let base = &waha.config.base_url;
+    assert_eq!(
+        error,
+        format!(
+            "POST {base}/api/contacts/block: this WAHA engine does not implement blocking contacts (HTTP 501: Not implemented by this engine); use an engine that supports it"
+        )
+    );
+    assert_eq!(
+        waha.stats().requests() as usize,
+        script.seen.lock().unwrap().len()
+    );
+    assert!(
+        script.seen.lock().unwrap().len() < sent.len(),
+        "lanes stopped taking work"
+    );
+    // Exactly what WAHA confirmed is recorded: nothing lost, nothing invented.
+    let created: HashSet<String> = script.created.lock().unwrap().iter().cloned().collect();
+    let recorded: HashSet<String> = waha
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| contact_id(u))
+        .collect();
+    assert_eq!(recorded, created);
+    assert!(!created.is_empty());
+}
+
+#[tokio::test]
+async fn the_key_is_checked_and_never_shown() {
+    let user = users(1);
+    let Setup { waha, script, _dir } = serve(&[(user[0].as_str(), 401, "")]).await;
+    let error = waha.block(&user).await.unwrap_err();
+    let text = format!("{error:#}");
+    assert!(
+        text.ends_with("WAHA refused the API key: check WAHA_API_KEY (HTTP 401: Unauthorized)"),
+        "{text}"
+    );
+    let shown = format!("{text} {error:?} {waha:?} {:?}", waha.config);
+    assert!(!shown.contains(KEY), "{shown}");
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+    assert!(
+        !waha.config.ledger.exists(),
+        "nothing was blocked, nothing written"
+    );
+
+    let mut config = waha.config.clone();
+    config.api_key = Secret::new("line\nbreak");
+    let error = Waha::new(config).unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "WAHA_API_KEY holds characters that cannot be sent in an HTTP header"
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_ledger_fails_the_listing() {
+    let Setup { waha, _dir, .. } = serve(&[]).await;
+    std::fs::write(&waha.config.ledger, "{oops").unwrap();
+    let error = format!("{:#}", waha.list().await.unwrap_err());
+    assert!(
+        error.contains("bot.ledger.json is not a blocklist ledger"),
+        "{error}"
+    );
+}

@@ -1,0 +1,200 @@
+//! What a WAHA reply means for one contact (providers.md §3).
+//!
+//! Success is HTTP 201 with no body. WAHA is a NestJS server, so errors come
+//! as `{"statusCode", "message", "error"}` where `message` may be a string or
+//! a list of strings. Some engines do not implement blocking at all: they
+//! answer 501, or an error whose message says "not implemented".
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::API_KEY_VAR;
+use crate::provider::retry::status_is_transient;
+
+/// Longest piece of a non-JSON error body quoted in a message.
+const QUOTE_LIMIT: usize = 200;
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Done,
+    /// This contact was refused: code = HTTP status, with WAHA's message.
+    Refused {
+        code: i64,
+        message: String,
+    },
+    Transient(String),
+    /// Stop the whole target; the text explains why (the caller names the request).
+    Fatal(String),
+}
+
+pub(super) fn classify(status: StatusCode, body: &[u8], session: &str) -> Verdict {
+    if status.is_success() {
+        return Verdict::Done;
+    }
+    let code = status.as_u16();
+    let message = message(body);
+    let said = message
+        .as_deref()
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or(""));
+    let lower = said.to_lowercase();
+    if status == StatusCode::NOT_IMPLEMENTED || lower.contains("not implemented") {
+        return Verdict::Fatal(format!(
+            "this WAHA engine does not implement blocking contacts (HTTP {code}: {said}); use an engine that supports it"
+        ));
+    }
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        return Verdict::Fatal(format!(
+            "WAHA refused the API key: check {API_KEY_VAR} (HTTP {code}: {said})"
+        ));
+    }
+    if status_is_transient(status) {
+        return Verdict::Transient(format!("HTTP {code}: {said}"));
+    }
+    // Not this contact's fault: every other contact would meet it too.
+    if lower.starts_with("cannot post") {
+        return Verdict::Fatal(format!(
+            "WAHA has no such route (HTTP {code}: {said}); check base_url and that the WAHA version can block contacts"
+        ));
+    }
+    if lower.contains("session") {
+        return Verdict::Fatal(format!(
+            "WAHA session {session:?} cannot be used (HTTP {code}: {said}); start it, or set provider.session"
+        ));
+    }
+    Verdict::Refused {
+        code: i64::from(code),
+        message: said.to_string(),
+    }
+}
+
+/// WAHA's `message` (joined when a list), else a short quote of the body.
+fn message(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let Ok(json) = serde_json::from_str::<Value>(text) else {
+        return Some(quote(text));
+    };
+    let pick = |value: &Value| match value {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Array(items) => {
+            let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            (!parts.is_empty()).then(|| parts.join("; "))
+        }
+        _ => None,
+    };
+    json.get("message")
+        .and_then(pick)
+        .or_else(|| json.get("error").and_then(pick))
+        .or_else(|| Some(quote(text)))
+}
+
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(status: u16, body: &str) -> Verdict {
+        classify(
+            StatusCode::from_u16(status).unwrap(),
+            body.as_bytes(),
+            "default",
+        )
+    }
+
+    fn fatal(status: u16, body: &str) -> String {
+        match verdict(status, body) {
+            Verdict::Fatal(text) => text,
+            other => panic!("{status} {body}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn success_is_any_2xx() {
+        assert_eq!(verdict(201, ""), Verdict::Done);
+        assert_eq!(verdict(200, r#"{"success":true}"#), Verdict::Done);
+    }
+
+    #[test]
+    fn a_contact_refused_keeps_the_status_and_message() {
+        let body = r#"{"statusCode":400,"message":["contactId must be a string","contactId should not be empty"],"error":"Bad Request"}"#;
+        assert_eq!(
+            verdict(400, body),
+            Verdict::Refused {
+                code: 400,
+                message: "contactId must be a string; contactId should not be empty".into()
+            }
+        );
+        assert_eq!(
+            verdict(404, r#"{"statusCode":404,"message":"Contact not found"}"#),
+            Verdict::Refused {
+                code: 404,
+                message: "Contact not found".into()
+            }
+        );
+        assert_eq!(
+            verdict(409, ""),
+            Verdict::Refused {
+                code: 409,
+                message: "Conflict".into()
+            }
+        );
+        let long = "x".repeat(500);
+        let Verdict::Refused { message, .. } = verdict(400, &long) else {
+            panic!()
+        };
+        assert_eq!(message.chars().count(), QUOTE_LIMIT + 1);
+    }
+
+    #[test]
+    fn engines_without_blocking_stop_the_target() {
+        for (status, body) in [
+            (501, ""),
+            (
+                501,
+                r#"{"statusCode":501,"message":"Method not implemented by NOWEB engine"}"#,
+            ),
+            (500, r#"{"statusCode":500,"message":"Not implemented"}"#),
+            (400, r#"{"error":"Method is not implemented in GOWS"}"#),
+        ] {
+            let text = fatal(status, body);
+            assert!(
+                text.starts_with("this WAHA engine does not implement blocking contacts (HTTP "),
+                "{text}"
+            );
+            assert!(text.ends_with("; use an engine that supports it"), "{text}");
+        }
+    }
+
+    #[test]
+    fn whole_target_problems_are_fatal_and_the_rest_retried() {
+        assert!(
+            fatal(401, r#"{"message":"Unauthorized"}"#)
+                .starts_with("WAHA refused the API key: check WAHA_API_KEY")
+        );
+        assert!(fatal(403, "").contains("check WAHA_API_KEY (HTTP 403: Forbidden)"));
+        assert!(fatal(404, r#"{"message":"Cannot POST /api/contacts/block","error":"Not Found","statusCode":404}"#).starts_with("WAHA has no such route"));
+        assert!(
+            fatal(422, r#"{"message":"Session \"default\" does not exist"}"#)
+                .starts_with("WAHA session \"default\" cannot be used")
+        );
+        for status in [429, 500, 502, 503, 504, 408] {
+            assert!(
+                matches!(verdict(status, ""), Verdict::Transient(_)),
+                "{status}"
+            );
+        }
+        assert_eq!(
+            verdict(503, "busy"),
+            Verdict::Transient("HTTP 503: busy".into())
+        );
+    }
+}
