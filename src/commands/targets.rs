@@ -96,7 +96,7 @@ pub async fn plan_all(
                             target,
                             plan,
                             refused,
-                            notes: Vec::new(),
+                            notes: client.notes(),
                         },
                         client,
                     })

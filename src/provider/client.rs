@@ -6,6 +6,7 @@ use crate::provider::cloud_api::{self, CloudApi, CloudApiConfig};
 use crate::provider::nxcloud::{Credentials, NxCloud, NxCloudConfig};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
+use crate::provider::waha::{self, Waha, WahaConfig};
 use crate::provider::{BatchResult, Provider, Stats};
 use crate::sandbox::Sandboxes;
 
@@ -16,6 +17,7 @@ pub const NXCLOUD_BASE_URL: &str = "https://api2.nxcloud.com";
 pub enum Client {
     NxCloud(NxCloud),
     CloudApi(CloudApi),
+    Waha(Waha),
 }
 
 /// Build the client for `target`. Credentials come from the environment; a
@@ -59,6 +61,21 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             config.chunk_size = *chunk_size;
             Ok(Client::CloudApi(CloudApi::new(config)?))
         }
+        ProviderSettings::Waha {
+            base_url,
+            session,
+            ledger,
+        } => {
+            let config = WahaConfig {
+                base_url: base_url.clone(),
+                session: session.clone(),
+                business_phone: target.business_phone.clone(),
+                ledger: ledger.clone(),
+                api_key: secret::from_env(waha::API_KEY_VAR, "waha")?,
+                retry: RetryPolicy::default(),
+            };
+            Ok(Client::Waha(Waha::new(config)?))
+        }
         ProviderSettings::Sandbox => {
             let config = NxCloudConfig {
                 base_url: sandboxes.base_url(&target.file).await?,
@@ -70,10 +87,35 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             };
             Ok(Client::NxCloud(NxCloud::new(config)?))
         }
-        other => anyhow::bail!(
-            "provider kind {:?} is not supported yet by plan and apply",
-            other.kind()
-        ),
+    }
+}
+
+impl Client {
+    /// Lines every plan shows under this target, e.g. that WAHA's live list
+    /// is the tool's ledger (providers.md §3). Ask after listing: what is
+    /// said may depend on what the listing found.
+    pub fn notes(&self) -> Vec<String> {
+        match self {
+            Client::Waha(c) => c.notes(),
+            Client::NxCloud(_) | Client::CloudApi(_) => Vec::new(),
+        }
+    }
+
+    /// Why `import` cannot work with this provider: `None` when it reads a
+    /// live list from the platform, the reason when it can only show the
+    /// tool's own record.
+    pub fn import_refusal(&self) -> Option<&'static str> {
+        match self {
+            Client::Waha(_) => Some(
+                "WAHA cannot list blocked contacts, so there is no live list to import: the tool only knows what it blocked itself (its ledger); write the blocked: list by hand",
+            ),
+            Client::NxCloud(_) | Client::CloudApi(_) => None,
+        }
+    }
+
+    /// Does [`Provider::list`] read the platform's own list?
+    pub fn can_list_live(&self) -> bool {
+        self.import_refusal().is_none()
     }
 }
 
@@ -82,6 +124,7 @@ impl Provider for Client {
         match self {
             Client::NxCloud(c) => c.list().await,
             Client::CloudApi(c) => c.list().await,
+            Client::Waha(c) => c.list().await,
         }
     }
 
@@ -89,6 +132,7 @@ impl Provider for Client {
         match self {
             Client::NxCloud(c) => c.block(users).await,
             Client::CloudApi(c) => c.block(users).await,
+            Client::Waha(c) => c.block(users).await,
         }
     }
 
@@ -96,6 +140,7 @@ impl Provider for Client {
         match self {
             Client::NxCloud(c) => c.unblock(users).await,
             Client::CloudApi(c) => c.unblock(users).await,
+            Client::Waha(c) => c.unblock(users).await,
         }
     }
 
@@ -103,6 +148,7 @@ impl Provider for Client {
         match self {
             Client::NxCloud(c) => c.max_batch(),
             Client::CloudApi(c) => c.max_batch(),
+            Client::Waha(c) => c.max_batch(),
         }
     }
 
@@ -110,6 +156,7 @@ impl Provider for Client {
         match self {
             Client::NxCloud(c) => c.stats(),
             Client::CloudApi(c) => c.stats(),
+            Client::Waha(c) => c.stats(),
         }
     }
 }

@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::provider::client::Client;
 
 const KEY: &str = "waha-key-do-not-print";
 const PHONE: &str = "8615800001795";
@@ -222,6 +223,33 @@ async fn the_key_is_checked_and_never_shown() {
         error,
         "WAHA_API_KEY holds characters that cannot be sent in an HTTP header"
     );
+}
+
+#[tokio::test]
+async fn plans_say_the_ledger_is_the_list_and_import_is_refused() {
+    let Setup { waha, _dir, .. } = serve(&[]).await;
+    let client = Client::Waha(waha);
+    let notes = client.notes();
+    assert!(
+        notes[0].starts_with(
+            "WAHA cannot list blocked contacts: the live list is blocklist's ledger ("
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes[0]
+            .ends_with("bot.ledger.json), so blocks made outside blocklist are invisible to it.")
+    );
+    assert!(notes[1].starts_with("No ledger yet at "), "{notes:?}");
+    assert!(!client.can_list_live());
+    assert!(
+        client
+            .import_refusal()
+            .unwrap()
+            .contains("WAHA cannot list blocked contacts")
+    );
+    client.block(&users(1)).await.unwrap();
+    assert_eq!(client.notes().len(), 1);
 }
 
 #[tokio::test]
