@@ -169,6 +169,8 @@ impl Workspace {
             .current_dir(self.dir.path())
             .env_remove("NXCLOUD_ACCESS_KEY")
             .env_remove("NXCLOUD_ACCESS_SECRET")
+            .env_remove("WHATSAPP_TOKEN")
+            .env_remove("WAHA_API_KEY")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
             .env("NO_COLOR", "1")

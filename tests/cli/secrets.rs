@@ -85,3 +85,25 @@ fn the_emulator_does_not_print_secrets_either() {
     assert_ne!(run.code, 0);
     assert_no_secret("emulator errors", &run.all());
 }
+
+#[test]
+fn cloud_api_and_waha_credentials_come_from_the_environment() {
+    let ws = Workspace::new();
+    ws.write(
+        "shop.yaml",
+        "business_phone: \"8615800001796\"\nprovider: {kind: cloud-api, phone_number_id: \"1065\", base_url: \"http://127.0.0.1:9\"}\nblocked: []\n",
+    );
+    ws.write(
+        "bot.yaml",
+        "business_phone: \"8615800001797\"\nprovider: {kind: waha, base_url: \"http://127.0.0.1:9\"}\nblocked: []\n",
+    );
+    let run = ws.run(&["plan", "shop.yaml", "bot.yaml"]);
+    run.code(1);
+    let all = run.all();
+    for expected in [
+        "WHATSAPP_TOKEN is not set: cloud-api credentials come from the environment, never from the file",
+        "WAHA_API_KEY is not set: waha credentials come from the environment, never from the file",
+    ] {
+        assert!(all.contains(expected), "{all}");
+    }
+}
