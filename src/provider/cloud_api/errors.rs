@@ -219,6 +219,28 @@ mod tests {
         );
     }
 
+    /// providers.md §2: the partial failure is HTTP 400 with both an error
+    /// and the per-user lists; each reader takes its half of the same bytes.
+    #[test]
+    fn the_partial_body_is_an_error_and_a_result_at_once() {
+        let body = r#"{"messaging_product":"whatsapp",
+            "block_users":{"added_users":[{"input":"8613300000001","wa_id":"8613300000001"}],
+                "failed_users":[{"input":"8613300000002","errors":[{"message":"Re-engagement check failed","code":131047}]}]},
+            "error":{"message":"(#139100) Failed to block/unblock users","type":"OAuthException",
+                "code":139100,"error_data":{"details":"Failed to block some users"},"fbtrace_id":"A1"}}"#;
+        let reply: ErrorReply = serde_json::from_str(body).unwrap();
+        assert_eq!(verdict(400, &reply.error), Verdict::Partial);
+        let data: crate::provider::meta::BatchData = serde_json::from_str(body).unwrap();
+        let sent = vec!["8613300000001".to_string(), "8613300000002".to_string()];
+        let direction = crate::provider::meta::Direction::Block;
+        let result = crate::provider::meta::batch_result(&sent, data, direction);
+        assert_eq!(result.done, ["8613300000001"]);
+        assert_eq!(
+            (result.failed[0].user.as_str(), result.failed[0].code),
+            ("8613300000002", 131047)
+        );
+    }
+
     #[test]
     fn is_transient_wins() {
         let e = error(r#"{"error":{"code":100,"message":"x","is_transient":true}}"#);

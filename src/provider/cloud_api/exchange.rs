@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use super::errors::{self, ErrorReply, Verdict};
-use super::{CloudApi, usage};
+use super::{CloudApi, TOKEN_VAR, usage};
 use crate::provider::meta::MetaError;
 use crate::provider::retry::{self, Outcome};
 
@@ -117,7 +117,12 @@ impl CloudApi {
                 let why = format!("HTTP {code}");
                 return Outcome::Transient { why, retry_after };
             }
-            return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+            // A reseller's own error shape: the status still says whose fault it is.
+            let hint = match code {
+                401 | 403 => format!(": check {TOKEN_VAR}"),
+                _ => String::new(),
+            };
+            return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
         };
         // fbtrace_id is what Meta support asks for; it is not a secret.
         let trace = error.fbtrace_id.as_deref().unwrap_or("none");

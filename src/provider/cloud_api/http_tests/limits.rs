@@ -83,6 +83,16 @@ async fn error_codes_decide_between_retry_and_stop() {
     );
     assert_eq!(client.stats().requests(), 1);
 
+    let (client, _, base) = serve(vec![reply(
+        401,
+        json!({"meta": {"developer_message": "Invalid api key"}}),
+    )])
+    .await;
+    let error = client.list().await.unwrap_err().to_string();
+    let expected =
+        format!("GET {base}/v25.0/{ID}/block_users: HTTP 401 Unauthorized: check WHATSAPP_TOKEN");
+    assert_eq!(error, expected);
+
     let (client, _, _) = serve(vec![meta_error(403, 10)]).await;
     let error = client
         .block(&users(&["8613300000001"]))
