@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod drift;
 mod faults;
 mod input;
 mod reconcile;
