@@ -4,6 +4,7 @@ mod harness;
 
 mod drift;
 mod faults;
+mod import;
 mod input;
 mod reconcile;
 mod sandbox;
