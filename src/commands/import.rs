@@ -39,6 +39,13 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         _ => anyhow::bail!("{} must describe exactly one target", path.display()),
     };
     can_list(&target.provider)?;
+    if args.force && !args.write {
+        eprintln!("warning: --force only matters with --write; nothing is written without it.");
+    }
+    // Read now, before any request: an unreadable file fails fast, and the
+    // text is as close as can be to what was just validated.
+    let source =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
 
     let mut sandboxes = Sandboxes::default();
     let client = client::connect(&target, &mut sandboxes).await?;
@@ -49,8 +56,6 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         .with_context(|| format!("{}: reading the live block list", path.display()))?;
     let imported = import::import(&target, &live, Date::today_utc());
 
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let spliced = splice::replace_blocked(&source, &imported.entries)
         .with_context(|| format!("cannot rewrite the blocked: list of {}", path.display()))?;
     explain(&target, &imported, spliced.comments_dropped);
