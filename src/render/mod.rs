@@ -3,7 +3,8 @@
 //!
 //! `text` is for terminals and CI logs, `markdown` for PR comments and
 //! `$GITHUB_STEP_SUMMARY`, `json` for pipelines (a contract: product.md §4)
-//! and `diff` for people who think in diffs.
+//! and `diff` for people who think in diffs. `drift` holds all three
+//! renderings of the scheduled drift check.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::safety::Refusal;
 
 mod budget;
 mod diff;
+pub mod drift;
 mod json;
 mod markdown;
 mod text;
@@ -25,6 +27,7 @@ mod fixtures;
 
 pub use budget::GITHUB_COMMENT_LIMIT;
 pub use diff::plan_diff;
+pub use drift::{DriftDocument, drift_document, drift_json, drift_markdown, drift_text};
 pub use json::{
     ErrorWire, FORMAT_VERSION, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire,
     ReportDocument, ReportSummaryWire, TargetPlanWire, TargetReportWire, UnblockWire, apply_json,

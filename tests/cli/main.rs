@@ -2,9 +2,11 @@
 
 mod harness;
 
+mod drift;
 mod faults;
 mod github;
 mod guards;
+mod import;
 mod input;
 mod reconcile;
 mod review;
