@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod log;
 pub mod number;
 pub mod plan;
+pub mod progress;
 pub mod provider;
 pub mod render;
 pub mod safety;

@@ -4,6 +4,7 @@ mod harness;
 
 mod faults;
 mod input;
+mod progress;
 mod reconcile;
 mod sandbox;
 mod secrets;
