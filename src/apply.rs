@@ -102,6 +102,7 @@ async fn run<P: Provider>(
     for chunk in unblocks.chunks(size) {
         let result = provider.unblock(chunk).await?;
         report.record(Direction::Unblock, chunk, result);
+        provider.stats().answered(chunk.len() as u64);
     }
 
     let mut full = false;
@@ -114,11 +115,13 @@ async fn run<P: Provider>(
                 reason: reason_for(codes::LIST_FULL).into_owned(),
                 message: "not attempted: the block list is full (64 000 users)".to_string(),
             }));
+            provider.stats().answered(chunk.len() as u64);
             continue;
         }
         let result = provider.block(chunk).await?;
         full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
         report.record(Direction::Block, chunk, result);
+        provider.stats().answered(chunk.len() as u64);
     }
     Ok(())
 }
@@ -291,6 +294,7 @@ mod tests {
         assert_eq!(report.blocked, users(0..5));
         assert_eq!(report.unblocked, users(10..13));
         assert_eq!(report.requests, 5);
+        assert_eq!(provider.stats.users_answered(), 8, "every planned user");
     }
 
     #[tokio::test]
@@ -343,6 +347,8 @@ mod tests {
             "one call, then stop"
         );
         assert_eq!(report.failed.len(), 5);
+        // Users not sent because the list is full are settled too: the bar ends full.
+        assert_eq!(provider.stats.users_answered(), 5);
         assert!(
             report
                 .failed
@@ -360,6 +366,11 @@ mod tests {
         let p = plan(users(0..6), users(0..6), Vec::new());
         let (report, error) = apply(&provider, &p, 2).await;
         assert_eq!(report.blocked, users(0..4));
+        assert_eq!(
+            provider.stats.users_answered(),
+            4,
+            "the failed call answered none"
+        );
         let message = format!("{:#}", error.unwrap());
         assert!(
             message.contains("4 of 6 changes were answered"),

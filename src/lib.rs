@@ -18,6 +18,7 @@ pub mod import;
 pub mod log;
 pub mod number;
 pub mod plan;
+pub mod progress;
 pub mod provider;
 pub mod render;
 pub mod review;

@@ -10,6 +10,7 @@ use crate::apply;
 use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::render::{self, AppliedTarget, Format, PlannedTarget, TargetError};
 use crate::review::{self, Verdict};
@@ -188,14 +189,20 @@ async fn apply_all(
     concurrency: usize,
 ) -> (Vec<AppliedTarget>, Vec<TargetError>) {
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let progress = Progress::current();
     let mut tasks = JoinSet::new();
     for (index, (p, skipped)) in targets.into_iter().enumerate() {
         let gate = gate.clone();
+        let progress = progress.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: applying", p.planned.target.file.display());
+            let label = p.planned.target.file.display().to_string();
+            let planned = (p.planned.plan.block.len() + p.planned.plan.unblock.len()) as u64;
+            let bar = progress.applying(&label, planned, &p.client);
             let (mut report, error) =
                 apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
+            drop(bar);
             report.skipped_already_done = skipped;
             let error = error.map(|e| targets::error(&p.planned.target, e));
             (

@@ -12,6 +12,7 @@ use crate::cli::GuardArgs;
 use crate::config::{self, Target};
 use crate::date::Date;
 use crate::plan;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::provider::client::{self, Client};
 use crate::render::{PlannedTarget, TargetError};
@@ -70,6 +71,7 @@ pub async fn plan_all(
     let mut sandboxes = Sandboxes::default();
     let mut errors = Vec::new();
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let progress = Progress::current();
     let mut tasks = JoinSet::new();
     for (index, target) in targets.into_iter().enumerate() {
         // Clients are built up front, one by one: a missing credential is
@@ -83,10 +85,14 @@ pub async fn plan_all(
         };
         let gate = gate.clone();
         let guards = guards.cloned();
+        let progress = progress.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: reading the live block list", target.file.display());
-            let result = match client.list().await {
+            let bar = progress.listing(&target.file.display().to_string(), &client);
+            let listed = client.list().await;
+            drop(bar);
+            let result = match listed {
                 Ok(live) => {
                     let plan = plan::plan(&target, &live, today);
                     let refused =

@@ -190,6 +190,7 @@ impl NxCloud {
         let config = &self.config;
         let mut restarts = 0;
         'listing: loop {
+            self.stats.listing_started();
             let mut pager = Pager::new();
             let mut users = Vec::new();
             let mut seen = HashSet::new();
@@ -214,6 +215,7 @@ impl NxCloud {
                     Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
                 };
                 let count = page.users.len();
+                let before = users.len();
                 for raw in page.users {
                     let user = canonical(&raw).map_err(|e| {
                         anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}")
@@ -222,6 +224,7 @@ impl NxCloud {
                         users.push(user);
                     }
                 }
+                self.stats.page_read((users.len() - before) as u64);
                 match pager.observe(count, page.after.as_deref(), page.has_next) {
                     Step::Next => continue,
                     Step::Done => return Ok(users),

@@ -8,6 +8,7 @@ mod github;
 mod guards;
 mod import;
 mod input;
+mod progress;
 mod reconcile;
 mod review;
 mod sandbox;
