@@ -8,7 +8,7 @@
 use crate::cli::DriftArgs;
 use crate::date::now_rfc3339;
 use crate::exit::Exit;
-use crate::render::{self, Format, PlannedTarget, TargetError, drift::drifted};
+use crate::render::{self, PlannedTarget, ReportFormat, TargetError, drift::drifted};
 
 use super::output::Output;
 use super::targets;
@@ -23,10 +23,9 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
 
     let checked_at = now_rfc3339();
     out.print(&match args.format {
-        // `diff` means nothing here; like apply and validate, show text.
-        Format::Text | Format::Diff => render::drift_text(&checked, &errors, out.color),
-        Format::Markdown => render::drift_markdown(&checked, &errors, &checked_at),
-        Format::Json => render::drift_json(&checked, &errors, &checked_at),
+        ReportFormat::Text => render::drift_text(&checked, &errors, out.color),
+        ReportFormat::Markdown => render::drift_markdown(&checked, &errors, &checked_at),
+        ReportFormat::Json => render::drift_json(&checked, &errors, &checked_at),
     })?;
     super::output::append_step_summary(|| render::drift_markdown(&checked, &errors, &checked_at))?;
     Ok(exit(&checked, &errors))

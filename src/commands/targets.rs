@@ -35,13 +35,7 @@ pub struct Reconciled {
 /// Load and validate the files. Prints warnings; on any error prints every
 /// one and returns `None`, so nothing is sent to any provider.
 pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
-    let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() {
-        &default[..]
-    } else {
-        paths
-    };
-    let loaded = config::load(paths);
+    let loaded = config::load(&or_current_dir(paths));
     for w in &loaded.warnings {
         note(format_args!("warning: {w}"));
     }
@@ -56,6 +50,15 @@ pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
         loaded.errors.len()
     );
     None
+}
+
+/// The paths a command works on: those given, else the current directory.
+pub fn or_current_dir(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
 }
 
 /// Connect to every target and plan it, `concurrency` targets at a time.
