@@ -21,10 +21,12 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
     };
     let options = Options {
         state_path: args.state,
-        nxcloud: NxCloudKeys {
+        nxcloud: Some(NxCloudKeys {
             access_key: var("NXCLOUD_ACCESS_KEY")?,
             access_secret: var("NXCLOUD_ACCESS_SECRET")?,
-        },
+        }),
+        cloud_api: Default::default(),
+        waha_api_key: None,
         faults: Faults {
             latency_ms: args.latency_ms,
             fail_rate: args.fail_rate,
@@ -38,6 +40,7 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
                 PagingArg::CursorsOnly => Paging::CursorsOnly,
             },
             change_list_after_pages: args.change_list_after_pages,
+            usage_percent: None,
         },
         auto_create_phones: args.auto_create_phones,
     };

@@ -119,10 +119,12 @@ impl Emu {
         }
         let options = Options {
             state_path,
-            nxcloud: NxCloudKeys {
+            nxcloud: Some(NxCloudKeys {
                 access_key: KEY.into(),
                 access_secret: SECRET.into(),
-            },
+            }),
+            cloud_api: Default::default(),
+            waha_api_key: None,
             faults,
             auto_create_phones: false,
         };
