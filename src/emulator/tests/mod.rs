@@ -6,6 +6,7 @@ mod cloud_api_list;
 mod faults;
 mod nxcloud;
 mod paging;
+mod waha;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
