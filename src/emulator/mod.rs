@@ -135,7 +135,7 @@ impl Options {
         if let Some(name) = &self.cloud_api.auth_header
             && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
         {
-            anyhow::bail!("{name:?} is not a valid HTTP header name");
+            anyhow::bail!("the Cloud API auth header {name:?} is not a valid HTTP header name");
         }
         if let Some(id) = &self.cloud_api.reseller_phone_id
             && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))

@@ -304,3 +304,30 @@ async fn a_phone_without_appkey_is_cloud_api_only() {
     expected["phones"][PHONE]["blocked"] = json!([RECENT[0]]);
     assert_eq!(file, expected, "no appkey key appears");
 }
+
+#[tokio::test]
+async fn settings_no_request_could_satisfy_stop_the_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let emu = Emu::start(None, Faults::default()).await;
+    type Spoil = fn(&mut Options);
+    let cases: [(Spoil, &str); 3] = [
+        (
+            |o| o.cloud_api.auth_header = Some("D360 API KEY".into()),
+            "not a valid HTTP header name",
+        ),
+        (
+            |o| o.cloud_api.reseller_phone_id = Some("+1065".into()),
+            "not a string of digits",
+        ),
+        (|o| o.faults.usage_percent = Some(101), "0 to 100"),
+    ];
+    for (spoil, expect) in cases {
+        let mut options = emu.options.clone();
+        options.state_path = dir.path().join("state.json");
+        spoil(&mut options);
+        let Err(e) = start("127.0.0.1:0".parse().expect("addr"), options).await else {
+            panic!("started despite {expect}");
+        };
+        assert!(format!("{e:#}").contains(expect), "{e:#}");
+    }
+}
