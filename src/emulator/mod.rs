@@ -10,8 +10,8 @@
 //! `phone.rs` holds Meta's block-list rules, which every provider shares;
 //! `cursor.rs` mints list cursors. Each provider's wire format is one file:
 //! `nxcloud.rs`, `cloud_api.rs` (Meta's Graph routes and the Meta-shaped
-//! resellers, with Graph's error envelope in `graph.rs`), `waha.rs`. A provider whose credential is not configured
-//! answers every request with 401.
+//! resellers, with Graph's error envelope in `graph.rs`), `waha.rs`. A
+//! provider whose credential is not configured answers every request 401.
 
 mod cloud_api;
 mod cursor;

@@ -55,6 +55,7 @@ pub struct Failed {
     pub details: &'static str,
 }
 
+/// Which way a call moves users; every provider has both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Block,
