@@ -181,6 +181,14 @@ pub enum PagingArg {
     CursorsOnly,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListShapeArg {
+    /// Meta's `data: [{messaging_product, wa_id}]`.
+    Graph,
+    /// Some resellers' `data: [{block_users: [{input, wa_id}]}]`.
+    BlockUsers,
+}
+
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on. Keep it on loopback.
@@ -191,9 +199,27 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 
-    /// Register unknown business phones on first use instead of answering 10003.
+    /// Register unknown NxCloud business phones and WAHA sessions on first use
+    /// instead of answering 10003 and 404.
     #[arg(long)]
     pub auto_create_phones: bool,
+
+    /// Cloud API: take the raw token from this header instead of
+    /// `Authorization: Bearer` (a reseller's, e.g. D360-API-KEY).
+    #[arg(long, value_name = "NAME")]
+    pub cloud_api_auth_header: Option<String>,
+
+    /// Cloud API: the phone_number_id that the reseller path /block_users serves.
+    #[arg(long, value_name = "ID")]
+    pub cloud_api_reseller_phone_id: Option<String>,
+
+    /// Cloud API: how list items look.
+    #[arg(long, value_enum, default_value_t = ListShapeArg::Graph)]
+    pub cloud_api_list_shape: ListShapeArg,
+
+    /// Cloud API: the usage percentage every reply reports in x-business-use-case-usage.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub usage_percent: u8,
 
     /// Delay every reply by this many milliseconds.
     #[arg(long, default_value_t = 0)]

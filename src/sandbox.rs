@@ -45,10 +45,13 @@ impl Sandboxes {
         if !self.running.contains_key(&state) {
             let options = Options {
                 state_path: state.clone(),
-                nxcloud: NxCloudKeys {
+                nxcloud: Some(NxCloudKeys {
                     access_key: SANDBOX_ACCESS_KEY.to_string(),
                     access_secret: SANDBOX_ACCESS_SECRET.to_string(),
-                },
+                }),
+                // The sandbox speaks NxCloud only: the other routes answer 401.
+                cloud_api: Default::default(),
+                waha_api_key: None,
                 faults: Default::default(),
                 auto_create_phones: true,
             };
