@@ -2,8 +2,11 @@
 
 use std::collections::HashSet;
 
+use crate::config::Target;
+use crate::date::Date;
 use crate::number::user_key;
 use crate::plan::Plan;
+use crate::provider::retry::{RetryPolicy, backoff, meta_code_is_transient};
 use crate::provider::{BatchResult, Provider, codes};
 
 /// A user the platform did not block or unblock, and why.
@@ -54,15 +57,19 @@ impl TargetReport {
 /// the error beside it, so a run is never left half-done without saying so.
 ///
 /// Safety (product.md §5): whatever the plan or the provider says, this never
-/// blocks a user the files do not list and never unblocks one they do; a
-/// violation is a bug and stops the target before anything is sent.
+/// blocks a user the files do not list and never unblocks one they do. The
+/// check is made against the target's own entries, not against the plan, so
+/// a bug in planning cannot vouch for itself; a violation stops the target
+/// before anything is sent.
 pub async fn apply<P: Provider>(
     provider: &P,
+    target: &Target,
     plan: &Plan,
     chunk_size: usize,
 ) -> (TargetReport, Option<anyhow::Error>) {
     let mut report = TargetReport::default();
-    let error = run(provider, plan, chunk_size, &mut report).await.err().map(|e| {
+    let listed = listed_now(target, Date::today_utc());
+    let error = run(provider, &listed, plan, chunk_size, &mut report).await.err().map(|e| {
         let answered = report.blocked.len() + report.unblocked.len() + report.deferred.len() + report.failed.len();
         let planned = plan.block.len() + plan.unblock.len();
         e.context(format!(
@@ -74,13 +81,23 @@ pub async fn apply<P: Provider>(
     (report, error)
 }
 
+/// The users the files list as blocked today, by [`user_key`].
+fn listed_now(target: &Target, today: Date) -> HashSet<String> {
+    target
+        .blocked
+        .iter()
+        .filter(|e| e.expires.is_none_or(|d| d >= today))
+        .map(|e| user_key(&e.user))
+        .collect()
+}
+
 async fn run<P: Provider>(
     provider: &P,
+    desired: &HashSet<String>,
     plan: &Plan,
     chunk_size: usize,
     report: &mut TargetReport,
 ) -> anyhow::Result<()> {
-    let desired: HashSet<String> = plan.desired.iter().map(|u| user_key(u)).collect();
     if let Some(bad) = plan
         .unblock
         .iter()
@@ -100,8 +117,9 @@ async fn run<P: Provider>(
 
     let unblocks: Vec<String> = plan.unblock.iter().map(|u| u.user.clone()).collect();
     for chunk in unblocks.chunks(size) {
-        let result = provider.unblock(chunk).await?;
+        let result = call(provider, Direction::Unblock, chunk).await?;
         report.record(Direction::Unblock, chunk, result);
+        provider.stats().answered(chunk.len() as u64);
     }
 
     let mut full = false;
@@ -114,11 +132,13 @@ async fn run<P: Provider>(
                 reason: reason_for(codes::LIST_FULL).into_owned(),
                 message: "not attempted: the block list is full (64 000 users)".to_string(),
             }));
+            provider.stats().answered(chunk.len() as u64);
             continue;
         }
-        let result = provider.block(chunk).await?;
+        let result = call(provider, Direction::Block, chunk).await?;
         full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
         report.record(Direction::Block, chunk, result);
+        provider.stats().answered(chunk.len() as u64);
     }
     Ok(())
 }
@@ -127,6 +147,45 @@ async fn run<P: Provider>(
 enum Direction {
     Block,
     Unblock,
+}
+
+/// One call, then one more for the users the platform refused with a
+/// transient per-user code (130429, 131000…): those mean "not now", not
+/// "never", so they get a second chance before being reported failed.
+async fn call<P: Provider>(
+    provider: &P,
+    direction: Direction,
+    users: &[String],
+) -> anyhow::Result<BatchResult> {
+    let mut result = send(provider, direction, users).await?;
+    let again: Vec<String> = result
+        .failed
+        .iter()
+        .filter(|f| meta_code_is_transient(f.code, false))
+        .map(|f| f.user.clone())
+        .collect();
+    if again.is_empty() {
+        return Ok(result);
+    }
+    provider.stats().retry();
+    tokio::time::sleep(backoff(&RetryPolicy::default(), 1)).await;
+    let second = send(provider, direction, &again).await?;
+    let retried: HashSet<&str> = again.iter().map(String::as_str).collect();
+    result.failed.retain(|f| !retried.contains(f.user.as_str()));
+    result.done.extend(second.done);
+    result.failed.extend(second.failed);
+    Ok(result)
+}
+
+async fn send<P: Provider>(
+    provider: &P,
+    direction: Direction,
+    users: &[String],
+) -> anyhow::Result<BatchResult> {
+    match direction {
+        Direction::Block => provider.block(users).await,
+        Direction::Unblock => provider.unblock(users).await,
+    }
 }
 
 impl TargetReport {
@@ -196,6 +255,8 @@ mod tests {
         full: bool,
         /// Calls after this many fail as a network error would after retries.
         fail_after: Option<usize>,
+        /// The first call refuses its first user with a transient per-user code.
+        transient_first: bool,
         stats: Stats,
     }
 
@@ -225,6 +286,17 @@ mod tests {
                 anyhow::bail!("POST /api/wa/createBlockUsers: gave up after 6 attempts: HTTP 503");
             }
             calls.push((what, users.to_vec()));
+            if self.transient_first && calls.len() == 1 {
+                let failed = vec![UserError {
+                    user: users[0].clone(),
+                    code: 131000,
+                    message: "Something went wrong".into(),
+                }];
+                return Ok(BatchResult {
+                    done: users[1..].to_vec(),
+                    failed,
+                });
+            }
             if self.full && what == "block" {
                 let failed = users
                     .iter()
@@ -252,6 +324,31 @@ mod tests {
         range.map(|i| format!("86133{i:08}")).collect()
     }
 
+    /// A target whose files list exactly `users`.
+    fn listing(users: &[String]) -> Target {
+        Target {
+            file: "t.yaml".into(),
+            business_phone: "8615800001795".into(),
+            provider: crate::config::ProviderSettings::Sandbox,
+            mode: crate::config::Mode::Exclusive,
+            blocked: users
+                .iter()
+                .map(|u| crate::config::Entry {
+                    user: u.clone(),
+                    reason: None,
+                    expires: None,
+                    at: crate::config::Location {
+                        file: "t.yaml".into(),
+                        line: 1,
+                        column: 1,
+                    },
+                })
+                .collect(),
+            unblock: Vec::new(),
+            safety: Default::default(),
+        }
+    }
+
     fn plan(desired: Vec<String>, block: Vec<String>, unblock: Vec<String>) -> Plan {
         Plan {
             desired,
@@ -274,7 +371,7 @@ mod tests {
     async fn unblocks_run_first_in_chunks_then_blocks() {
         let p = plan(users(0..5), users(0..5), users(10..13));
         let provider = Scripted::default();
-        let (report, error) = apply(&provider, &p, 2).await;
+        let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
         assert!(error.is_none());
         let calls = provider.calls.lock().unwrap().clone();
         let kinds: Vec<(&str, usize)> = calls.iter().map(|(k, u)| (*k, u.len())).collect();
@@ -291,6 +388,7 @@ mod tests {
         assert_eq!(report.blocked, users(0..5));
         assert_eq!(report.unblocked, users(10..13));
         assert_eq!(report.requests, 5);
+        assert_eq!(provider.stats.users_answered(), 8, "every planned user");
     }
 
     #[tokio::test]
@@ -301,6 +399,7 @@ mod tests {
         };
         let (report, _) = apply(
             &provider,
+            &listing(&users(0..2)),
             &plan(users(0..2), users(0..2), users(5..6)),
             1000,
         )
@@ -313,7 +412,7 @@ mod tests {
     async fn a_plan_that_would_unblock_a_listed_user_sends_nothing() {
         let provider = Scripted::default();
         let bad = plan(users(0..3), Vec::new(), users(2..3));
-        let (report, error) = apply(&provider, &bad, 1000).await;
+        let (report, error) = apply(&provider, &listing(&bad.desired), &bad, 1000).await;
         assert!(format!("{:#}", error.unwrap()).contains("refusing to unblock 8613300000002"));
         assert!(provider.calls.lock().unwrap().is_empty());
         assert_eq!(report, TargetReport::default());
@@ -323,8 +422,41 @@ mod tests {
     async fn a_plan_that_would_block_an_unlisted_user_sends_nothing() {
         let provider = Scripted::default();
         let bad = plan(users(0..3), users(2..4), Vec::new());
-        let (_, error) = apply(&provider, &bad, 1000).await;
+        let (_, error) = apply(&provider, &listing(&bad.desired), &bad, 1000).await;
         assert!(format!("{:#}", error.unwrap()).contains("refusing to block 8613300000003"));
+        assert!(provider.calls.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_per_user_refusal_gets_a_second_call() {
+        let provider = Scripted {
+            transient_first: true,
+            ..Scripted::default()
+        };
+        let p = plan(users(0..3), users(0..3), Vec::new());
+        let (report, error) = apply(&provider, &listing(&p.desired), &p, 1000).await;
+        assert!(error.is_none());
+        assert_eq!(report.failed, []);
+        let mut blocked = report.blocked.clone();
+        blocked.sort();
+        assert_eq!(blocked, users(0..3));
+        let calls = provider.calls.lock().unwrap().clone();
+        assert_eq!(
+            calls[1].1,
+            users(0..1),
+            "only the refused user is sent again"
+        );
+        assert_eq!(report.retries, 1);
+    }
+
+    #[tokio::test]
+    async fn the_files_not_the_plan_decide_what_may_be_unblocked() {
+        // A plan that forgot a listed user in its desired set cannot vouch
+        // for unblocking it: the check reads the target's own entries.
+        let provider = Scripted::default();
+        let bad = plan(Vec::new(), Vec::new(), users(2..3));
+        let (_, error) = apply(&provider, &listing(&users(2..3)), &bad, 1000).await;
+        assert!(format!("{:#}", error.unwrap()).contains("refusing to unblock 8613300000002"));
         assert!(provider.calls.lock().unwrap().is_empty());
     }
 
@@ -335,7 +467,7 @@ mod tests {
             ..Scripted::default()
         };
         let p = plan(users(0..5), users(0..5), Vec::new());
-        let (report, error) = apply(&provider, &p, 2).await;
+        let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
         assert!(error.is_none());
         assert_eq!(
             provider.calls.lock().unwrap().len(),
@@ -343,6 +475,8 @@ mod tests {
             "one call, then stop"
         );
         assert_eq!(report.failed.len(), 5);
+        // Users not sent because the list is full are settled too: the bar ends full.
+        assert_eq!(provider.stats.users_answered(), 5);
         assert!(
             report
                 .failed
@@ -358,8 +492,13 @@ mod tests {
             ..Scripted::default()
         };
         let p = plan(users(0..6), users(0..6), Vec::new());
-        let (report, error) = apply(&provider, &p, 2).await;
+        let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
         assert_eq!(report.blocked, users(0..4));
+        assert_eq!(
+            provider.stats.users_answered(),
+            4,
+            "the failed call answered none"
+        );
         let message = format!("{:#}", error.unwrap());
         assert!(
             message.contains("4 of 6 changes were answered"),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::render::Format;
+use crate::render::{Format, ReportFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -54,9 +54,9 @@ pub struct ValidateArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Output format (diff is not meaningful here).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 /// Flags shared by the commands that talk to providers.
@@ -126,9 +126,9 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
 
-    /// Output format of the apply report (diff is not meaningful here).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format of the plan and the apply report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 
     /// Apply without asking (required when standard input is not a terminal).
     #[arg(long)]
@@ -154,8 +154,8 @@ pub struct DriftArgs {
     pub concurrency: u16,
 
     /// Output format (markdown is made to open or update an issue).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +181,14 @@ pub enum PagingArg {
     CursorsOnly,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListShapeArg {
+    /// Meta's `data: [{messaging_product, wa_id}]`.
+    Graph,
+    /// Some resellers' `data: [{block_users: [{input, wa_id}]}]`.
+    BlockUsers,
+}
+
 #[derive(Debug, Args)]
 pub struct EmulatorArgs {
     /// Address to listen on. Keep it on loopback.
@@ -191,9 +199,27 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 
-    /// Register unknown business phones on first use instead of answering 10003.
+    /// Register unknown NxCloud business phones and WAHA sessions on first use
+    /// instead of answering 10003 and 404.
     #[arg(long)]
     pub auto_create_phones: bool,
+
+    /// Cloud API: take the raw token from this header instead of
+    /// `Authorization: Bearer` (a reseller's, e.g. D360-API-KEY).
+    #[arg(long, value_name = "NAME")]
+    pub cloud_api_auth_header: Option<String>,
+
+    /// Cloud API: the phone_number_id that the reseller path /block_users serves.
+    #[arg(long, value_name = "ID")]
+    pub cloud_api_reseller_phone_id: Option<String>,
+
+    /// Cloud API: how list items look.
+    #[arg(long, value_enum, default_value_t = ListShapeArg::Graph)]
+    pub cloud_api_list_shape: ListShapeArg,
+
+    /// Cloud API: the usage percentage every reply reports in x-business-use-case-usage.
+    #[arg(long, value_name = "N", default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub usage_percent: u8,
 
     /// Delay every reply by this many milliseconds.
     #[arg(long, default_value_t = 0)]

@@ -3,6 +3,8 @@
 //! One run of `plan` reads desired-state files ([`config`]), reads each live
 //! list through a [`provider`], compares them ([`plan`]) and renders the
 //! result ([`render`]); `apply` then carries the plan out ([`apply`]).
+//! `drift` renders the same comparison as a report; `import` turns a live
+//! list into a file's `blocked:` list ([`import`]).
 
 pub mod apply;
 pub mod cli;
@@ -12,9 +14,11 @@ pub mod date;
 pub mod emulator;
 pub mod exit;
 pub mod fsutil;
+pub mod import;
 pub mod log;
 pub mod number;
 pub mod plan;
+pub mod progress;
 pub mod provider;
 pub mod render;
 pub mod review;

@@ -13,12 +13,13 @@ pub fn verbosity() -> u8 {
     VERBOSITY.load(Ordering::Relaxed)
 }
 
-/// Print a line on stderr when verbosity is at least `level`.
+/// Print a line on stderr when verbosity is at least `level`, above any
+/// progress bars rather than through them.
 #[macro_export]
 macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {
         if $crate::log::verbosity() >= $level {
-            eprintln!($($arg)*);
+            $crate::progress::suspend(|| eprintln!($($arg)*));
         }
     };
 }

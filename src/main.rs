@@ -8,7 +8,19 @@ use blocklist::cli::Cli;
 use blocklist::exit::Exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on a usage error, which pipelines read as "changes
+    // remain" (product.md §3): a typo in CI must be an error, exit 1.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Error.into()
+            } else {
+                Exit::Success.into() // --help, --version
+            };
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

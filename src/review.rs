@@ -12,8 +12,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use crate::config::Mode;
+use crate::number::user_key;
 use crate::render::PlannedTarget;
-use crate::render::{FORMAT_VERSION, PlanDocument, TargetPlanWire};
+use crate::render::{FORMAT_VERSION, ModeWire, PlanDocument, TargetPlanWire};
 
 /// Read a plan file, refusing one from another tool or format version: its
 /// meaning may differ from what this version would do.
@@ -75,8 +77,19 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
     let mut differences = Vec::new();
     if reviewed.desired_fingerprint != now.plan.desired_fingerprint {
         differences.push(format!(
-            "the files changed since the plan was made (desired fingerprint {} is now {})",
+            "the files changed since the plan was made, or an entry expired (desired fingerprint {} is now {})",
             reviewed.desired_fingerprint, now.plan.desired_fingerprint
+        ));
+    }
+    let mode_now = match now.target.mode {
+        Mode::Exclusive => ModeWire::Exclusive,
+        Mode::Additive => ModeWire::Additive,
+    };
+    if reviewed.mode != mode_now {
+        differences.push(format!(
+            "mode changed from {} to {} since the plan was made",
+            mode_name(reviewed.mode),
+            now.target.mode.as_str()
         ));
     }
     let reviewed_blocks: HashSet<&str> = reviewed.block.iter().map(String::as_str).collect();
@@ -95,11 +108,35 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
     if !differences.is_empty() {
         return Verdict::Stale(differences);
     }
-    // Everything needed now was reviewed; the rest of the reviewed plan has
-    // happened meanwhile (a previous apply, or someone else).
-    let needed = now.plan.block.len() + now.plan.unblock.len();
-    let skipped = reviewed.block.len() + reviewed.unblock.len() - needed;
-    Verdict::Approved { skipped }
+    // Everything needed now was reviewed. Of the rest of the reviewed plan,
+    // only what the live list shows done counts as done (an earlier apply,
+    // or someone else); a reviewed change that is simply no longer wanted is
+    // not sent, and not claimed either.
+    let live: HashSet<String> = now.plan.live.iter().map(|u| user_key(u)).collect();
+    let needed_blocks: HashSet<&str> = now.plan.block.iter().map(String::as_str).collect();
+    let needed_unblocks: HashSet<&str> = now.plan.unblock.iter().map(|u| u.user.as_str()).collect();
+    let blocks_done = reviewed
+        .block
+        .iter()
+        .filter(|u| !needed_blocks.contains(u.as_str()) && live.contains(&user_key(u)))
+        .count();
+    let unblocks_done = reviewed
+        .unblock
+        .iter()
+        .filter(|u| {
+            !needed_unblocks.contains(u.user.as_str()) && !live.contains(&user_key(&u.user))
+        })
+        .count();
+    Verdict::Approved {
+        skipped: blocks_done + unblocks_done,
+    }
+}
+
+fn mode_name(mode: ModeWire) -> &'static str {
+    match mode {
+        ModeWire::Exclusive => "exclusive",
+        ModeWire::Additive => "additive",
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +232,44 @@ mod tests {
         assert!(matches!(check(&doc, &other), Verdict::Stale(_)));
         let in_sync = planned(&["8613300000001"], &["8613300000001"]);
         assert_eq!(check(&doc, &in_sync), Verdict::Approved { skipped: 0 });
+    }
+
+    #[test]
+    fn a_reviewed_change_no_longer_wanted_is_neither_sent_nor_claimed_done() {
+        // Reviewed: unblock 07. Then 07 is added to the file (fingerprint
+        // changes, so that alone refuses); with the fingerprint unchanged, a
+        // change that is not needed and not live-done is not counted.
+        let before = planned(&["8613300000001"], &["8613300000001", "8613300000007"]);
+        let doc = reviewed(&before);
+        let now = planned(
+            &["8613300000001", "8613300000007"],
+            &["8613300000001", "8613300000007"],
+        );
+        assert!(matches!(check(&doc, &now), Verdict::Stale(_)));
+        let mut same_files = planned(&["8613300000001"], &["8613300000001"]);
+        same_files.plan.live.push("8613300000007".into());
+        assert_eq!(check(&doc, &same_files), Verdict::Approved { skipped: 0 });
+    }
+
+    #[test]
+    fn a_mode_switch_since_the_review_refuses() {
+        let before = planned(&["8613300000001"], &["8613300000007"]);
+        let doc = reviewed(&before);
+        let mut now = planned(&["8613300000001"], &["8613300000007"]);
+        now.target.mode = Mode::Additive;
+        now.plan = crate::plan::plan(
+            &now.target,
+            &["8613300000007".to_string()],
+            crate::date::Date::parse("2026-11-21").unwrap(),
+        );
+        let Verdict::Stale(why) = check(&doc, &now) else {
+            panic!("approved")
+        };
+        assert!(
+            why.iter()
+                .any(|w| w.contains("mode changed from exclusive to additive")),
+            "{why:?}"
+        );
     }
 
     #[test]

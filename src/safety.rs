@@ -37,7 +37,11 @@ impl fmt::Display for Figure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Figure::Count(n) => write!(f, "{n}"),
-            Figure::Ratio(r) => write!(f, "{r:.2}"),
+            // Enough digits that a refusal never reads "limit 0.25, actual 0.25".
+            Figure::Ratio(r) => {
+                let s = format!("{r:.4}");
+                write!(f, "{}", s.trim_end_matches('0').trim_end_matches('.'))
+            }
         }
     }
 }

@@ -31,18 +31,27 @@ impl Sandboxes {
     /// The base URL of the sandbox serving `file`, starting it if needed.
     pub async fn base_url(&mut self, file: &Path) -> anyhow::Result<String> {
         let state = state_path(file);
+        if let Some(dir) = state.parent() {
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create the sandbox directory {}", dir.display())
+            })?;
+        }
+        // One emulator per state file, however the path was spelled
+        // (`dir/a.yaml` and `./dir/b.yaml`): two would overwrite each other.
+        let state = match state.parent().map(std::fs::canonicalize) {
+            Some(Ok(dir)) => dir.join("sandbox.json"),
+            _ => state,
+        };
         if !self.running.contains_key(&state) {
-            if let Some(dir) = state.parent() {
-                std::fs::create_dir_all(dir).with_context(|| {
-                    format!("cannot create the sandbox directory {}", dir.display())
-                })?;
-            }
             let options = Options {
                 state_path: state.clone(),
-                nxcloud: NxCloudKeys {
+                nxcloud: Some(NxCloudKeys {
                     access_key: SANDBOX_ACCESS_KEY.to_string(),
                     access_secret: SANDBOX_ACCESS_SECRET.to_string(),
-                },
+                }),
+                // The sandbox speaks NxCloud only: the other routes answer 401.
+                cloud_api: Default::default(),
+                waha_api_key: None,
                 faults: Default::default(),
                 auto_create_phones: true,
             };

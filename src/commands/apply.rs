@@ -10,8 +10,9 @@ use crate::apply;
 use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
+use crate::progress::Progress;
 use crate::provider::Provider;
-use crate::render::{self, AppliedTarget, Format, PlannedTarget, TargetError};
+use crate::render::{self, AppliedTarget, PlannedTarget, ReportFormat, TargetError};
 use crate::review::{self, Verdict};
 
 use super::output::{Output, note};
@@ -54,11 +55,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // The plan is what the operator approves: show it in the chosen format
     // (JSON output carries only the report, so it stays one document).
     match args.format {
-        Format::Markdown => out.print(&render::plan_markdown(&views, &plan_errors))?,
-        Format::Json => {}
-        Format::Text | Format::Diff => {
-            out.print(&render::plan_text(&views, &plan_errors, out.color))?
-        }
+        ReportFormat::Markdown => out.print(&render::plan_markdown(&views, &plan_errors))?,
+        ReportFormat::Json => {}
+        ReportFormat::Text => out.print(&render::plan_text(&views, &plan_errors, out.color))?,
     }
 
     let mut exit = if plan_errors.is_empty() {
@@ -97,6 +96,8 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     if !to_apply.is_empty() {
         // A reviewed plan is the approval; otherwise someone must say yes.
         if reviewed.is_none() && !confirmed(args.yes)? {
+            // The report is written whatever happens, refusals included.
+            write_report(args.report.as_deref(), &applied, &plan_errors)?;
             return Ok(exit.max(Exit::Refused));
         }
         let (done, failed) = apply_all(
@@ -113,24 +114,20 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // report is the one document a pipeline reads, so it carries them all.
     let all_errors: Vec<TargetError> = plan_errors.iter().chain(&apply_errors).cloned().collect();
     match args.format {
-        Format::Json => out.print(&render::apply_json(&applied, &all_errors))?,
+        ReportFormat::Json => out.print(&render::apply_json(&applied, &all_errors))?,
         _ if applied.is_empty() && apply_errors.is_empty() => {}
-        Format::Markdown => out.print(&render::apply_markdown(&applied, &apply_errors))?,
-        Format::Text | Format::Diff => {
-            out.print(&render::apply_text(&applied, &apply_errors, out.color))?
-        }
+        ReportFormat::Markdown => out.print(&render::apply_markdown(&applied, &apply_errors))?,
+        ReportFormat::Text => out.print(&render::apply_text(&applied, &apply_errors, out.color))?,
     }
-    super::output::append_step_summary(|| {
+    // Changes were made: the report comes first, and a job summary that
+    // cannot be written is only a warning.
+    write_report(args.report.as_deref(), &applied, &all_errors)?;
+    if let Err(e) = super::output::append_step_summary(|| {
         render::plan_markdown(&views, &plan_errors)
             + "\n"
             + &render::apply_markdown(&applied, &apply_errors)
-    })?;
-    if let Some(path) = &args.report {
-        let doc = render::report_document(&applied, &all_errors);
-        let mut bytes = serde_json::to_vec_pretty(&doc)?;
-        bytes.push(b'\n');
-        write_atomic(path, &bytes)?;
-        note(format_args!("Report saved to {}.", path.display()));
+    }) {
+        eprintln!("warning: {e:#}");
     }
 
     if !apply_errors.is_empty() {
@@ -140,6 +137,20 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         exit = exit.max(Exit::Changes);
     }
     Ok(exit)
+}
+
+/// `--report FILE`: the JSON apply report, written atomically.
+fn write_report(
+    path: Option<&std::path::Path>,
+    applied: &[AppliedTarget],
+    errors: &[TargetError],
+) -> anyhow::Result<()> {
+    let Some(path) = path else { return Ok(()) };
+    let mut bytes = serde_json::to_vec_pretty(&render::report_document(applied, errors))?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)?;
+    note(format_args!("Report saved to {}.", path.display()));
+    Ok(())
 }
 
 /// The report of a target nothing was sent for.
@@ -188,14 +199,25 @@ async fn apply_all(
     concurrency: usize,
 ) -> (Vec<AppliedTarget>, Vec<TargetError>) {
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let progress = Progress::current();
     let mut tasks = JoinSet::new();
     for (index, (p, skipped)) in targets.into_iter().enumerate() {
         let gate = gate.clone();
+        let progress = progress.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: applying", p.planned.target.file.display());
-            let (mut report, error) =
-                apply::apply(p.client.as_ref(), &p.planned.plan, chunk_size).await;
+            let label = p.planned.target.file.display().to_string();
+            let planned = (p.planned.plan.block.len() + p.planned.plan.unblock.len()) as u64;
+            let bar = progress.applying(&label, planned, &p.client);
+            let (mut report, error) = apply::apply(
+                p.client.as_ref(),
+                &p.planned.target,
+                &p.planned.plan,
+                chunk_size,
+            )
+            .await;
+            drop(bar);
             report.skipped_already_done = skipped;
             let error = error.map(|e| targets::error(&p.planned.target, e));
             (

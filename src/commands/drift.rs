@@ -1,11 +1,45 @@
 //! `blocklist drift`: the scheduled check of reality against Git.
+//!
+//! Drift is a plan with no safety guards (it only reports, so a tripped guard
+//! would hide exactly what the check is for) rendered as missing and
+//! unexpected users. It always exits as `plan --detailed-exitcode` would:
+//! a scheduler needs "drifted" to be a distinct outcome without a flag.
 
 use crate::cli::DriftArgs;
+use crate::date::now_rfc3339;
 use crate::exit::Exit;
+use crate::render::{self, PlannedTarget, ReportFormat, TargetError, drift::drifted};
 
 use super::output::Output;
+use super::targets;
 
 pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
-    let _ = (args, out);
-    anyhow::bail!("drift is not implemented yet")
+    let Some(loaded) = targets::load(&args.paths) else {
+        return Ok(Exit::Error);
+    };
+    let reconciled = targets::plan_all(loaded, args.concurrency.into(), None).await;
+    let checked: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
+    let errors = reconciled.errors;
+
+    let checked_at = now_rfc3339();
+    out.print(&match args.format {
+        ReportFormat::Text => render::drift_text(&checked, &errors, out.color),
+        ReportFormat::Markdown => render::drift_markdown(&checked, &errors, &checked_at),
+        ReportFormat::Json => render::drift_json(&checked, &errors, &checked_at),
+    })?;
+    super::output::append_step_summary(|| render::drift_markdown(&checked, &errors, &checked_at))?;
+    Ok(exit(&checked, &errors))
+}
+
+/// 1 if any target could not be checked, else 2 if any drifted, else 0
+/// (product.md §3: the most severe wins).
+fn exit(checked: &[PlannedTarget], errors: &[TargetError]) -> Exit {
+    let mut exit = Exit::Success;
+    if checked.iter().any(drifted) {
+        exit = exit.max(Exit::Changes);
+    }
+    if !errors.is_empty() {
+        exit = exit.max(Exit::Error);
+    }
+    exit
 }

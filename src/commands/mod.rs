@@ -9,8 +9,11 @@ mod plan;
 mod targets;
 mod validate;
 
+use std::io::IsTerminal;
+
 use crate::cli::{Cli, Command};
 use crate::exit::Exit;
+use crate::progress::Progress;
 use output::Output;
 
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -18,6 +21,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         (true, _) => 0,
         (false, v) => 1 + v.min(2),
     });
+    Progress::new(crate::log::verbosity(), std::io::stderr().is_terminal()).install();
     let out = Output::new(cli.no_color);
     match cli.command {
         Command::Validate(args) => validate::run(args, &out),

@@ -12,6 +12,7 @@ use crate::cli::GuardArgs;
 use crate::config::{self, Target};
 use crate::date::Date;
 use crate::plan;
+use crate::progress::Progress;
 use crate::provider::Provider;
 use crate::provider::client::{self, Client};
 use crate::render::{PlannedTarget, TargetError};
@@ -34,13 +35,7 @@ pub struct Reconciled {
 /// Load and validate the files. Prints warnings; on any error prints every
 /// one and returns `None`, so nothing is sent to any provider.
 pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
-    let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() {
-        &default[..]
-    } else {
-        paths
-    };
-    let loaded = config::load(paths);
+    let loaded = config::load(&or_current_dir(paths));
     for w in &loaded.warnings {
         note(format_args!("warning: {w}"));
     }
@@ -57,6 +52,15 @@ pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
     None
 }
 
+/// The paths a command works on: those given, else the current directory.
+pub fn or_current_dir(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}
+
 /// Connect to every target and plan it, `concurrency` targets at a time.
 /// One target's failure never stops the others; results keep file order.
 /// With `guards`, each plan is checked against the safety guards (plan and
@@ -70,6 +74,7 @@ pub async fn plan_all(
     let mut sandboxes = Sandboxes::default();
     let mut errors = Vec::new();
     let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let progress = Progress::current();
     let mut tasks = JoinSet::new();
     for (index, target) in targets.into_iter().enumerate() {
         // Clients are built up front, one by one: a missing credential is
@@ -83,10 +88,14 @@ pub async fn plan_all(
         };
         let gate = gate.clone();
         let guards = guards.cloned();
+        let progress = progress.clone();
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: reading the live block list", target.file.display());
-            let result = match client.list().await {
+            let bar = progress.listing(&target.file.display().to_string(), &client);
+            let listed = client.list().await;
+            drop(bar);
+            let result = match listed {
                 Ok(live) => {
                     let plan = plan::plan(&target, &live, today);
                     let refused =

@@ -3,26 +3,27 @@
 use crate::cli::ValidateArgs;
 use crate::config::{self, Diagnostic};
 use crate::exit::Exit;
-use crate::render::Format;
+use crate::render::ReportFormat;
 
 use super::output::Output;
 
 pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
-    let default = [std::path::PathBuf::from(".")];
-    let paths = if args.paths.is_empty() {
-        &default[..]
-    } else {
-        &args.paths[..]
-    };
-    let loaded = config::load(paths);
+    let loaded = config::load(&super::targets::or_current_dir(&args.paths));
 
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        out.print(&annotations(&loaded.errors, &loaded.warnings))?;
+        let lines = annotations(&loaded.errors, &loaded.warnings);
+        if args.format == ReportFormat::Json {
+            // Keep stdout one JSON document; the runner reads workflow
+            // commands from the step's stderr too.
+            eprint!("{lines}");
+        } else {
+            out.print(&lines)?;
+        }
     }
     let text = match args.format {
-        Format::Json => json(&loaded),
-        Format::Markdown => markdown(&loaded),
-        Format::Text | Format::Diff => text(&loaded),
+        ReportFormat::Json => json(&loaded),
+        ReportFormat::Markdown => markdown(&loaded),
+        ReportFormat::Text => text(&loaded),
     };
     out.print(&text)?;
     Ok(if loaded.errors.is_empty() {

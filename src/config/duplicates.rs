@@ -9,23 +9,39 @@ use super::entry::Written;
 use super::tree::Report;
 use crate::number::user_key;
 
-/// The list without repeats: the first entry of each user stays, and each
-/// later one is a warning naming both places (a silent merge could hide a
-/// copy-paste mistake, but it is no reason to stop a run).
+/// The list without repeats, each repeat a warning naming both places (a
+/// silent merge could hide a copy-paste mistake, but it is no reason to stop
+/// a run).
+///
+/// A user stays desired while any of its entries does, so of two entries
+/// the one that lasts longer is kept (no `expires` outlasts any date): an
+/// expired copy in the file must never cost the permanent block an include
+/// holds. Between equals, the first stays.
 pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
     let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
     let mut kept: Vec<Written> = Vec::with_capacity(list.len());
     for written in list {
         match first.entry(user_key(&written.entry.user)) {
             Slot::Occupied(slot) => {
-                let earlier = &kept[*slot.get()];
+                let earlier = &mut kept[*slot.get()];
+                let later_lasts_longer = lasts(&written) > lasts(earlier);
                 report.warn(
                     written.entry.at.clone(),
                     format!(
-                        "{:?} duplicates {:?} at {}; keeping the first",
-                        written.raw, earlier.raw, earlier.entry.at
+                        "{:?} duplicates {:?} at {}; keeping the {}",
+                        written.raw,
+                        earlier.raw,
+                        earlier.entry.at,
+                        if later_lasts_longer {
+                            "later one, which lasts longer"
+                        } else {
+                            "first"
+                        }
                     ),
                 );
+                if later_lasts_longer {
+                    *earlier = written;
+                }
             }
             Slot::Vacant(slot) => {
                 slot.insert(kept.len());
@@ -34,6 +50,11 @@ pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
         }
     }
     kept
+}
+
+/// How long an entry keeps its user desired: no expiry outlasts any date.
+fn lasts(w: &Written) -> (bool, Option<crate::date::Date>) {
+    (w.entry.expires.is_none(), w.entry.expires)
 }
 
 /// A user both blocked and listed for unblocking: the file contradicts

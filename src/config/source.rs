@@ -83,11 +83,18 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
         message,
     };
     let shown = path.display();
-    let mut file = File::open(path).map_err(|e| whole(io_message(path, &e)))?;
-    let meta = file.metadata().map_err(|e| whole(io_message(path, &e)))?;
+    // Look before opening: opening a FIFO (or a device) named *.yaml would
+    // block until something writes to it, and validate would hang.
+    let meta = std::fs::metadata(path).map_err(|e| whole(io_message(path, &e)))?;
     if meta.is_dir() {
-        return Err(whole(format!("{shown} is a directory, not a YAML file")));
+        return Err(whole("it is a directory, not a YAML file".to_string()));
     }
+    if !meta.is_file() {
+        return Err(whole(
+            "it is not a regular file (a pipe or a device?)".to_string(),
+        ));
+    }
+    let mut file = File::open(path).map_err(|e| whole(io_message(path, &e)))?;
     if meta.len() > MAX_BYTES {
         return Err(whole(format!(
             "{shown} is {} bytes, over the limit of {MAX_BYTES} (32 MiB); split the list with include:",

@@ -1,6 +1,7 @@
 //! Fault injection in front of the provider routes: latency, 503 bursts and
 //! dice, a per-second rate limit answered with 429 and `Retry-After`, and
-//! replies truncated in transit.
+//! replies truncated in transit. One set of dice for all providers; each
+//! provider's file words the fault in its own wire format ([`Dialect`]).
 //!
 //! The client's retry rules (providers.md §1: 429 and 5xx are retryable,
 //! honour `Retry-After`) are only as good as the faults they were tested
@@ -13,10 +14,29 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::Faults;
 use super::server::Shared;
+use super::{Faults, graph, nxcloud, waha};
+
+/// Whose wire format a faulted reply is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    NxCloud,
+    CloudApi,
+    Waha,
+}
+
+impl Dialect {
+    /// A 503 or 429 reply as this provider would word it.
+    fn reply(self, status: StatusCode) -> Response {
+        match self {
+            Dialect::NxCloud => nxcloud::fault_reply(status),
+            Dialect::CloudApi => graph::fault_reply(status),
+            Dialect::Waha => waha::fault_reply(status),
+        }
+    }
+}
 
 /// What happens to one request, decided when it arrives.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,7 +123,11 @@ impl Injector {
 
 /// Middleware on the provider routes. 503 and 429 are answered before the
 /// handler runs, so a faulted request changes nothing.
-pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+pub async fn inject(
+    State((shared, dialect)): State<(Arc<Shared>, Dialect)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let injector = &shared.injector;
     let verdict = injector.verdict();
     if injector.faults.latency_ms > 0 {
@@ -112,25 +136,15 @@ pub async fn inject(State(shared): State<Arc<Shared>>, request: Request, next: N
     match verdict {
         Verdict::Serve => next.run(request).await,
         Verdict::Truncate => truncate(next.run(request).await).await,
-        Verdict::Unavailable => fault_reply(StatusCode::SERVICE_UNAVAILABLE, "service unavailable"),
+        Verdict::Unavailable => dialect.reply(StatusCode::SERVICE_UNAVAILABLE),
         Verdict::RateLimited => {
-            let mut reply = fault_reply(StatusCode::TOO_MANY_REQUESTS, "too many requests");
+            let mut reply = dialect.reply(StatusCode::TOO_MANY_REQUESTS);
             reply
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             reply
         }
     }
-}
-
-/// NxCloud's "request failed" code (-1), with the HTTP status doing the talking.
-fn fault_reply(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
-        "code": -1,
-        "message": format!("{message} (emulated fault)"),
-        "data": null,
-    });
-    (status, axum::Json(body)).into_response()
 }
 
 /// The handler's reply, HTTP 200, with only the first half of its body: the

@@ -8,17 +8,22 @@
 //! `GET /_emulator/stats` and `GET /_emulator/state`); `faults.rs` sits in
 //! front of the provider routes; `state.rs` is the JSON state file;
 //! `phone.rs` holds Meta's block-list rules, which every provider shares;
-//! `cursor.rs` mints list cursors; `nxcloud.rs` is NxCloud's wire format.
-//! The Cloud API and WAHA routes join as one file each beside `nxcloud.rs`.
+//! `cursor.rs` mints list cursors. Each provider's wire format is one file:
+//! `nxcloud.rs`, `cloud_api.rs` (Meta's Graph routes and the Meta-shaped
+//! resellers, with Graph's error envelope in `graph.rs`), `waha.rs`. A
+//! provider whose credential is not configured answers every request 401.
 
+mod cloud_api;
 mod cursor;
 mod faults;
+mod graph;
 mod nxcloud;
 mod phone;
 mod server;
 mod state;
 #[cfg(test)]
 mod tests;
+mod waha;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -34,6 +39,31 @@ use tokio::sync::oneshot;
 pub struct NxCloudKeys {
     pub access_key: String,
     pub access_secret: String,
+}
+
+/// How the Cloud API routes authenticate and answer (providers.md §2, §4).
+/// The default serves Meta's own shape and, with no token, answers 401.
+#[derive(Clone, Default)]
+pub struct CloudApiOptions {
+    /// The access token clients must send (`WHATSAPP_TOKEN`).
+    pub token: Option<String>,
+    /// Take the raw token from this header instead of `Authorization:
+    /// Bearer` (360dialog's `D360-API-KEY`, providers.md §4).
+    pub auth_header: Option<String>,
+    /// The `phone_number_id` that the unversioned `/block_users` path
+    /// serves: a 360dialog key belongs to one number, so its URL names none.
+    pub reseller_phone_id: Option<String>,
+    pub list_shape: ListShape,
+}
+
+/// How list items look (providers.md §2: "accept both shapes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListShape {
+    /// Meta's `data: [{messaging_product, wa_id}]`.
+    #[default]
+    Graph,
+    /// Some resellers' `data: [{block_users: [{input, wa_id}]}]`.
+    BlockUsers,
 }
 
 /// The fixed keys the in-process sandbox uses on both sides. They protect
@@ -75,17 +105,48 @@ pub struct Faults {
     /// After serving this many list pages, change the list once (as a
     /// colleague clicking "block" mid-listing would), so cursors go stale.
     pub change_list_after_pages: Option<u64>,
+    /// The percentage every Cloud API reply reports in
+    /// `x-business-use-case-usage` (`None`: 5). A high value tells the
+    /// client to slow down before it hits the wall (providers.md §2).
+    pub usage_percent: Option<u8>,
 }
 
 #[derive(Clone)]
 pub struct Options {
     /// JSON state; created if missing, rewritten atomically after each change.
     pub state_path: PathBuf,
-    pub nxcloud: NxCloudKeys,
+    /// `None`: the NxCloud routes answer 401.
+    pub nxcloud: Option<NxCloudKeys>,
+    pub cloud_api: CloudApiOptions,
+    /// The `X-Api-Key` WAHA clients must send; `None`: WAHA routes answer 401.
+    pub waha_api_key: Option<String>,
     pub faults: Faults,
-    /// Register unknown business phones on first use (the sandbox does;
-    /// the standalone emulator answers them with an error as NxCloud would).
+    /// Register unknown NxCloud business phones and WAHA sessions on first
+    /// use (the sandbox does; the standalone emulator answers them with an
+    /// error as the provider would). Cloud API phones are never created: a
+    /// `phone_number_id` does not say which number it stands for.
     pub auto_create_phones: bool,
+}
+
+impl Options {
+    /// Settings a request could never satisfy are refused at start, not
+    /// discovered as a puzzling 401 or 400 later.
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(name) = &self.cloud_api.auth_header
+            && axum::http::HeaderName::from_bytes(name.as_bytes()).is_err()
+        {
+            anyhow::bail!("the Cloud API auth header {name:?} is not a valid HTTP header name");
+        }
+        if let Some(id) = &self.cloud_api.reseller_phone_id
+            && (id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            anyhow::bail!("the reseller phone id {id:?} is not a string of digits");
+        }
+        if self.faults.usage_percent.is_some_and(|p| p > 100) {
+            anyhow::bail!("usage_percent must be 0 to 100");
+        }
+        Ok(())
+    }
 }
 
 /// A running emulator. Dropping it stops the server: the accept loop is
@@ -157,6 +218,7 @@ async fn prepare(
     listen: SocketAddr,
     options: Options,
 ) -> anyhow::Result<(tokio::net::TcpListener, axum::Router)> {
+    options.check()?;
     let store = state::Store::load(&options.state_path)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -3,17 +3,17 @@
 //! inside it. The block-list rules themselves live in `phone.rs`.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::phone::{Batch, MetaError, PageError, Phone, is_valid_number};
+use super::phone::{Change, MetaError, PageError, Phone, is_valid_number, page_size};
 use super::server::Shared;
 use super::state::Store;
 use super::{NxCloudKeys, Paging};
@@ -25,9 +25,6 @@ const LIST: &str = "/api/wa/getBlockUsers";
 
 /// The server accepts `ts` within this many milliseconds of its clock.
 const TS_WINDOW_MS: i128 = 60_000;
-const DEFAULT_PAGE: usize = 100;
-/// Graph's largest page; the server's own page size may be smaller.
-const MAX_PAGE: usize = 1000;
 
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -40,6 +37,9 @@ pub fn routes() -> Router<Arc<Shared>> {
 struct NxError {
     code: i64,
     message: String,
+    /// NxCloud answers its codes with HTTP 200; only the emulator's own
+    /// "no credentials configured" refusal says 401.
+    status: StatusCode,
 }
 
 impl NxError {
@@ -47,6 +47,7 @@ impl NxError {
         NxError {
             code,
             message: message.into(),
+            status: StatusCode::OK,
         }
     }
 }
@@ -58,35 +59,26 @@ impl From<MetaError> for NxError {
     }
 }
 
-fn envelope(route: &str, result: Result<Value, NxError>) -> axum::Json<Value> {
-    let (code, message, data) = match result {
-        Ok(data) => (0, "请求成功".to_string(), data),
-        Err(e) => (e.code, e.message, Value::Null),
+fn envelope(route: &str, result: Result<Value, NxError>) -> Response {
+    let (status, code, message, data) = match result {
+        Ok(data) => (StatusCode::OK, 0, "请求成功".to_string(), data),
+        Err(e) => (e.status, e.code, e.message, Value::Null),
     };
     crate::debug!("emulator: POST {route} -> code {code}");
-    axum::Json(json!({"code": code, "message": message, "data": data}))
+    let body = json!({"code": code, "message": message, "data": data});
+    (status, axum::Json(body)).into_response()
 }
 
-async fn block(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
+async fn block(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     envelope(BLOCK, change(&s, &headers, &body, Change::Block).await)
 }
 
-async fn unblock(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::Json<Value> {
+async fn unblock(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     envelope(UNBLOCK, change(&s, &headers, &body, Change::Unblock).await)
 }
 
-async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
+async fn list(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     envelope(LIST, list_page(&s, &headers, &body).await)
-}
-
-#[derive(Clone, Copy)]
-enum Change {
-    Block,
-    Unblock,
 }
 
 async fn change(
@@ -106,7 +98,7 @@ async fn change(
     if batch.changed || created {
         persist(&store).await?;
     }
-    Ok(render_batch(op, batch))
+    Ok(batch.into_json(op))
 }
 
 async fn list_page(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, NxError> {
@@ -136,12 +128,7 @@ async fn list_page(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value
         }
         reply["paging"] = paging;
     }
-    // After the n-th page, change the list once behind the client's back,
-    // so the cursor just handed out goes stale (providers.md §2, 139102).
-    let served = s.list_pages_served.fetch_add(1, Ordering::Relaxed) + 1;
-    if s.options.faults.change_list_after_pages == Some(served) {
-        phone.bump_version();
-    }
+    s.page_served(phone);
     if created {
         persist(&store).await?;
     }
@@ -159,7 +146,16 @@ impl Body {
     /// Headers first, then the signature over the exact bytes received,
     /// then the body: the order NxCloud's error codes imply.
     fn parse(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Body, NxError> {
-        authenticate(headers, body, &s.options.nxcloud)?;
+        let Some(keys) = &s.options.nxcloud else {
+            return Err(NxError {
+                status: StatusCode::UNAUTHORIZED,
+                ..NxError::new(
+                    1005,
+                    "permission denied: the emulator has no NxCloud credentials (NXCLOUD_ACCESS_KEY, NXCLOUD_ACCESS_SECRET)",
+                )
+            });
+        };
+        authenticate(headers, body, keys)?;
         let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
             return Err(NxError::new(1002, "the body must be a JSON object"));
         };
@@ -256,7 +252,9 @@ fn phone<'a>(
     let Some((phone, created)) = store.phone(&req.business_phone, create_with) else {
         return Err(NxError::new(10003, "business phone not bound to the app"));
     };
-    if phone.appkey != req.appkey {
+    // A phone with no appkey is reachable only through the Cloud API: to
+    // NxCloud it is bound to no app of this caller's (9006).
+    if phone.appkey.as_deref() != Some(req.appkey.as_str()) {
         return Err(NxError::new(9006, "business phone is bound to another app"));
     }
     Ok((phone, created))
@@ -289,14 +287,13 @@ fn block_users(fields: &Map<String, Value>) -> Result<Vec<String>, NxError> {
 /// the emulated server's page size.
 fn page_limit(fields: &Map<String, Value>, max_page_size: Option<usize>) -> Result<usize, NxError> {
     let asked = match fields.get("limit") {
-        None | Some(Value::Null) => DEFAULT_PAGE,
+        None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
-            Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
+            Some(n) if n > 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
             _ => return Err(NxError::new(1002, "limit must be a positive whole number")),
         },
     };
-    let cap = max_page_size.unwrap_or(MAX_PAGE).max(1);
-    Ok(asked.min(MAX_PAGE).min(cap))
+    Ok(page_size(asked, max_page_size))
 }
 
 fn cursor_field<'a>(
@@ -313,33 +310,16 @@ fn cursor_field<'a>(
     }
 }
 
-/// Meta's per-user results in the shape of the seed document's examples.
-fn render_batch(op: Change, batch: Batch) -> Value {
-    let done_key = match op {
-        Change::Block => "added_users",
-        Change::Unblock => "removed_users",
-    };
-    let done: Vec<Value> = batch
-        .done
-        .into_iter()
-        .map(|d| json!({"input": d.input, "wa_id": d.wa_id}))
-        .collect();
-    let mut users = json!({ done_key: done });
-    if !batch.failed.is_empty() {
-        let failed: Vec<Value> = batch
-            .failed
-            .into_iter()
-            .map(|f| {
-                json!({"input": f.input, "errors": [{
-                    "code": f.code,
-                    "message": f.message,
-                    "error_data": {"details": f.details},
-                }]})
-            })
-            .collect();
-        users["failed_users"] = json!(failed);
-    }
-    json!({"block_users": users, "messaging_product": "whatsapp"})
+/// An injected 503 or 429: NxCloud's "request failed" code (-1), with the
+/// HTTP status doing the talking.
+pub fn fault_reply(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or("fault");
+    let body = json!({
+        "code": -1,
+        "message": format!("{} (emulated fault)", reason.to_lowercase()),
+        "data": null,
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 async fn persist(store: &Store) -> Result<(), NxError> {

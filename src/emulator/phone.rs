@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use serde_json::{Value, json};
+
 use super::cursor::Cursor;
 use crate::number::user_key;
 
@@ -11,6 +13,10 @@ use crate::number::user_key;
 pub const MAX_USERS_PER_CALL: usize = 1000;
 /// At most this many blocked users per business phone (providers.md §2).
 pub const MAX_BLOCKED: usize = 64_000;
+/// List page size when the client names no `limit`.
+pub const DEFAULT_PAGE: usize = 100;
+/// Graph's largest page; the emulated server's own page size may be smaller.
+pub const MAX_PAGE: usize = 1000;
 
 /// A refusal of a whole call, in Meta's vocabulary. NxCloud passes these
 /// through as code 9099 with `(#<code>) <message>` (providers.md §1).
@@ -49,12 +55,52 @@ pub struct Failed {
     pub details: &'static str,
 }
 
+/// Which way a call moves users; every provider has both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Block,
+    Unblock,
+}
+
 #[derive(Debug, Default)]
 pub struct Batch {
     pub done: Vec<Done>,
     pub failed: Vec<Failed>,
     /// The list changed (and its version moved on), so the state must be saved.
     pub changed: bool,
+}
+
+impl Batch {
+    /// Meta's per-user results, `{"block_users": {...}, "messaging_product"}`,
+    /// as the Cloud API sends them and NxCloud wraps them in `data`
+    /// (providers.md §1, §2). `failed_users` only when someone failed.
+    pub fn into_json(self, op: Change) -> Value {
+        let done_key = match op {
+            Change::Block => "added_users",
+            Change::Unblock => "removed_users",
+        };
+        let done: Vec<Value> = self
+            .done
+            .into_iter()
+            .map(|d| json!({"input": d.input, "wa_id": d.wa_id}))
+            .collect();
+        let mut users = json!({ done_key: done });
+        if !self.failed.is_empty() {
+            let failed: Vec<Value> = self
+                .failed
+                .into_iter()
+                .map(|f| {
+                    json!({"input": f.input, "errors": [{
+                        "code": f.code,
+                        "message": f.message,
+                        "error_data": {"details": f.details},
+                    }]})
+                })
+                .collect();
+            users["failed_users"] = json!(failed);
+        }
+        json!({"block_users": users, "messaging_product": "whatsapp"})
+    }
 }
 
 pub enum PageError {
@@ -74,8 +120,12 @@ pub struct Page<'a> {
 }
 
 pub struct Phone {
-    /// The NxCloud application the phone is bound to (9006 otherwise).
-    pub appkey: String,
+    /// The NxCloud application the phone is bound to (9006 otherwise). A
+    /// phone only reachable through the Cloud API has none.
+    pub appkey: Option<String>,
+    /// Meta's id for the phone in Cloud API paths (providers.md §2); a phone
+    /// without one is unknown to the Cloud API routes.
+    pub phone_number_id: Option<String>,
     /// wa_ids in blocking order, which is the order listing serves.
     blocked: Vec<String>,
     /// `user_key` of every blocked entry, so a 64 000-entry list answers
@@ -85,6 +135,13 @@ pub struct Phone {
     recent_keys: HashSet<String>,
     /// Moves on with every change; cursors carry it (see `cursor.rs`).
     version: u64,
+}
+
+/// The page size served: `asked` (default 100), capped at Graph's 1 000 and
+/// at the emulated server's own page size.
+pub fn page_size(asked: Option<usize>, server_max: Option<usize>) -> usize {
+    let cap = server_max.unwrap_or(MAX_PAGE).max(1);
+    asked.unwrap_or(DEFAULT_PAGE).min(MAX_PAGE).min(cap)
 }
 
 /// What the API accepts as a user: 8 to 15 digits, no `+` or separators.
@@ -113,9 +170,10 @@ fn invalid(input: &str) -> Failed {
 }
 
 impl Phone {
-    pub fn empty(appkey: String, version: u64) -> Phone {
+    pub fn empty(appkey: Option<String>, version: u64) -> Phone {
         Phone {
             appkey,
+            phone_number_id: None,
             blocked: Vec::new(),
             blocked_keys: HashSet::new(),
             recent_contacts: Vec::new(),
@@ -126,7 +184,7 @@ impl Phone {
 
     /// Build from the state file. `Err` names an entry blocked twice.
     pub fn new(
-        appkey: String,
+        appkey: Option<String>,
         blocked: Vec<String>,
         recent_contacts: Vec<String>,
         version: u64,
@@ -140,6 +198,7 @@ impl Phone {
         let recent_keys = recent_contacts.iter().map(|u| user_key(u)).collect();
         Ok(Phone {
             appkey,
+            phone_number_id: None,
             blocked,
             blocked_keys,
             recent_contacts,

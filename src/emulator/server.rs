@@ -1,13 +1,13 @@
 //! The router: provider routes behind the fault layer, admin routes for
 //! tests and benchmarks, and a request counter in front of everything.
 //!
-//! A provider's routes live in one file each (`nxcloud.rs`; the Cloud API
-//! and WAHA join the same way) and share [`Shared`]: the store, the options
-//! and the fault dice.
+//! A provider's routes live in one file each (`nxcloud.rs`, `cloud_api.rs`,
+//! `waha.rs`) and share [`Shared`]: the store, the options and the fault
+//! dice.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -18,9 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::Options;
-use super::faults::{self, Injector};
-use super::nxcloud;
+use super::faults::{self, Dialect, Injector};
+use super::phone::Phone;
 use super::state::Store;
+use super::{cloud_api, nxcloud, waha};
 
 const STATS_ROUTE: &str = "/_emulator/stats";
 
@@ -53,15 +54,32 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         list_pages_served: AtomicU64::new(0),
         stats: Mutex::new(Stats::default()),
     });
-    let provider_routes =
-        nxcloud::routes().route_layer(from_fn_with_state(shared.clone(), faults::inject));
+    let faults = |dialect| from_fn_with_state((shared.clone(), dialect), faults::inject);
+    let cloud_api_routes = cloud_api::routes()
+        .route_layer(faults(Dialect::CloudApi))
+        // Outside the fault layer: faulted replies report usage too.
+        .route_layer(from_fn_with_state(shared.clone(), cloud_api::usage));
     Router::new()
-        .merge(provider_routes)
+        .merge(nxcloud::routes().route_layer(faults(Dialect::NxCloud)))
+        .merge(cloud_api_routes)
+        .merge(waha::routes().route_layer(faults(Dialect::Waha)))
         .route(STATS_ROUTE, get(stats))
         .route("/_emulator/state", get(state))
         // Outermost, so requests the fault layer turns away are counted too.
         .layer(from_fn_with_state(shared.clone(), count))
         .with_state(shared)
+}
+
+impl Shared {
+    /// Count a list page served. After the n-th page, change the list once
+    /// behind the client's back, so the cursor just handed out goes stale
+    /// (providers.md §2, 139102).
+    pub fn page_served(&self, phone: &mut Phone) {
+        let served = self.list_pages_served.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.options.faults.change_list_after_pages == Some(served) {
+            phone.bump_version();
+        }
+    }
 }
 
 async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {

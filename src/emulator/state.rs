@@ -1,17 +1,23 @@
 //! The emulator's state: business phones, their block lists and recent
-//! contacts, kept in one JSON file.
+//! contacts, and WAHA sessions, kept in one JSON file.
 //!
 //! ```json
-//! {"phones": {"8615800001795": {"appkey": "…", "blocked": ["…"], "recent_contacts": ["…"]}}}
+//! {"phones": {"8615800001795": {"appkey": "…", "phone_number_id": "106540352242922",
+//!                               "blocked": ["…"], "recent_contacts": ["…"]}},
+//!  "waha": {"default": {"blocked": ["…"], "engine_can_block": true}}}
 //! ```
 //!
 //! `blocked` holds wa_ids in the order they were blocked (the order listing
 //! serves). `recent_contacts` names the users who messaged the business in
-//! the last 24 hours; only they can be blocked (providers.md §2). The file is
-//! rewritten atomically after every change, so a crash never leaves half a
-//! file for the next run to choke on.
+//! the last 24 hours; only they can be blocked (providers.md §2). `appkey`
+//! makes a phone reachable through NxCloud, `phone_number_id` through the
+//! Cloud API; either may be left out, not both. `waha` is optional: WAHA
+//! sessions hold only what was blocked through them, since WAHA cannot list
+//! its block list (providers.md §3). The file is rewritten atomically after
+//! every change, so a crash never leaves half a file for the next run to
+//! choke on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -27,34 +33,78 @@ use super::phone::{Phone, is_valid_number};
 struct StateFile {
     #[serde(default)]
     phones: BTreeMap<String, PhoneFile>,
+    #[serde(default)]
+    waha: BTreeMap<String, SessionFile>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PhoneFile {
-    appkey: String,
+    #[serde(default)]
+    appkey: Option<String>,
+    #[serde(default)]
+    phone_number_id: Option<String>,
     #[serde(default)]
     blocked: Vec<String>,
     #[serde(default)]
     recent_contacts: Vec<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionFile {
+    #[serde(default)]
+    blocked: Vec<String>,
+    #[serde(default = "can_block_by_default")]
+    engine_can_block: bool,
+}
+
+fn can_block_by_default() -> bool {
+    true
+}
+
 /// The same shape, borrowed, so saving a 64 000-entry list copies nothing.
+/// Absent keys stay absent, so a file written before they existed
+/// round-trips unchanged.
 #[derive(Serialize)]
 struct StateFileRef<'a> {
     phones: BTreeMap<&'a str, PhoneFileRef<'a>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    waha: &'a BTreeMap<String, Session>,
 }
 
 #[derive(Serialize)]
 struct PhoneFileRef<'a> {
-    appkey: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    appkey: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_id: Option<&'a str>,
     blocked: &'a [String],
     recent_contacts: &'a [String],
+}
+
+/// One WAHA session: the contacts blocked through it (digits, in blocking
+/// order) and whether its engine implements blocking at all (some answer
+/// "not implemented", providers.md §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub blocked: Vec<String>,
+    pub engine_can_block: bool,
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session {
+            blocked: Vec::new(),
+            engine_can_block: true,
+        }
+    }
 }
 
 pub struct Store {
     path: PathBuf,
     phones: BTreeMap<String, Phone>,
+    waha: BTreeMap<String, Session>,
     /// First version of every list in this run. Versions are not persisted;
     /// starting from the clock (microseconds, like Meta's `versionId`) means a
     /// cursor minted by an earlier run is stale, not silently accepted.
@@ -72,26 +122,40 @@ impl Store {
                 .map_err(|e| anyhow::anyhow!("{}: invalid emulator state: {e}", path.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateFile {
                 phones: BTreeMap::new(),
+                waha: BTreeMap::new(),
             },
             Err(e) => {
                 return Err(e).with_context(|| format!("cannot read {}", path.display()));
             }
         };
         let mut phones = BTreeMap::new();
+        let mut ids = HashSet::new();
         for (number, p) in file.phones {
             check_numbers(path, &number, &p)?;
-            let phone = Phone::new(p.appkey, p.blocked, p.recent_contacts, epoch)
+            check_ids(path, &number, &p, &mut ids)?;
+            let mut phone = Phone::new(p.appkey, p.blocked, p.recent_contacts, epoch)
                 .map_err(|dup| {
                     anyhow::anyhow!(
                         "{}: phone {number}: {dup:?} is blocked twice (as two spellings of one user)",
                         path.display()
                     )
                 })?;
+            phone.phone_number_id = p.phone_number_id;
             phones.insert(number, phone);
+        }
+        let mut waha = BTreeMap::new();
+        for (name, s) in file.waha {
+            check_session(path, &name, &s)?;
+            let session = Session {
+                blocked: s.blocked,
+                engine_can_block: s.engine_can_block,
+            };
+            waha.insert(name, session);
         }
         Ok(Store {
             path: path.to_path_buf(),
             phones,
+            waha,
             epoch,
         })
     }
@@ -102,10 +166,32 @@ impl Store {
     pub fn phone(&mut self, number: &str, create_with: Option<&str>) -> Option<(&mut Phone, bool)> {
         let created = !self.phones.contains_key(number);
         if created {
-            let phone = Phone::empty(create_with?.to_string(), self.epoch);
+            let phone = Phone::empty(Some(create_with?.to_string()), self.epoch);
             self.phones.insert(number.to_string(), phone);
         }
         self.phones.get_mut(number).map(|p| (p, created))
+    }
+
+    /// The phone the Cloud API knows as `phone_number_id`, with its number.
+    /// Never created: an id says nothing about the number behind it.
+    pub fn phone_by_id(&mut self, phone_number_id: &str) -> Option<(&str, &mut Phone)> {
+        self.phones
+            .iter_mut()
+            .find(|(_, p)| p.phone_number_id.as_deref() == Some(phone_number_id))
+            .map(|(number, p)| (number.as_str(), p))
+    }
+
+    /// The WAHA session `name`, created empty (able to block) when `create`
+    /// says so; the flag says it was, so the caller saves the state.
+    pub fn session(&mut self, name: &str, create: bool) -> Option<(&mut Session, bool)> {
+        let created = !self.waha.contains_key(name);
+        if created {
+            if !create {
+                return None;
+            }
+            self.waha.insert(name.to_string(), Session::default());
+        }
+        self.waha.get_mut(name).map(|s| (s, created))
     }
 
     /// The state in the file's format (also served by `GET /_emulator/state`).
@@ -116,13 +202,15 @@ impl Store {
                 .iter()
                 .map(|(number, p)| {
                     let phone = PhoneFileRef {
-                        appkey: &p.appkey,
+                        appkey: p.appkey.as_deref(),
+                        phone_number_id: p.phone_number_id.as_deref(),
                         blocked: p.blocked(),
                         recent_contacts: p.recent_contacts(),
                     };
                     (number.as_str(), phone)
                 })
                 .collect(),
+            waha: &self.waha,
         };
         let mut bytes = serde_json::to_vec_pretty(&view)
             .unwrap_or_else(|e| unreachable!("strings always serialise: {e}"));
@@ -158,6 +246,60 @@ fn check_numbers(path: &Path, number: &str, phone: &PhoneFile) -> anyhow::Result
         if let Some(bad) = list.iter().find(|n| !is_valid_number(n)) {
             bail!(
                 "{}: phone {number}: {what} entry {bad:?} is not 8 to 15 digits",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every phone must be reachable by some route, and a `phone_number_id`
+/// must name one phone only, or Cloud API requests would be ambiguous.
+fn check_ids(
+    path: &Path,
+    number: &str,
+    phone: &PhoneFile,
+    seen: &mut HashSet<String>,
+) -> anyhow::Result<()> {
+    if phone.appkey.is_none() && phone.phone_number_id.is_none() {
+        bail!(
+            "{}: phone {number} has neither appkey (NxCloud) nor phone_number_id (Cloud API), so no route reaches it",
+            path.display()
+        );
+    }
+    if let Some(id) = &phone.phone_number_id {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            bail!(
+                "{}: phone {number}: phone_number_id {id:?} is not a string of digits",
+                path.display()
+            );
+        }
+        if !seen.insert(id.clone()) {
+            bail!(
+                "{}: phone_number_id {id} is given to more than one phone",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A WAHA session blocks contacts by number, once each.
+fn check_session(path: &Path, name: &str, session: &SessionFile) -> anyhow::Result<()> {
+    if name.is_empty() {
+        bail!("{}: a WAHA session needs a name", path.display());
+    }
+    let mut seen = HashSet::new();
+    for contact in &session.blocked {
+        if !is_valid_number(contact) {
+            bail!(
+                "{}: WAHA session {name:?}: blocked entry {contact:?} is not 8 to 15 digits",
+                path.display()
+            );
+        }
+        if !seen.insert(contact.as_str()) {
+            bail!(
+                "{}: WAHA session {name:?}: {contact} is blocked twice",
                 path.display()
             );
         }

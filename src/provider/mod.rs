@@ -50,11 +50,18 @@ pub mod codes {
     pub const NOT_MESSAGED_24H: i64 = 131047;
 }
 
-/// Counters every client keeps for the apply report and the benchmark.
+/// Counters every client keeps for the apply report, the benchmark and the
+/// progress bars ([`crate::progress`] polls them; nothing here draws).
 #[derive(Debug, Default)]
 pub struct Stats {
     requests: AtomicU64,
     retries: AtomicU64,
+    /// Pages and distinct users of the listing in progress.
+    pages_read: AtomicU64,
+    users_listed: AtomicU64,
+    /// Planned users whose outcome is known: answered by the platform, or
+    /// not sent because the list is full.
+    users_answered: AtomicU64,
 }
 
 impl Stats {
@@ -69,6 +76,31 @@ impl Stats {
     }
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
+    }
+
+    /// A listing starts, or starts over after 139102: what earlier attempts
+    /// read is discarded, so the counts start again from zero.
+    pub fn listing_started(&self) {
+        self.pages_read.store(0, Ordering::Relaxed);
+        self.users_listed.store(0, Ordering::Relaxed);
+    }
+    /// One list page read, holding `new_users` users not seen on earlier pages.
+    pub fn page_read(&self, new_users: u64) {
+        self.pages_read.fetch_add(1, Ordering::Relaxed);
+        self.users_listed.fetch_add(new_users, Ordering::Relaxed);
+    }
+    /// `users` more planned users have their outcome.
+    pub fn answered(&self, users: u64) {
+        self.users_answered.fetch_add(users, Ordering::Relaxed);
+    }
+    pub fn pages_read(&self) -> u64 {
+        self.pages_read.load(Ordering::Relaxed)
+    }
+    pub fn users_listed(&self) -> u64 {
+        self.users_listed.load(Ordering::Relaxed)
+    }
+    pub fn users_answered(&self) -> u64 {
+        self.users_answered.load(Ordering::Relaxed)
     }
 }
 
@@ -86,4 +118,30 @@ pub trait Provider: Send + Sync {
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
     fn stats(&self) -> &Stats;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stats;
+
+    #[test]
+    fn a_listing_that_starts_over_counts_from_zero() {
+        let stats = Stats::default();
+        stats.listing_started();
+        stats.page_read(1000);
+        stats.page_read(250);
+        assert_eq!((stats.pages_read(), stats.users_listed()), (2, 1250));
+        stats.listing_started();
+        stats.page_read(7);
+        assert_eq!((stats.pages_read(), stats.users_listed()), (1, 7));
+    }
+
+    #[test]
+    fn answered_users_add_up_and_survive_a_relisting() {
+        let stats = Stats::default();
+        stats.answered(1000);
+        stats.answered(3);
+        stats.listing_started();
+        assert_eq!(stats.users_answered(), 1003);
+    }
 }

@@ -116,6 +116,8 @@ where
 {
     let mut restarts = 0;
     'listing: loop {
+        // What an abandoned listing read is discarded, and so are its counts.
+        stats.listing_started();
         let mut pager = Pager::new();
         let mut users = Vec::new();
         let mut seen = HashSet::new();
@@ -137,6 +139,7 @@ where
                 }
             };
             let count = page.users.len();
+            let before = users.len();
             for raw in page.users {
                 let user = canonical(&raw)
                     .map_err(|e| anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}"))?;
@@ -144,6 +147,7 @@ where
                     users.push(user);
                 }
             }
+            stats.page_read((users.len() - before) as u64);
             match pager.observe(count, page.after.as_deref(), page.has_next) {
                 Step::Next => continue,
                 Step::Done => return Ok(users),

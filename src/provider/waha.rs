@@ -299,7 +299,11 @@ async fn join_all<F: Future<Output = anyhow::Result<()>>>(lanes: Vec<F>) -> anyh
 impl Provider for Waha {
     /// The ledger: WAHA has no route that lists blocked contacts.
     async fn list(&self) -> anyhow::Result<Vec<String>> {
-        self.ledger.blocked().await
+        self.stats.listing_started();
+        let blocked = self.ledger.blocked().await?;
+        // One "page", so progress reporting sees the listing end like any other.
+        self.stats.page_read(blocked.len() as u64);
+        Ok(blocked)
     }
 
     async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{AppliedTarget, PlannedTarget, TargetError};
 use crate::apply::UserOutcome;
 use crate::config::Mode;
-use crate::plan::UnblockReason;
+use crate::plan::{Unblock, UnblockReason};
 use crate::safety::{Figure, Refusal, Rule};
 
 /// The version of both documents' layout.
@@ -206,7 +206,7 @@ pub fn apply_json(applied: &[AppliedTarget], errors: &[TargetError]) -> String {
     to_pretty(&report_document(applied, errors))
 }
 
-fn to_pretty<T: Serialize>(doc: &T) -> String {
+pub(super) fn to_pretty<T: Serialize>(doc: &T) -> String {
     // Cannot fail: plain structs with string keys, no maps, no custom
     // serialisers. (A non-finite ratio would print as `null`, not fail.)
     let mut s = serde_json::to_string_pretty(doc).expect("wire types always serialise");
@@ -230,20 +230,24 @@ impl From<&PlannedTarget> for TargetPlanWire {
             desired_fingerprint: plan.desired_fingerprint.clone(),
             live_fingerprint: plan.live_fingerprint.clone(),
             block: plan.block.clone(),
-            unblock: plan
-                .unblock
-                .iter()
-                .map(|u| UnblockWire {
-                    user: u.user.clone(),
-                    reason: match u.reason {
-                        UnblockReason::NotInFile => UnblockReasonWire::NotInFile,
-                        UnblockReason::Expired => UnblockReasonWire::Expired,
-                        UnblockReason::ListedInUnblock => UnblockReasonWire::ListedInUnblock,
-                    },
-                })
-                .collect(),
+            unblock: plan.unblock.iter().map(UnblockWire::from).collect(),
             unchanged: plan.unchanged as u64,
             refused: t.refused.as_ref().map(RefusalWire::from),
+        }
+    }
+}
+
+/// Also the `unexpected` entries of the drift document: the same users with
+/// the same reasons, so pipelines read one vocabulary.
+impl From<&Unblock> for UnblockWire {
+    fn from(u: &Unblock) -> Self {
+        UnblockWire {
+            user: u.user.clone(),
+            reason: match u.reason {
+                UnblockReason::NotInFile => UnblockReasonWire::NotInFile,
+                UnblockReason::Expired => UnblockReasonWire::Expired,
+                UnblockReason::ListedInUnblock => UnblockReasonWire::ListedInUnblock,
+            },
         }
     }
 }

@@ -229,7 +229,7 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
     doc.finish()
 }
 
-fn section_heading(target: &Target) -> String {
+pub(super) fn section_heading(target: &Target) -> String {
     format!(
         "### `{}`\n\nPhone `{}` · {} · {} mode\n\n",
         code_span(&target.file.display().to_string()),
@@ -239,7 +239,7 @@ fn section_heading(target: &Target) -> String {
     )
 }
 
-fn push_errors(doc: &mut Doc, errors: &[TargetError]) {
+pub(super) fn push_errors(doc: &mut Doc, errors: &[TargetError]) {
     for e in errors {
         doc.text(format!(
             "### ❌ `{}`\n\n{}\n\n",
@@ -260,7 +260,7 @@ fn outcome_item(o: &UserOutcome) -> String {
     )
 }
 
-fn file_cell(file: &std::path::Path) -> String {
+pub(super) fn file_cell(file: &std::path::Path) -> String {
     format!(
         "`{}`",
         code_span(&file.display().to_string()).replace('|', "\\|")
@@ -274,7 +274,7 @@ fn code_span(s: &str) -> String {
 
 /// Text from files and servers must not open HTML (a stray `<details>` or
 /// `</details>` would swallow the rest of the comment) or break a table.
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -3,7 +3,8 @@
 //!
 //! `text` is for terminals and CI logs, `markdown` for PR comments and
 //! `$GITHUB_STEP_SUMMARY`, `json` for pipelines (a contract: product.md §4)
-//! and `diff` for people who think in diffs.
+//! and `diff` for people who think in diffs. `drift` holds all three
+//! renderings of the scheduled drift check.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::safety::Refusal;
 
 mod budget;
 mod diff;
+pub mod drift;
 mod json;
 mod markdown;
 mod text;
@@ -25,8 +27,9 @@ mod fixtures;
 
 pub use budget::GITHUB_COMMENT_LIMIT;
 pub use diff::plan_diff;
+pub use drift::{DriftDocument, drift_document, drift_json, drift_markdown, drift_text};
 pub use json::{
-    ErrorWire, FORMAT_VERSION, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire,
+    ErrorWire, FORMAT_VERSION, ModeWire, OutcomeWire, PlanDocument, PlanSummaryWire, RefusalWire,
     ReportDocument, ReportSummaryWire, TargetPlanWire, TargetReportWire, UnblockWire, apply_json,
     plan_document, plan_json, report_document,
 };
@@ -61,8 +64,7 @@ pub struct TargetError {
     pub message: String,
 }
 
-/// The `--format` values. `diff` only means something for plans; callers
-/// reject it for other commands.
+/// The `--format` values of `plan`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Human-readable, for terminals and CI logs.
@@ -72,8 +74,21 @@ pub enum Format {
     Markdown,
     /// The versioned JSON documents of product.md §4.
     Json,
-    /// A unified diff of the sorted live list against the sorted desired list (plan only).
+    /// A unified diff of the sorted live list against the list as apply will leave it.
     Diff,
+}
+
+/// The `--format` values of the other commands: `diff` only means something
+/// for plans, so it is not offered (clap refuses it, exit 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Human-readable, for terminals and CI logs.
+    #[default]
+    Text,
+    /// GitHub-flavoured markdown, for PR comments, issues and step summaries.
+    Markdown,
+    /// The versioned JSON documents of product.md §4.
+    Json,
 }
 
 /// Looks up what the files say about a planned user, so text and markdown can

@@ -15,7 +15,7 @@ use crate::config::Target;
 const NOT_MESSAGED: &str = "the user has not messaged this business in the last 24 hours; the block will be retried on the next apply";
 
 #[derive(Clone, Copy)]
-enum Style {
+pub(super) enum Style {
     Bold,
     Green,
     Red,
@@ -25,10 +25,10 @@ enum Style {
 
 /// Wraps text in an ANSI style when colour is on.
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(super) struct Paint(pub(super) bool);
 
 impl Paint {
-    fn paint(self, style: Style, text: &str) -> String {
+    pub(super) fn paint(self, style: Style, text: &str) -> String {
         if !self.0 {
             return text.to_string();
         }
@@ -236,7 +236,7 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
 }
 
 /// `blocklists/shop.yaml  phone 8615800001795, nxcloud, exclusive`
-fn header(p: Paint, target: &Target) -> String {
+pub(super) fn header(p: Paint, target: &Target) -> String {
     let file = target.file.display().to_string();
     format!(
         "{}  phone {}, {}, {}\n",
@@ -248,7 +248,7 @@ fn header(p: Paint, target: &Target) -> String {
 }
 
 /// Errors per file, each a block of its own like a target.
-fn push_errors(out: &mut String, p: Paint, errors: &[TargetError]) {
+pub(super) fn push_errors(out: &mut String, p: Paint, errors: &[TargetError]) {
     for e in errors {
         let _ = writeln!(
             out,

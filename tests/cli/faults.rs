@@ -52,7 +52,11 @@ fn a_burst_of_503s_is_retried_until_it_passes() {
 
 #[test]
 fn random_503s_converge() {
-    converges(&["--fail-rate", "0.3", "--seed", "7"]);
+    let report = converges(&["--fail-rate", "0.3", "--seed", "7"]);
+    assert!(
+        report["targets"][0]["retries"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
 }
 
 #[test]
@@ -66,7 +70,11 @@ fn rate_limiting_with_retry_after_converges() {
 
 #[test]
 fn malformed_replies_are_retried_and_writes_stay_idempotent() {
-    converges(&["--malformed-rate", "0.3", "--seed", "3"]);
+    let report = converges(&["--malformed-rate", "0.3", "--seed", "3"]);
+    assert!(
+        report["targets"][0]["retries"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
 }
 
 /// Plan against `flags`; the plan must see every live user exactly once.

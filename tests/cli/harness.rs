@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_blocklist");
-pub const ACCESS_KEY: &str = "test-access-key";
+/// Distinctive too: the key is not a secret on its own, but it is never printed either.
+pub const ACCESS_KEY: &str = "AK-test-3e9b-not-printed";
 /// Distinctive, so a leak is easy to grep for in any output.
 pub const ACCESS_SECRET: &str = "s3cr3t-DO-NOT-LEAK-7f1c";
 pub const PHONE: &str = "8615800001795";
@@ -18,7 +19,7 @@ pub const APPKEY: &str = "testapp";
 pub struct Emulator {
     child: Child,
     pub addr: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Emulator {
@@ -28,14 +29,16 @@ impl Emulator {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
+        // Its log (at -vv, every request) goes to a file the tests can read.
+        let log = std::fs::File::create(dir.path().join("emulator.log")).unwrap();
         let mut child = Command::new(BIN)
-            .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
+            .args(["-vv", "emulator", "--listen", "127.0.0.1:0", "--state"])
             .arg(&path)
             .args(flags)
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -48,11 +51,12 @@ impl Emulator {
             .next()
             .unwrap_or_else(|| panic!("emulator did not announce its address: {line:?}"))
             .to_string();
-        Emulator {
-            child,
-            addr,
-            _dir: dir,
-        }
+        Emulator { child, addr, dir }
+    }
+
+    /// What the emulator printed on stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("emulator.log")).unwrap_or_default()
     }
 
     pub fn base_url(&self) -> String {

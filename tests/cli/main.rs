@@ -2,10 +2,13 @@
 
 mod harness;
 
+mod drift;
 mod faults;
 mod github;
 mod guards;
+mod import;
 mod input;
+mod progress;
 mod reconcile;
 mod review;
 mod sandbox;

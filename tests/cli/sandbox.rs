@@ -44,3 +44,21 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn targets_sharing_a_sandbox_share_one_state_however_their_paths_are_spelled() {
+    let ws = Workspace::new();
+    let phone =
+        |p: &str| format!("business_phone: \"{p}\"\nprovider: {{kind: sandbox}}\nblocked: []\n");
+    ws.write("sb/a.yaml", &phone("8615800001111"));
+    ws.write("sb/b.yaml", &phone("8615800002222"));
+    ws.command(&["apply", "sb/a.yaml", "./sb/b.yaml", "--yes"])
+        .run()
+        .code(0);
+    // Both phones were registered in the one state file; with two emulators
+    // on one file, the second write would have dropped the first phone.
+    let state: serde_json::Value =
+        serde_json::from_str(&read(&ws.path("sb/.blocklist/sandbox.json"))).unwrap();
+    assert!(state["phones"]["8615800001111"].is_object(), "{state}");
+    assert!(state["phones"]["8615800002222"].is_object(), "{state}");
+}

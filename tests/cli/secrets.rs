@@ -7,6 +7,10 @@ fn assert_no_secret(what: &str, text: &str) {
         !text.contains(ACCESS_SECRET),
         "the secret leaked into {what}:\n{text}"
     );
+    assert!(
+        !text.contains(ACCESS_KEY),
+        "the access key leaked into {what}:\n{text}"
+    );
 }
 
 #[test]
@@ -44,6 +48,47 @@ fn no_secret_in_any_output_at_the_highest_verbosity() {
     );
     assert_no_secret("apply", &run.all());
     assert_no_secret("the report", &read(&ws.path("report.json")));
+    assert!(
+        emu.log().contains("getBlockUsers"),
+        "the emulator logs at -vv: {}",
+        emu.log()
+    );
+    assert_no_secret("the emulator's log", &emu.log());
+}
+
+/// Retries after garbled replies, and a provider nobody answers: the error
+/// paths print endpoints and causes, never credentials.
+#[test]
+fn no_secret_on_error_paths() {
+    let emu = Emulator::start(
+        &state(&[], &["8613300000001"]),
+        &["--malformed-rate", "0.5", "--seed", "5"],
+    );
+    let ws = Workspace::new();
+    ws.target("t.yaml", &emu, "blocked:\n  - \"8613300000001\"\n");
+    let run = ws.run(&["apply", "t.yaml", "-vv", "--yes"]);
+    assert_no_secret("apply through malformed replies", &run.all());
+    ws.write(
+        "gone.yaml",
+        "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a, base_url: \"http://127.0.0.1:9\"}\n",
+    );
+    let run = ws.run(&["plan", "gone.yaml", "-vv"]);
+    run.code(1);
+    assert_no_secret("an unreachable provider", &run.all());
+    let run = ws
+        .command(&["plan", "t.yaml", "-vv"])
+        .env("NXCLOUD_ACCESS_KEY", "AK-wrong-key-also-not-printed")
+        .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+        .run();
+    run.code(1);
+    assert!(run.all().contains("1005"), "{}", run.all());
+    assert!(
+        !run.all().contains("AK-wrong-key-also-not-printed"),
+        "{}",
+        run.all()
+    );
+    assert_no_secret("a rejected key", &run.all());
+    assert_no_secret("the emulator's log", &emu.log());
 }
 
 #[test]
@@ -70,19 +115,27 @@ fn a_wrong_secret_is_named_without_showing_either_secret() {
 
 #[test]
 fn the_emulator_does_not_print_secrets_either() {
+    // A state file it refuses: the error names the file and the problem,
+    // after the credentials were read, and shows neither.
     let ws = Workspace::new();
+    ws.write(
+        "s.json",
+        "{\"phones\": {\"8615800001795\": {\"blocked\": [\"x\"]}}}",
+    );
     let run = ws
         .command(&[
+            "-vv",
             "emulator",
             "--listen",
-            "not-an-address",
+            "127.0.0.1:0",
             "--state",
             "s.json",
         ])
         .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
         .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
         .run();
-    assert_ne!(run.code, 0);
+    run.code(1);
+    assert!(run.stderr.contains("s.json"), "{}", run.stderr);
     assert_no_secret("emulator errors", &run.all());
 }
 

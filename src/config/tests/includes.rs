@@ -237,7 +237,38 @@ fn an_unusable_include_file_is_reported_at_the_include_item() {
         errors,
         [
             "a.yaml:3:11: include \"lists/empty.yaml\": the file is empty; an include file holds a blocked: list",
-            "a.yaml:3:29: include \"lists/dir.yaml\": lists/dir.yaml is a directory, not a YAML file",
+            "a.yaml:3:29: include \"lists/dir.yaml\": it is a directory, not a YAML file",
         ]
     );
+}
+
+#[test]
+fn an_expired_copy_never_costs_the_permanent_block() {
+    let s = Scratch::new();
+    s.write("lists/spammers.yaml", "blocked:\n  - \"8613300000001\"\n");
+    s.write(
+        "a.yaml",
+        &desired(
+            "8615800001795",
+            "include: [lists/spammers.yaml]\nblocked:\n  - {user: \"+86 133 0000 0001\", expires: 2025-01-01}\n",
+        ),
+    );
+    let loaded = s.load(&["a.yaml"]);
+    let (_, warnings) = s.shown(&loaded);
+    assert_eq!(
+        warnings,
+        [
+            "lists/spammers.yaml:2:5: \"8613300000001\" duplicates \"+86 133 0000 0001\" at a.yaml:5:12; keeping the later one, which lasts longer"
+        ]
+    );
+    let blocked = &loaded.targets[0].blocked;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(
+        blocked[0].expires, None,
+        "the permanent entry is the one kept"
+    );
+    // And so the plan keeps the user blocked rather than unblocking it as expired.
+    let today = crate::date::Date::parse("2026-11-21").unwrap();
+    let plan = crate::plan::plan(&loaded.targets[0], &["8613300000001".to_string()], today);
+    assert!(!plan.has_changes(), "{plan:?}");
 }

@@ -1,22 +1,28 @@
 //! The emulator over real HTTP: a temp state file, a loopback port, and
 //! requests signed the way the client signs them.
 
+mod cloud_api;
+mod cloud_api_list;
 mod faults;
 mod nxcloud;
 mod paging;
+mod waha;
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use super::{Faults, NxCloudKeys, Options, Running, start};
+use super::{CloudApiOptions, Faults, NxCloudKeys, Options, Running, start};
 use crate::provider::sign::{SignedHeaders, sign};
 
 pub const KEY: &str = "test-access-key";
 pub const SECRET: &str = "test-access-secret";
 pub const APPKEY: &str = "app-under-test";
 pub const PHONE: &str = "8615800001795";
+/// The Cloud API token and WAHA key every test emulator accepts.
+pub const TOKEN: &str = "test-cloud-api-token";
+pub const WAHA_KEY: &str = "test-waha-key";
 /// Users who messaged [`PHONE`] recently, so they can be blocked.
 pub const RECENT: [&str; 6] = [
     "8613300000001",
@@ -47,10 +53,28 @@ pub struct Emu {
 pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
     pub text: String,
 }
 
 impl Reply {
+    async fn read(response: reqwest::Response) -> Reply {
+        let headers = response.headers().clone();
+        Reply {
+            status: response.status().as_u16(),
+            retry_after: headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            headers,
+            text: response.text().await.expect("body read"),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.text)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
@@ -112,6 +136,15 @@ pub fn users(users: &[&str]) -> Value {
 impl Emu {
     /// Start with `state` written to the state file (`None`: no file).
     pub async fn start(state: Option<Value>, faults: Faults) -> Emu {
+        Emu::start_with(state, faults, |_| {}).await
+    }
+
+    /// [`Emu::start`], with the options adjusted by `tweak` first.
+    pub async fn start_with(
+        state: Option<Value>,
+        faults: Faults,
+        tweak: impl FnOnce(&mut Options),
+    ) -> Emu {
         let dir = tempfile::tempdir().expect("temp dir");
         let state_path = dir.path().join("state.json");
         if let Some(state) = state {
@@ -119,13 +152,20 @@ impl Emu {
         }
         let options = Options {
             state_path,
-            nxcloud: NxCloudKeys {
+            nxcloud: Some(NxCloudKeys {
                 access_key: KEY.into(),
                 access_secret: SECRET.into(),
+            }),
+            cloud_api: CloudApiOptions {
+                token: Some(TOKEN.into()),
+                ..CloudApiOptions::default()
             },
+            waha_api_key: Some(WAHA_KEY.into()),
             faults,
             auto_create_phones: false,
         };
+        let mut options = options;
+        tweak(&mut options);
         Emu::with_options(dir, options).await
     }
 
@@ -181,15 +221,33 @@ impl Emu {
             }
         }
         let response = http.body(req.body).send().await.expect("request sent");
-        Reply {
-            status: response.status().as_u16(),
-            retry_after: response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string),
-            text: response.text().await.expect("body read"),
+        Reply::read(response).await
+    }
+
+    /// Any request, for the routes that are not NxCloud's: `url` is a path
+    /// on the emulator or a whole URL it handed out (`paging.next`).
+    pub async fn http(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Reply {
+        let url = if url.starts_with("http://") {
+            url.to_string()
+        } else {
+            format!("{}{url}", self.running.base_url())
+        };
+        let mut http = self.client.request(method, url);
+        for (name, value) in headers {
+            http = http.header(*name, *value);
         }
+        if let Some(body) = body {
+            http = http
+                .header("Content-Type", "application/json")
+                .body(serde_json::to_vec(body).expect("JSON values serialise"));
+        }
+        Reply::read(http.send().await.expect("request sent")).await
     }
 
     /// A signed call expected to answer HTTP 200 with JSON.

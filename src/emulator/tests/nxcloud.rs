@@ -245,10 +245,12 @@ async fn a_broken_state_file_stops_start_with_its_name_and_position() {
     let path = dir.path().join("broken.json");
     let options = |path: &std::path::Path| Options {
         state_path: path.to_path_buf(),
-        nxcloud: NxCloudKeys {
+        nxcloud: Some(NxCloudKeys {
             access_key: KEY.into(),
             access_secret: SECRET.into(),
-        },
+        }),
+        cloud_api: Default::default(),
+        waha_api_key: None,
         faults: Faults::default(),
         auto_create_phones: false,
     };
@@ -262,6 +264,26 @@ async fn a_broken_state_file_stops_start_with_its_name_and_position() {
         (
             "{\"phones\": {\"86158\": {\"appkey\": \"a\"}}}",
             "8 to 15 digits",
+        ),
+        (
+            "{\"phones\": {\"8615800001795\": {\"blocked\": []}}}",
+            "neither appkey (NxCloud) nor phone_number_id",
+        ),
+        (
+            "{\"phones\": {\"8615800001795\": {\"phone_number_id\": \"12a\"}}}",
+            "\"12a\" is not a string of digits",
+        ),
+        (
+            "{\"phones\": {\"8615800001795\": {\"phone_number_id\": \"1\"}, \"8615800001796\": {\"phone_number_id\": \"1\"}}}",
+            "phone_number_id 1 is given to more than one phone",
+        ),
+        (
+            "{\"waha\": {\"default\": {\"blocked\": [\"123\"]}}}",
+            "WAHA session \"default\": blocked entry \"123\" is not 8 to 15 digits",
+        ),
+        (
+            "{\"waha\": {\"default\": {\"engine\": \"WEBJS\"}}}",
+            "unknown field `engine`",
         ),
     ] {
         std::fs::write(&path, text).expect("write");

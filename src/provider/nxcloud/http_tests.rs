@@ -169,6 +169,11 @@ async fn retries_5xx_and_follows_pages() {
         (nxcloud.stats().requests(), nxcloud.stats().retries()),
         (4, 2)
     );
+    // Two pages; the user served twice is counted once.
+    assert_eq!(
+        (nxcloud.stats().pages_read(), nxcloud.stats().users_listed()),
+        (2, 3)
+    );
 
     let seen = script.seen.lock().unwrap();
     for request in seen.iter() {
@@ -290,6 +295,11 @@ async fn listing_restarts_when_the_list_changes() {
     assert_eq!(
         nxcloud.list().await.unwrap(),
         users(&["8613300000009", "8613300000002"])
+    );
+    // The counts describe the listing that succeeded, not the abandoned one.
+    assert_eq!(
+        (nxcloud.stats().pages_read(), nxcloud.stats().users_listed()),
+        (2, 2)
     );
     // The restart starts over without a cursor.
     assert!(
