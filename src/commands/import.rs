@@ -110,12 +110,10 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
 /// credential is read or request sent.
 fn can_list(provider: &ProviderSettings) -> anyhow::Result<()> {
     match provider {
-        ProviderSettings::NxCloud { .. } | ProviderSettings::Sandbox => Ok(()),
-        // The Graph API lists blocked users (GET /{phone_number_id}/block_users);
-        // allow it here once its client exists.
-        ProviderSettings::CloudApi { .. } => anyhow::bail!(
-            "import does not support provider kind \"cloud-api\" yet (nxcloud and sandbox are)"
-        ),
+        // The Graph API lists blocked users (GET /{phone_number_id}/block_users).
+        ProviderSettings::NxCloud { .. }
+        | ProviderSettings::CloudApi { .. }
+        | ProviderSettings::Sandbox => Ok(()),
         // WAHA has no route that lists blocked contacts: the tool's only view
         // is its own ledger, which would import nothing made outside it.
         ProviderSettings::Waha { .. } => anyhow::bail!(
