@@ -12,6 +12,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_blocklist");
 pub const ACCESS_KEY: &str = "AK-test-3e9b-not-printed";
 /// Distinctive, so a leak is easy to grep for in any output.
 pub const ACCESS_SECRET: &str = "s3cr3t-DO-NOT-LEAK-7f1c";
+/// The Cloud API token and the WAHA key, distinctive for the same reason.
+pub const WHATSAPP_TOKEN: &str = "EAAG-test-token-NOT-PRINTED-51d2";
+pub const WAHA_API_KEY: &str = "waha-test-key-NOT-PRINTED-a07e";
 pub const PHONE: &str = "8615800001795";
 pub const APPKEY: &str = "testapp";
 
@@ -37,6 +40,8 @@ impl Emulator {
             .args(flags)
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -85,6 +90,11 @@ impl Emulator {
             .collect();
         users.sort();
         users
+    }
+
+    /// The emulator's whole state, as `GET /_emulator/state` shows it.
+    pub fn current_state(&self) -> serde_json::Value {
+        self.admin("/_emulator/state")
     }
 
     fn admin(&self, path: &str) -> serde_json::Value {

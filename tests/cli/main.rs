@@ -9,6 +9,7 @@ mod guards;
 mod import;
 mod input;
 mod progress;
+mod providers;
 mod reconcile;
 mod review;
 mod sandbox;

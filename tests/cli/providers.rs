@@ -1,0 +1,230 @@
+//! The cloud-api and waha providers end to end: the real binary against the
+//! real emulator's Cloud API and WAHA routes.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+const PHONE_ID: &str = "106540352242922";
+
+/// Run with the Cloud API token and the WAHA key in the environment.
+fn run(ws: &Workspace, args: &[&str]) -> Run {
+    ws.command(args)
+        .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+        .env("WAHA_API_KEY", WAHA_API_KEY)
+        .run()
+}
+
+fn cloud_state(blocked: &[&str], recent: &[&str]) -> Value {
+    json!({"phones": {PHONE: {"phone_number_id": PHONE_ID, "blocked": blocked, "recent_contacts": recent}}})
+}
+
+fn waha_state(blocked: &[&str], engine_can_block: bool) -> Value {
+    json!({"phones": {}, "waha": {"default": {"blocked": blocked, "engine_can_block": engine_can_block}}})
+}
+
+fn cloud_file(ws: &Workspace, emu: &Emulator, body: &str) {
+    let base = emu.base_url();
+    ws.write(
+        "shop.yaml",
+        &format!("business_phone: \"+{PHONE}\"\nprovider: {{kind: cloud-api, phone_number_id: \"{PHONE_ID}\", base_url: \"{base}\"}}\n{body}"),
+    );
+}
+
+fn waha_file(ws: &Workspace, emu: &Emulator, provider_extra: &str, body: &str) {
+    let base = emu.base_url();
+    ws.write(
+        "bot.yaml",
+        &format!("business_phone: \"+{PHONE}\"\nprovider: {{kind: waha, base_url: \"{base}\"{provider_extra}}}\n{body}"),
+    );
+}
+
+#[test]
+fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
+    let emu = Emulator::start(
+        &cloud_state(&["8613300000007"], &["8613300000001"]),
+        &["--max-page-size", "1"],
+    );
+    let ws = Workspace::new();
+    let blocked =
+        "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n";
+    cloud_file(&ws, &emu, blocked);
+    let plan = run(&ws, &["plan", "shop.yaml", "--format", "json"]);
+    plan.code(0);
+    let target = &plan.json()["targets"][0];
+    assert_eq!(target["provider"], "cloud-api");
+    assert_eq!(target["block"], json!(["8613300000001", "8613300000003"]));
+    assert_eq!(target["unblock"][0]["user"], "8613300000007");
+
+    // 8613300000003 has not messaged: HTTP 400 + 139100, read as a partial result.
+    let apply = run(
+        &ws,
+        &["apply", "shop.yaml", "--yes", "--format", "json", "-vv"],
+    );
+    apply.code(0);
+    assert!(
+        apply.stderr.contains("Meta error 139100, fbtrace_id"),
+        "{}",
+        apply.stderr
+    );
+    let report = &apply.json()["targets"][0];
+    assert_eq!(report["blocked"], json!(["8613300000001"]));
+    assert_eq!(report["unblocked"], json!(["8613300000007"]));
+    assert_eq!(report["deferred"][0]["code"], 131047);
+    assert_eq!(emu.blocked(), ["8613300000001"]);
+    run(&ws, &["plan", "shop.yaml", "--detailed-exitcode"]).code(2);
+    assert!(!apply.all().contains(WHATSAPP_TOKEN));
+}
+
+#[test]
+fn cloud_api_restarts_a_listing_that_changed_under_it() {
+    let live = ["8613300000001", "8613300000002", "8613300000003"];
+    let flags = ["--max-page-size", "1", "--change-list-after-pages", "2"];
+    let emu = Emulator::start(&cloud_state(&live, &[]), &flags);
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, "mode: additive\nblocked: []\n");
+    let plan = run(&ws, &["plan", "shop.yaml", "--format", "json"]);
+    plan.code(0);
+    assert_eq!(plan.json()["targets"][0]["live_count"], 3);
+    // Pages 1 and 2, then 139102 on page 3, then all three pages again.
+    assert_eq!(emu.by_route(&format!("/v25.0/{PHONE_ID}/block_users")), 6);
+}
+
+#[test]
+fn cloud_api_lists_for_import() {
+    let emu = Emulator::start(&cloud_state(&["8613300000007", "8613300000001"], &[]), &[]);
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, "");
+    let import = run(&ws, &["import", "shop.yaml"]);
+    import.code(0);
+    assert!(
+        import
+            .stdout
+            .ends_with("blocked:\n  - \"8613300000001\"\n  - \"8613300000007\"\n"),
+        "{}",
+        import.stdout
+    );
+}
+
+#[test]
+fn cloud_api_slows_down_when_usage_is_high() {
+    let emu = Emulator::start(
+        &cloud_state(&["8613300000007"], &[]),
+        &["--usage-percent", "80"],
+    );
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, "blocked:\n  - \"8613300000007\"\n");
+    let plan = run(&ws, &["plan", "shop.yaml", "-vv"]);
+    plan.code(0);
+    assert!(
+        plan.stderr
+            .contains("slowing down: business use case usage 80%"),
+        "{}",
+        plan.stderr
+    );
+}
+
+#[test]
+fn cloud_api_resellers_take_their_url_header_and_list_shape() {
+    let flags = [
+        "--cloud-api-auth-header",
+        "D360-API-KEY",
+        "--cloud-api-reseller-phone-id",
+        PHONE_ID,
+        "--cloud-api-list-shape",
+        "block-users",
+    ];
+    let emu = Emulator::start(&cloud_state(&["8613300000007"], &["8613300000001"]), &flags);
+    let ws = Workspace::new();
+    let base = emu.base_url();
+    ws.write(
+        "d360.yaml",
+        &format!("business_phone: \"+{PHONE}\"\nprovider:\n  kind: cloud-api\n  endpoint: {base}/block_users\n  auth_header: D360-API-KEY\n  chunk_size: 100\nmode: additive\nblocked:\n  - \"8613300000001\"\n"),
+    );
+    let apply = run(&ws, &["apply", "d360.yaml", "--yes"]);
+    apply.code(0);
+    assert_eq!(emu.blocked(), ["8613300000001", "8613300000007"]);
+    run(&ws, &["plan", "d360.yaml", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn waha_applies_through_its_ledger() {
+    let emu = Emulator::start(&waha_state(&[], true), &[]);
+    let ws = Workspace::new();
+    waha_file(
+        &ws,
+        &emu,
+        "",
+        "blocked:\n  - \"8613300000001\"\n  - \"8613300000002\"\n",
+    );
+    let plan = run(&ws, &["plan", "bot.yaml"]);
+    plan.code(0);
+    assert!(
+        plan.stdout
+            .contains("blocks made outside blocklist are invisible to it"),
+        "{}",
+        plan.stdout
+    );
+    run(&ws, &["apply", "bot.yaml", "--yes"]).code(0);
+    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000002"]));
+    assert_eq!(ledger["format_version"], 1);
+    let state = emu.current_state();
+    assert_eq!(
+        state["waha"]["default"]["blocked"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    run(&ws, &["plan", "bot.yaml", "--detailed-exitcode"]).code(0);
+
+    // Dropping one from the file unblocks it, on WAHA and in the ledger.
+    waha_file(
+        &ws,
+        &emu,
+        "",
+        "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000002\"\n",
+    );
+    run(&ws, &["apply", "bot.yaml", "--yes"]).code(0);
+    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    assert_eq!(ledger["blocked"], json!(["8613300000002"]));
+    assert_eq!(
+        emu.current_state()["waha"]["default"]["blocked"],
+        json!(["8613300000002"])
+    );
+}
+
+#[test]
+fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
+    let emu = Emulator::start(&waha_state(&[], false), &[]);
+    let ws = Workspace::new();
+    waha_file(&ws, &emu, "", "blocked:\n  - \"8613300000001\"\n");
+    let apply = run(&ws, &["apply", "bot.yaml", "--yes"]);
+    apply.code(1);
+    assert!(
+        apply
+            .all()
+            .contains("this WAHA engine does not implement blocking contacts (HTTP 501"),
+        "{}",
+        apply.all()
+    );
+    assert!(!ws.path("bot.ledger.json").exists());
+
+    waha_file(
+        &ws,
+        &emu,
+        ", session: nosuch",
+        "blocked:\n  - \"8613300000001\"\n",
+    );
+    let apply = run(&ws, &["apply", "bot.yaml", "--yes"]);
+    apply.code(1);
+    assert!(
+        apply
+            .all()
+            .contains("WAHA session \"nosuch\" cannot be used"),
+        "{}",
+        apply.all()
+    );
+    assert!(!apply.all().contains(WAHA_API_KEY));
+}
