@@ -12,6 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_blocklist");
 pub const ACCESS_KEY: &str = "AK-test-3e9b-not-printed";
 /// Distinctive, so a leak is easy to grep for in any output.
 pub const ACCESS_SECRET: &str = "s3cr3t-DO-NOT-LEAK-7f1c";
+pub const WHATSAPP_TOKEN: &str = "EAAG-test-token-9d2f-not-printed";
+pub const WAHA_API_KEY: &str = "waha-test-key-41c7-not-printed";
 pub const PHONE: &str = "8615800001795";
 pub const APPKEY: &str = "testapp";
 
@@ -37,6 +39,8 @@ impl Emulator {
             .args(flags)
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -74,9 +78,14 @@ impl Emulator {
             .unwrap_or(0)
     }
 
+    /// The emulator's whole state, as `GET /_emulator/state` shows it.
+    pub fn state(&self) -> serde_json::Value {
+        self.admin("/_emulator/state")
+    }
+
     /// The users currently blocked for the test phone, sorted.
     pub fn blocked(&self) -> Vec<String> {
-        let state = self.admin("/_emulator/state");
+        let state = self.state();
         let mut users: Vec<String> = state["phones"][PHONE]["blocked"]
             .as_array()
             .unwrap()
@@ -163,6 +172,8 @@ impl Workspace {
         self.command(args)
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
             .run()
     }
 
@@ -173,6 +184,8 @@ impl Workspace {
             .current_dir(self.dir.path())
             .env_remove("NXCLOUD_ACCESS_KEY")
             .env_remove("NXCLOUD_ACCESS_SECRET")
+            .env_remove("WHATSAPP_TOKEN")
+            .env_remove("WAHA_API_KEY")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
             .env("NO_COLOR", "1")
