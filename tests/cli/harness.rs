@@ -12,9 +12,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_blocklist");
 pub const ACCESS_KEY: &str = "AK-test-3e9b-not-printed";
 /// Distinctive, so a leak is easy to grep for in any output.
 pub const ACCESS_SECRET: &str = "s3cr3t-DO-NOT-LEAK-7f1c";
-/// The Cloud API token and the WAHA key, distinctive for the same reason.
-pub const WHATSAPP_TOKEN: &str = "EAAG-test-token-NOT-PRINTED-51d2";
-pub const WAHA_API_KEY: &str = "waha-test-key-NOT-PRINTED-a07e";
+pub const WHATSAPP_TOKEN: &str = "EAAG-test-token-9d2f-not-printed";
+pub const WAHA_API_KEY: &str = "waha-test-key-41c7-not-printed";
 pub const PHONE: &str = "8615800001795";
 pub const APPKEY: &str = "testapp";
 
@@ -79,9 +78,14 @@ impl Emulator {
             .unwrap_or(0)
     }
 
+    /// The emulator's whole state, as `GET /_emulator/state` shows it.
+    pub fn state(&self) -> serde_json::Value {
+        self.admin("/_emulator/state")
+    }
+
     /// The users currently blocked for the test phone, sorted.
     pub fn blocked(&self) -> Vec<String> {
-        let state = self.admin("/_emulator/state");
+        let state = self.state();
         let mut users: Vec<String> = state["phones"][PHONE]["blocked"]
             .as_array()
             .unwrap()
@@ -90,11 +94,6 @@ impl Emulator {
             .collect();
         users.sort();
         users
-    }
-
-    /// The emulator's whole state, as `GET /_emulator/state` shows it.
-    pub fn current_state(&self) -> serde_json::Value {
-        self.admin("/_emulator/state")
     }
 
     fn admin(&self, path: &str) -> serde_json::Value {
@@ -173,6 +172,8 @@ impl Workspace {
         self.command(args)
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
             .run()
     }
 

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod conformance;
 mod drift;
 mod faults;
 mod github;

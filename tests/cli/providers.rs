@@ -7,14 +7,6 @@ use crate::harness::*;
 
 const PHONE_ID: &str = "106540352242922";
 
-/// Run with the Cloud API token and the WAHA key in the environment.
-fn run(ws: &Workspace, args: &[&str]) -> Run {
-    ws.command(args)
-        .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
-        .env("WAHA_API_KEY", WAHA_API_KEY)
-        .run()
-}
-
 fn cloud_state(blocked: &[&str], recent: &[&str]) -> Value {
     json!({"phones": {PHONE: {"phone_number_id": PHONE_ID, "blocked": blocked, "recent_contacts": recent}}})
 }
@@ -49,7 +41,7 @@ fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
     let blocked =
         "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n";
     cloud_file(&ws, &emu, blocked);
-    let plan = run(&ws, &["plan", "shop.yaml", "--format", "json"]);
+    let plan = ws.run(&["plan", "shop.yaml", "--format", "json"]);
     plan.code(0);
     let target = &plan.json()["targets"][0];
     assert_eq!(target["provider"], "cloud-api");
@@ -57,10 +49,7 @@ fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
     assert_eq!(target["unblock"][0]["user"], "8613300000007");
 
     // 8613300000003 has not messaged: HTTP 400 + 139100, read as a partial result.
-    let apply = run(
-        &ws,
-        &["apply", "shop.yaml", "--yes", "--format", "json", "-vv"],
-    );
+    let apply = ws.run(&["apply", "shop.yaml", "--yes", "--format", "json", "-vv"]);
     apply.code(0);
     assert!(
         apply.stderr.contains("Meta error 139100, fbtrace_id"),
@@ -72,7 +61,8 @@ fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
     assert_eq!(report["unblocked"], json!(["8613300000007"]));
     assert_eq!(report["deferred"][0]["code"], 131047);
     assert_eq!(emu.blocked(), ["8613300000001"]);
-    run(&ws, &["plan", "shop.yaml", "--detailed-exitcode"]).code(2);
+    ws.run(&["plan", "shop.yaml", "--detailed-exitcode"])
+        .code(2);
     assert!(!apply.all().contains(WHATSAPP_TOKEN));
 }
 
@@ -83,7 +73,7 @@ fn cloud_api_restarts_a_listing_that_changed_under_it() {
     let emu = Emulator::start(&cloud_state(&live, &[]), &flags);
     let ws = Workspace::new();
     cloud_file(&ws, &emu, "mode: additive\nblocked: []\n");
-    let plan = run(&ws, &["plan", "shop.yaml", "--format", "json"]);
+    let plan = ws.run(&["plan", "shop.yaml", "--format", "json"]);
     plan.code(0);
     assert_eq!(plan.json()["targets"][0]["live_count"], 3);
     // Pages 1 and 2, then 139102 on page 3, then all three pages again.
@@ -95,7 +85,7 @@ fn cloud_api_lists_for_import() {
     let emu = Emulator::start(&cloud_state(&["8613300000007", "8613300000001"], &[]), &[]);
     let ws = Workspace::new();
     cloud_file(&ws, &emu, "");
-    let import = run(&ws, &["import", "shop.yaml"]);
+    let import = ws.run(&["import", "shop.yaml"]);
     import.code(0);
     assert!(
         import
@@ -114,7 +104,7 @@ fn cloud_api_slows_down_when_usage_is_high() {
     );
     let ws = Workspace::new();
     cloud_file(&ws, &emu, "blocked:\n  - \"8613300000007\"\n");
-    let plan = run(&ws, &["plan", "shop.yaml", "-vv"]);
+    let plan = ws.run(&["plan", "shop.yaml", "-vv"]);
     plan.code(0);
     assert!(
         plan.stderr
@@ -141,10 +131,11 @@ fn cloud_api_resellers_take_their_url_header_and_list_shape() {
         "d360.yaml",
         &format!("business_phone: \"+{PHONE}\"\nprovider:\n  kind: cloud-api\n  endpoint: {base}/block_users\n  auth_header: D360-API-KEY\n  chunk_size: 100\nmode: additive\nblocked:\n  - \"8613300000001\"\n"),
     );
-    let apply = run(&ws, &["apply", "d360.yaml", "--yes"]);
+    let apply = ws.run(&["apply", "d360.yaml", "--yes"]);
     apply.code(0);
     assert_eq!(emu.blocked(), ["8613300000001", "8613300000007"]);
-    run(&ws, &["plan", "d360.yaml", "--detailed-exitcode"]).code(0);
+    ws.run(&["plan", "d360.yaml", "--detailed-exitcode"])
+        .code(0);
 }
 
 #[test]
@@ -157,7 +148,7 @@ fn waha_applies_through_its_ledger() {
         "",
         "blocked:\n  - \"8613300000001\"\n  - \"8613300000002\"\n",
     );
-    let plan = run(&ws, &["plan", "bot.yaml"]);
+    let plan = ws.run(&["plan", "bot.yaml"]);
     plan.code(0);
     assert!(
         plan.stdout
@@ -165,11 +156,11 @@ fn waha_applies_through_its_ledger() {
         "{}",
         plan.stdout
     );
-    run(&ws, &["apply", "bot.yaml", "--yes"]).code(0);
+    ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
     let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000002"]));
     assert_eq!(ledger["format_version"], 1);
-    let state = emu.current_state();
+    let state = emu.state();
     assert_eq!(
         state["waha"]["default"]["blocked"]
             .as_array()
@@ -177,7 +168,7 @@ fn waha_applies_through_its_ledger() {
             .len(),
         2
     );
-    run(&ws, &["plan", "bot.yaml", "--detailed-exitcode"]).code(0);
+    ws.run(&["plan", "bot.yaml", "--detailed-exitcode"]).code(0);
 
     // Dropping one from the file unblocks it, on WAHA and in the ledger.
     waha_file(
@@ -186,11 +177,11 @@ fn waha_applies_through_its_ledger() {
         "",
         "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000002\"\n",
     );
-    run(&ws, &["apply", "bot.yaml", "--yes"]).code(0);
+    ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
     let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000002"]));
     assert_eq!(
-        emu.current_state()["waha"]["default"]["blocked"],
+        emu.state()["waha"]["default"]["blocked"],
         json!(["8613300000002"])
     );
 }
@@ -200,7 +191,7 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     let emu = Emulator::start(&waha_state(&[], false), &[]);
     let ws = Workspace::new();
     waha_file(&ws, &emu, "", "blocked:\n  - \"8613300000001\"\n");
-    let apply = run(&ws, &["apply", "bot.yaml", "--yes"]);
+    let apply = ws.run(&["apply", "bot.yaml", "--yes"]);
     apply.code(1);
     assert!(
         apply
@@ -217,7 +208,7 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
         ", session: nosuch",
         "blocked:\n  - \"8613300000001\"\n",
     );
-    let apply = run(&ws, &["apply", "bot.yaml", "--yes"]);
+    let apply = ws.run(&["apply", "bot.yaml", "--yes"]);
     apply.code(1);
     assert!(
         apply

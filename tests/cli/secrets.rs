@@ -150,7 +150,8 @@ fn cloud_api_and_waha_credentials_come_from_the_environment() {
         "bot.yaml",
         "business_phone: \"8615800001797\"\nprovider: {kind: waha, base_url: \"http://127.0.0.1:9\"}\nblocked: []\n",
     );
-    let run = ws.run(&["plan", "shop.yaml", "bot.yaml"]);
+    // The harness's run() would set them: this command has none.
+    let run = ws.command(&["plan", "shop.yaml", "bot.yaml"]).run();
     run.code(1);
     let all = run.all();
     for expected in [
