@@ -43,6 +43,8 @@ pub struct Shared {
 struct Stats {
     requests: u64,
     by_route: BTreeMap<String, u64>,
+    /// By method and path: the Cloud API lists and writes on one path.
+    by_request: BTreeMap<String, u64>,
 }
 
 pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
@@ -89,16 +91,22 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
         let mut stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
         stats.requests += 1;
         *stats.by_route.entry(path.to_string()).or_default() += 1;
+        *stats
+            .by_request
+            .entry(format!("{} {path}", request.method()))
+            .or_default() += 1;
     }
     next.run(request).await
 }
 
-/// `GET /_emulator/stats`: `{"requests": n, "by_route": {"/api/wa/…": n}}`.
+/// `GET /_emulator/stats`: `{"requests": n, "by_route": {"/api/wa/…": n},
+/// "by_request": {"POST /api/wa/…": n}}`.
 async fn stats(State(shared): State<Arc<Shared>>) -> Response {
     let stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
     axum::Json(serde_json::json!({
         "requests": stats.requests,
         "by_route": stats.by_route,
+        "by_request": stats.by_request,
     }))
     .into_response()
 }

@@ -31,15 +31,19 @@ impl Provider {
         self != Provider::Waha
     }
 
-    /// The route the provider blocks through, for request counts.
-    fn write_routes(self) -> Vec<String> {
+    /// The requests (method and path) that block or unblock, for counting writes.
+    fn write_requests(self) -> Vec<String> {
+        let meta = format!("/v25.0/{PHONE_NUMBER_ID}/block_users");
         match self {
             Provider::NxCloud => vec![
-                "/api/wa/createBlockUsers".into(),
-                "/api/wa/deleteBlockUsers".into(),
+                "POST /api/wa/createBlockUsers".into(),
+                "POST /api/wa/deleteBlockUsers".into(),
             ],
-            Provider::CloudApi => vec![format!("/v25.0/{PHONE_NUMBER_ID}/block_users")],
-            Provider::Waha => vec!["/api/contacts/block".into(), "/api/contacts/unblock".into()],
+            Provider::CloudApi => vec![format!("POST {meta}"), format!("DELETE {meta}")],
+            Provider::Waha => vec![
+                "POST /api/contacts/block".into(),
+                "POST /api/contacts/unblock".into(),
+            ],
         }
     }
 
@@ -123,20 +127,10 @@ impl World {
     }
 
     fn writes(&self) -> u64 {
-        if self.provider == Provider::CloudApi {
-            // One path serves the listing (GET) and the writes (POST,
-            // DELETE), and the route counts do not tell methods apart; the
-            // emulator's -vv log does, one line per answered request.
-            let path = &self.provider.write_routes()[0];
-            let log = self.emu.log();
-            let written =
-                |method: &str| log.matches(&format!("emulator: {method} {path} ")).count();
-            return (written("POST") + written("DELETE")) as u64;
-        }
         self.provider
-            .write_routes()
+            .write_requests()
             .iter()
-            .map(|r| self.emu.by_route(r))
+            .map(|r| self.emu.by_request(r))
             .sum()
     }
 }

@@ -72,6 +72,13 @@ impl Emulator {
         self.admin("/_emulator/stats")["requests"].as_u64().unwrap()
     }
 
+    /// Requests by method and path, e.g. `"DELETE /v25.0/1/block_users"`.
+    pub fn by_request(&self, request: &str) -> u64 {
+        self.admin("/_emulator/stats")["by_request"][request]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     pub fn by_route(&self, route: &str) -> u64 {
         self.admin("/_emulator/stats")["by_route"][route]
             .as_u64()
