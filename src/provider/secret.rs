@@ -5,6 +5,7 @@
 //! default: `{}` and `{:?}` print `***`, there is no `Serialize`, and the one
 //! way to the value is [`Secret::expose`], which is easy to grep for.
 
+use std::ffi::OsString;
 use std::fmt;
 
 /// A string whose value only [`Secret::expose`] reveals.
@@ -32,11 +33,11 @@ impl Secret {
 pub fn from_lookup(
     name: &str,
     kind: &str,
-    lookup: impl Fn(&str) -> Option<String>,
+    lookup: impl Fn(&str) -> Option<OsString>,
 ) -> anyhow::Result<Secret> {
-    match lookup(name) {
-        Some(value) if !value.trim().is_empty() => Ok(Secret::new(value.trim())),
-        _ => anyhow::bail!(
+    match text(name, lookup(name))? {
+        Some(value) => Ok(Secret::new(value.trim())),
+        None => anyhow::bail!(
             "{name} is not set: {kind} credentials come from the environment, never from the file"
         ),
     }
@@ -44,7 +45,18 @@ pub fn from_lookup(
 
 /// [`from_lookup`] on the process environment.
 pub fn from_env(name: &str, kind: &str) -> anyhow::Result<Secret> {
-    from_lookup(name, kind, |name| std::env::var(name).ok())
+    from_lookup(name, kind, |name| std::env::var_os(name))
+}
+
+/// The text of variable `name` as is, `None` when it is missing or blank.
+/// A value that is not UTF-8 is an error of its own: calling it "not set"
+/// would send the user looking for a variable that is plainly there.
+pub fn text(name: &str, value: Option<OsString>) -> anyhow::Result<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let Ok(value) = value.into_string() else {
+        anyhow::bail!("{name} is set but not valid UTF-8: credentials must be text")
+    };
+    Ok((!value.trim().is_empty()).then_some(value))
 }
 
 impl From<String> for Secret {
@@ -93,7 +105,7 @@ mod tests {
 
     #[test]
     fn from_the_environment_naming_the_variable() {
-        let env = |value: Option<&'static str>| move |_: &str| value.map(str::to_string);
+        let env = |value: Option<&'static str>| move |_: &str| value.map(OsString::from);
         let found = from_lookup("WHATSAPP_TOKEN", "cloud-api", env(Some(" EAAG-1 \n"))).unwrap();
         assert_eq!(found.expose(), "EAAG-1");
         for missing in [None, Some(""), Some("  ")] {
@@ -103,6 +115,19 @@ mod tests {
                 "WAHA_API_KEY is not set: waha credentials come from the environment, never from the file"
             );
         }
+    }
+
+    /// A value that is there but not UTF-8 is not "not set".
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_named_as_such() {
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = || Some(OsString::from_vec(b"tok\xffen".to_vec()));
+        let err = from_lookup("WHATSAPP_TOKEN", "cloud-api", |_| bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "WHATSAPP_TOKEN is set but not valid UTF-8: credentials must be text"
+        );
     }
 
     #[test]

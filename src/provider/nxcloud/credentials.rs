@@ -4,9 +4,10 @@
 //! from `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`. The secret is only
 //! used to sign (providers.md §1: "The secret is never sent").
 
+use std::ffi::OsString;
 use std::fmt;
 
-use crate::provider::secret::Secret;
+use crate::provider::secret::{self, Secret};
 
 pub const ACCESS_KEY_VAR: &str = "NXCLOUD_ACCESS_KEY";
 pub const ACCESS_SECRET_VAR: &str = "NXCLOUD_ACCESS_SECRET";
@@ -27,16 +28,16 @@ impl Credentials {
 
     /// Read `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`.
     pub fn from_env() -> anyhow::Result<Credentials> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(|name| std::env::var_os(name))
     }
 
     /// [`Credentials::from_env`] with the environment supplied by the caller,
     /// so it can be tested without touching the process environment.
-    /// A variable that is missing or blank counts as not set.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Credentials> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        let key = get(ACCESS_KEY_VAR);
-        let secret = get(ACCESS_SECRET_VAR);
+    /// A variable that is missing or blank counts as not set; one that is
+    /// not UTF-8 is named as such ([`secret::text`]).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> anyhow::Result<Credentials> {
+        let key = secret::text(ACCESS_KEY_VAR, lookup(ACCESS_KEY_VAR))?;
+        let secret = secret::text(ACCESS_SECRET_VAR, lookup(ACCESS_SECRET_VAR))?;
         match (key, secret) {
             (Some(key), Some(secret)) => Ok(Credentials::new(key, secret)),
             (key, secret) => {
@@ -80,7 +81,7 @@ impl fmt::Debug for Credentials {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
         let pairs: Vec<(String, String)> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -89,7 +90,7 @@ mod tests {
             pairs
                 .iter()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| OsString::from(v))
         }
     }
 
@@ -127,6 +128,21 @@ mod tests {
             err.to_string()
                 .starts_with("NXCLOUD_ACCESS_KEY and NXCLOUD_ACCESS_SECRET are not set:"),
             "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_value_that_is_not_utf8_is_named_as_such() {
+        use std::os::unix::ffi::OsStringExt;
+        let lookup = |name: &str| match name {
+            ACCESS_KEY_VAR => Some(OsString::from("key-1")),
+            _ => Some(OsString::from_vec(b"s3cr\xe9t".to_vec())),
+        };
+        let err = Credentials::from_lookup(lookup).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NXCLOUD_ACCESS_SECRET is set but not valid UTF-8: credentials must be text"
         );
     }
 
