@@ -3,15 +3,12 @@
 use crate::config::{ProviderSettings, Target};
 use crate::emulator::{SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET, SANDBOX_APPKEY};
 use crate::provider::cloud_api::{self, CloudApi, CloudApiConfig};
-use crate::provider::nxcloud::{Credentials, NxCloud, NxCloudConfig};
+use crate::provider::nxcloud::{self, Credentials, NxCloud, NxCloudConfig};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
 use crate::provider::waha::{self, Waha, WahaConfig};
 use crate::provider::{BatchResult, Provider, Stats};
 use crate::sandbox::Sandboxes;
-
-/// NxCloud's production endpoint (providers.md §1).
-pub const NXCLOUD_BASE_URL: &str = "https://api2.nxcloud.com";
 
 /// One client per target, whatever its provider.
 pub enum Client {
@@ -25,16 +22,9 @@ pub enum Client {
 pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Result<Client> {
     match &target.provider {
         ProviderSettings::NxCloud { appkey, base_url } => {
-            let config = NxCloudConfig {
-                base_url: base_url
-                    .clone()
-                    .unwrap_or_else(|| NXCLOUD_BASE_URL.to_string()),
-                appkey: appkey.clone(),
-                business_phone: target.business_phone.clone(),
-                credentials: Credentials::from_env()?,
-                page_size: 1000,
-                retry: RetryPolicy::default(),
-            };
+            let base_url = base_url.as_deref().unwrap_or(nxcloud::DEFAULT_BASE_URL);
+            let credentials = Credentials::from_env()?;
+            let config = NxCloudConfig::new(base_url, appkey, &target.business_phone, credentials);
             Ok(Client::NxCloud(NxCloud::new(config)?))
         }
         ProviderSettings::CloudApi {
@@ -77,14 +67,12 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             Ok(Client::Waha(Waha::new(config)?))
         }
         ProviderSettings::Sandbox => {
-            let config = NxCloudConfig {
-                base_url: sandboxes.base_url(&target.file).await?,
-                appkey: SANDBOX_APPKEY.to_string(),
-                business_phone: target.business_phone.clone(),
-                credentials: Credentials::new(SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET),
-                page_size: 1000,
-                retry: RetryPolicy::default(),
-            };
+            let config = NxCloudConfig::new(
+                sandboxes.base_url(&target.file).await?,
+                SANDBOX_APPKEY,
+                &target.business_phone,
+                Credentials::new(SANDBOX_ACCESS_KEY, SANDBOX_ACCESS_SECRET),
+            );
             Ok(Client::NxCloud(NxCloud::new(config)?))
         }
     }
