@@ -14,13 +14,13 @@ mod http_tests;
 mod usage;
 
 use std::fmt;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Serialize;
 
+use super::http;
 use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
@@ -109,12 +109,7 @@ impl CloudApi {
         );
         config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
         let auth = auth(&config)?;
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot set up the HTTP client")?;
+        let client = http::client()?;
         Ok(CloudApi {
             config,
             url,

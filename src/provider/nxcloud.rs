@@ -12,11 +12,11 @@ mod http_tests;
 mod wire;
 
 use std::fmt;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use reqwest::header::HeaderValue;
 
+use super::http;
 use super::meta::{self, BatchData, Direction, ListData};
 pub use super::meta::{MetaError, meta_error};
 pub use super::pager::MAX_LIST_RESTARTS;
@@ -118,12 +118,7 @@ impl NxCloud {
             "{ACCESS_KEY_VAR} holds characters that cannot be sent in an HTTP header"
         );
         config.page_size = config.page_size.max(1);
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot set up the HTTP client")?;
+        let client = http::client()?;
         Ok(NxCloud {
             config,
             client,

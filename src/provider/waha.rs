@@ -16,12 +16,13 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context as _;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
+use super::http;
 use super::ledger::Ledger;
 use super::retry::{self, Outcome, RetryPolicy};
 use super::secret::Secret;
@@ -112,12 +113,7 @@ impl Waha {
             anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
         })?;
         api_key.set_sensitive(true);
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("blocklist/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot set up the HTTP client")?;
+        let client = http::client()?;
         let ledger = Ledger::new(
             config.ledger.clone(),
             &config.business_phone,
@@ -213,42 +209,35 @@ impl Waha {
             |attempt| async move {
                 self.stats.request();
                 let started = Instant::now();
-                let sent = self
+                let request = self
                     .client
                     .post(url)
                     .header(CONTENT_TYPE, "application/json")
                     .header("X-Api-Key", &self.api_key)
-                    .body(body.to_vec())
-                    .send()
-                    .await;
+                    .body(body.to_vec());
                 let log = |outcome: &str| {
                     let (path, ms) = (route.path(), started.elapsed().as_millis());
                     crate::debug!("waha: POST {path} {user} attempt {attempt}: {outcome}, {ms} ms");
                 };
-                let response = match sent {
+                let response = match http::send(request).await {
                     Ok(response) => response,
-                    Err(error) => {
-                        let transient = retry::reqwest_error_is_transient(&error);
-                        let why = retry::describe(error);
-                        log(&format!("no reply ({why})"));
-                        if !transient {
-                            return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
-                        }
-                        return Outcome::Transient {
-                            why,
-                            retry_after: None,
-                        };
+                    Err(failure) => {
+                        log(&failure.log);
+                        return failure.into_outcome(what);
                     }
                 };
                 let status = response.status();
-                let retry_after = response
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(retry::parse_retry_after);
-                // A success carries no body worth reading; an error's body is
-                // the message, and losing it only makes the message vaguer.
-                let bytes = response.bytes().await.unwrap_or_default();
+                let retry_after = http::retry_after(&response);
+                // A success has no body worth reading, but a reply cut short
+                // may not be the success it claims, and it is read within the
+                // cap like every other reply.
+                let bytes = match http::read_body(response).await {
+                    Ok(bytes) => bytes,
+                    Err(failure) => {
+                        log(&failure.log);
+                        return failure.into_outcome(what);
+                    }
+                };
                 log(&format!("HTTP {}", status.as_u16()));
                 match reply::classify(status, &bytes, &self.config.session) {
                     Verdict::Done => Outcome::Done(Ok(())),

@@ -9,11 +9,12 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
 use super::errors::{self, ErrorReply, Verdict};
 use super::{CloudApi, TOKEN_VAR, usage};
+use crate::provider::http;
 use crate::provider::meta::MetaError;
 use crate::provider::retry::{self, Outcome};
 
@@ -71,40 +72,30 @@ impl CloudApi {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        let sent = builder.send().await;
         let log = |outcome: &str| {
             let method = &request.method;
             let path = request.url.path();
             let ms = started.elapsed().as_millis();
             crate::debug!("cloud-api: {method} {path} attempt {attempt}: {outcome}, {ms} ms");
         };
-        let response = match sent {
+        let response = match http::send(builder).await {
             Ok(response) => response,
-            Err(error) => {
-                let transient = retry::reqwest_error_is_transient(&error);
-                let why = retry::describe(error);
-                log(&format!("no reply ({why})"));
-                if !transient {
-                    return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
-                }
-                let retry_after = None;
-                return Outcome::Transient { why, retry_after };
+            Err(failure) => {
+                log(&failure.log);
+                return failure.into_outcome(what);
             }
         };
         let status = response.status();
         let code = status.as_u16();
-        let header = |name: &str| {
-            let value = response.headers().get(name)?;
-            value.to_str().ok().map(str::to_string)
-        };
-        let retry_after = header(RETRY_AFTER.as_str()).and_then(|v| retry::parse_retry_after(&v));
-        self.throttle.observe(header(usage::HEADER).as_deref());
-        let bytes = match response.bytes().await {
+        let retry_after = http::retry_after(&response);
+        let usage = response.headers().get(usage::HEADER);
+        self.throttle
+            .observe(usage.and_then(|value| value.to_str().ok()));
+        let bytes = match http::read_body(response).await {
             Ok(bytes) => bytes,
-            Err(error) => {
-                log(&format!("HTTP {code}, reply cut short"));
-                let why = format!("HTTP {code}, reply cut short: {}", retry::describe(error));
-                return Outcome::Transient { why, retry_after };
+            Err(failure) => {
+                log(&failure.log);
+                return failure.into_outcome(what);
             }
         };
         if status.is_success() {

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::*;
 
+mod hostile;
 mod limits;
 
 const TOKEN: &str = "EAAG-token-do-not-print";

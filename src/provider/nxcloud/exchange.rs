@@ -8,12 +8,13 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
 use super::envelope::{self, Context, Verdict};
 use super::wire::Envelope;
 use super::{ACTION, BIZ_TYPE, Endpoint, NxCloud};
+use crate::provider::http;
 use crate::provider::meta::MetaError;
 use crate::provider::retry::{self, Outcome};
 use crate::provider::sign::{SignedHeaders, sign};
@@ -72,7 +73,7 @@ impl NxCloud {
         let started = Instant::now();
         // HTTP/1 sends header names in lower case; NxCloud, like any HTTP
         // server, matches them without regard to case.
-        let sent = self
+        let request_builder = self
             .client
             .post(url)
             .header(CONTENT_TYPE, "application/json")
@@ -81,40 +82,27 @@ impl NxCloud {
             .header("bizType", BIZ_TYPE)
             .header("action", ACTION)
             .header("sign", signature)
-            .body(request.body.to_vec())
-            .send()
-            .await;
+            .body(request.body.to_vec());
         let log = |outcome: &str| {
             let path = request.endpoint.path();
             let ms = started.elapsed().as_millis();
             crate::debug!("nxcloud: POST {path} attempt {attempt}: {outcome}, {ms} ms");
         };
-        let response = match sent {
+        let response = match http::send(request_builder).await {
             Ok(response) => response,
-            Err(error) => {
-                let transient = retry::reqwest_error_is_transient(&error);
-                let why = retry::describe(error);
-                log(&format!("no reply ({why})"));
-                if !transient {
-                    return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
-                }
-                let retry_after = None;
-                return Outcome::Transient { why, retry_after };
+            Err(failure) => {
+                log(&failure.log);
+                return failure.into_outcome(what);
             }
         };
         let status = response.status();
         let code = status.as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(retry::parse_retry_after);
-        let bytes = match response.bytes().await {
+        let retry_after = http::retry_after(&response);
+        let bytes = match http::read_body(response).await {
             Ok(bytes) => bytes,
-            Err(error) => {
-                log(&format!("HTTP {code}, reply cut short"));
-                let why = format!("HTTP {code}, reply cut short: {}", retry::describe(error));
-                return Outcome::Transient { why, retry_after };
+            Err(failure) => {
+                log(&failure.log);
+                return failure.into_outcome(what);
             }
         };
         if retry::status_is_transient(status) {

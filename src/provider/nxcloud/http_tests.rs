@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::provider::sign::{SignedHeaders, sign};
 
+mod hostile;
+
 const SECRET: &str = "s3cr3t-do-not-print";
 const KEY: &str = "key-do-not-print";
 

@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::provider::client::Client;
+use std::time::Duration;
+
+mod hostile;
 
 const KEY: &str = "waha-key-do-not-print";
 const PHONE: &str = "8615800001795";

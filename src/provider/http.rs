@@ -1,0 +1,162 @@
+//! The HTTP plumbing every provider client shares: how a client is built,
+//! how a request is sent, and how a reply body is read.
+//!
+//! Two rules live here so that no backend can forget them:
+//! - Redirects are never followed. reqwest would send the request again,
+//!   credential headers (NxCloud's `accessKey`, `ts`, `sign`; the Cloud API
+//!   token; WAHA's key) and body included, to whatever host `Location`
+//!   names. None of the documented APIs redirects (providers.md), so a 3xx is
+//!   a fatal error naming the endpoint instead.
+//! - A reply body is read in chunks up to [`MAX_REPLY_BYTES`], so a broken or
+//!   hostile server cannot make the tool hold gigabytes in memory.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use reqwest::header::RETRY_AFTER;
+use reqwest::redirect::Policy;
+use reqwest::{RequestBuilder, Response};
+
+use super::retry::{self, Outcome};
+
+/// The largest reply body read. A page of 1 000 users is about 60 KB and a
+/// block reply for 1 000 users with an error each about 300 KB; anything near
+/// this is not a block-list reply.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const USER_AGENT: &str = concat!("blocklist/", env!("CARGO_PKG_VERSION"));
+
+/// The one way a provider client is built; each client builds one and
+/// reuses it for every call (style.md, example 5).
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(USER_AGENT)
+        .build()
+        .context("cannot set up the HTTP client")
+}
+
+/// Why an attempt came to nothing usable, already sorted by the rules in
+/// [`retry`]: to be tried again, or not.
+#[derive(Debug)]
+pub struct Failure {
+    /// What the client's debug line says, e.g. `no reply (…)`.
+    pub log: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Transient {
+        why: String,
+        retry_after: Option<Duration>,
+    },
+    /// The text without the endpoint; [`Failure::into_outcome`] adds it.
+    Fatal(String),
+}
+
+impl Failure {
+    fn transient(why: String, retry_after: Option<Duration>, log: String) -> Self {
+        let kind = Kind::Transient { why, retry_after };
+        Failure { log, kind }
+    }
+
+    fn fatal(why: String, log: String) -> Self {
+        Failure {
+            log,
+            kind: Kind::Fatal(why),
+        }
+    }
+
+    /// The attempt's outcome; `what` names the endpoint in a fatal error.
+    pub fn into_outcome<T>(self, what: &str) -> Outcome<T> {
+        match self.kind {
+            Kind::Transient { why, retry_after } => Outcome::Transient { why, retry_after },
+            Kind::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+        }
+    }
+}
+
+/// Send one attempt. A reply with any status comes back, except a redirect:
+/// it is refused here, before anything is sent to the host it names.
+pub async fn send(request: RequestBuilder) -> Result<Response, Failure> {
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => {
+            let transient = retry::reqwest_error_is_transient(&error);
+            let why = retry::describe(error);
+            let log = format!("no reply ({why})");
+            return Err(if transient {
+                Failure::transient(why, None, log)
+            } else {
+                Failure::fatal(why, log)
+            });
+        }
+    };
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(Failure::fatal(
+            format!(
+                "HTTP {status}: redirects are not followed: credentials must not go to another host"
+            ),
+            format!("HTTP {}, redirect not followed", status.as_u16()),
+        ));
+    }
+    Ok(response)
+}
+
+/// `Retry-After` in its seconds form, capped ([`retry::parse_retry_after`]).
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?;
+    retry::parse_retry_after(value.to_str().ok()?)
+}
+
+/// The whole body, at most [`MAX_REPLY_BYTES`]. A body cut short is worth
+/// another try (every call is idempotent); one that is too large is a
+/// malformed reply, and fatal: asking again would only stream as much again.
+pub async fn read_body(response: Response) -> Result<Vec<u8>, Failure> {
+    read_at_most(response, MAX_REPLY_BYTES).await
+}
+
+async fn read_at_most(mut response: Response, limit: usize) -> Result<Vec<u8>, Failure> {
+    let code = response.status().as_u16();
+    let too_large = || {
+        let mib = limit / (1024 * 1024);
+        Failure::fatal(
+            format!(
+                "malformed reply (HTTP {code}): the body is larger than {mib} MiB, far more than any block-list reply"
+            ),
+            format!("HTTP {code}, reply too large"),
+        )
+    };
+    // A declared length over the limit is refused without reading a byte.
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let retry_after = retry_after(&response);
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > limit => return Err(too_large()),
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(body),
+            Err(error) => {
+                let why = format!("HTTP {code}, reply cut short: {}", retry::describe(error));
+                let log = format!("HTTP {code}, reply cut short");
+                return Err(Failure::transient(why, retry_after, log));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+//! The shared rules over real HTTP on 127.0.0.1: no redirect is followed,
+//! and no reply body is read past the cap. Each client's own tests check
+//! that it goes through these functions.
+
+use super::testing::{self, Answer};
+use super::*;
+
+const WHAT: &str = "POST http://127.0.0.1/api/wa/getBlockUsers";
+
+async fn get(base: &str) -> Result<Vec<u8>, Failure> {
+    let client = client().unwrap();
+    let response = send(client.post(format!("{base}/x")).body("secret-body")).await?;
+    read_body(response).await
+}
+
+/// The failure, or a panic that says how much was read (never the bytes).
+fn failed(result: Result<Vec<u8>, Failure>) -> Failure {
+    match result {
+        Ok(body) => panic!("the reply was read: {} bytes", body.len()),
+        Err(failure) => failure,
+    }
+}
+
+fn fatal_text(failure: Failure) -> String {
+    match failure.into_outcome::<()>(WHAT) {
+        Outcome::Fatal(error) => error.to_string(),
+        Outcome::Transient { why, .. } => panic!("transient: {why}"),
+        Outcome::Done(()) => panic!("done"),
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_refused_and_the_other_host_hears_nothing() {
+    let elsewhere = testing::serve(Answer::ok("{}")).await;
+    for status in [
+        "301 Moved Permanently",
+        "302 Found",
+        "303 See Other",
+        "307 Temporary Redirect",
+        "308 Permanent Redirect",
+    ] {
+        let server =
+            testing::serve(Answer::redirect(status, &format!("{}/y", elsewhere.base))).await;
+        let text = fatal_text(failed(get(&server.base).await));
+        assert_eq!(
+            text,
+            format!(
+                "{WHAT}: HTTP {status}: redirects are not followed: credentials must not go to another host"
+            )
+        );
+        assert_eq!(server.hits(), 1);
+    }
+    assert_eq!(elsewhere.hits(), 0, "a redirect was followed");
+}
+
+#[tokio::test]
+async fn a_reply_up_to_the_cap_is_read_whole() {
+    for declared in [true, false] {
+        let huge = Answer::Huge {
+            bytes: MAX_REPLY_BYTES,
+            declared,
+        };
+        let server = testing::serve(huge).await;
+        let read = get(&server.base).await.map(|body| body.len());
+        assert_eq!(read.ok(), Some(MAX_REPLY_BYTES), "declared {declared}");
+    }
+}
+
+/// The report that prompted the cap: a server streaming without end drove
+/// the process to 5.8 GB. 40 MiB stands in for "without end".
+#[tokio::test]
+async fn a_reply_past_the_cap_is_a_fatal_malformed_reply() {
+    for (bytes, declared) in [
+        (MAX_REPLY_BYTES + 1, true),
+        (MAX_REPLY_BYTES + 1, false),
+        (40 * 1024 * 1024, false),
+    ] {
+        let server = testing::serve(Answer::Huge { bytes, declared }).await;
+        let failure = failed(get(&server.base).await);
+        assert_eq!(failure.log, "HTTP 200, reply too large");
+        assert_eq!(
+            fatal_text(failure),
+            format!(
+                "{WHAT}: malformed reply (HTTP 200): the body is larger than 16 MiB, far more than any block-list reply"
+            ),
+            "{bytes} declared {declared}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_reply_cut_short_is_worth_another_try() {
+    let server = testing::serve(Answer::ok("{}")).await;
+    let client = client().unwrap();
+    let response = send(client.get(&server.base)).await.unwrap();
+    // The cap itself is checked chunk by chunk; a tiny one shows it plainly.
+    let failure = failed(read_at_most(response, 1).await);
+    assert_eq!(failure.log, "HTTP 200, reply too large");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = stream.read(&mut buf).await;
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"code\":";
+        let _ = stream.write_all(head.as_bytes()).await;
+    });
+    let failure = failed(get(&base).await);
+    assert_eq!(failure.log, "HTTP 200, reply cut short");
+    assert!(matches!(
+        failure.into_outcome::<()>(WHAT),
+        Outcome::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
+    ));
+}
