@@ -257,6 +257,11 @@ async fn stats_count_the_cloud_api_routes() {
     let expected = json!({
         "requests": 4,
         "by_route": {ROUTE: 3, "/block_users": 1},
+        "by_request": {
+            format!("GET {ROUTE}"): 2,
+            format!("POST {ROUTE}"): 1,
+            "GET /block_users": 1,
+        },
     });
     assert_eq!(emu.admin("/_emulator/stats").await, expected);
 }

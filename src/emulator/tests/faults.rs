@@ -103,6 +103,11 @@ async fn stats_count_every_request_but_their_own() {
     let expected = json!({
         "requests": 4,
         "by_route": {LIST: 2, BLOCK: 1, UNBLOCK: 1},
+        "by_request": {
+            format!("POST {LIST}"): 2,
+            format!("POST {BLOCK}"): 1,
+            format!("POST {UNBLOCK}"): 1,
+        },
     });
     assert_eq!(emu.admin("/_emulator/stats").await, expected);
     assert_eq!(emu.admin("/_emulator/stats").await, expected);

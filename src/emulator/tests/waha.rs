@@ -172,6 +172,11 @@ async fn there_is_no_list_route_and_stats_count_waha() {
     let expected = json!({
         "requests": 4,
         "by_route": {BLOCK: 2, UNBLOCK: 1, "/api/contacts/blocked": 1},
+        "by_request": {
+            format!("POST {BLOCK}"): 2,
+            format!("POST {UNBLOCK}"): 1,
+            "GET /api/contacts/blocked": 1,
+        },
     });
     assert_eq!(emu.admin("/_emulator/stats").await, expected);
 }
