@@ -122,13 +122,11 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // Changes were made: the report comes first, and a job summary that
     // cannot be written is only a warning.
     write_report(args.report.as_deref(), &applied, &all_errors)?;
-    if let Err(e) = super::output::append_step_summary(|| {
+    super::output::step_summary(|| {
         render::plan_markdown(&views, &plan_errors)
             + "\n"
             + &render::apply_markdown(&applied, &apply_errors)
-    }) {
-        eprintln!("warning: {e:#}");
-    }
+    });
 
     if !apply_errors.is_empty() {
         exit = exit.max(Exit::Error);

@@ -27,7 +27,7 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
         ReportFormat::Markdown => render::drift_markdown(&checked, &errors, &checked_at),
         ReportFormat::Json => render::drift_json(&checked, &errors, &checked_at),
     })?;
-    super::output::append_step_summary(|| render::drift_markdown(&checked, &errors, &checked_at))?;
+    super::output::step_summary(|| render::drift_markdown(&checked, &errors, &checked_at));
     Ok(exit(&checked, &errors))
 }
 

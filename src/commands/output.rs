@@ -38,8 +38,15 @@ pub fn note(message: impl std::fmt::Display) {
 
 /// In GitHub Actions, append a markdown rendering to the job summary
 /// (`$GITHUB_STEP_SUMMARY`), so the plan shows on the run's page. Outside
-/// Actions, or without the variable, nothing happens.
-pub fn append_step_summary(markdown: impl FnOnce() -> String) -> anyhow::Result<()> {
+/// Actions, or without the variable, nothing happens. A summary that cannot
+/// be written is a warning, never the run's outcome: the result is on stdout.
+pub fn step_summary(markdown: impl FnOnce() -> String) {
+    if let Err(e) = append_step_summary(markdown) {
+        eprintln!("warning: {e:#}");
+    }
+}
+
+fn append_step_summary(markdown: impl FnOnce() -> String) -> anyhow::Result<()> {
     use anyhow::Context;
     let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {

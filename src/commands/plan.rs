@@ -29,7 +29,22 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
         Format::Json => render::plan_json(&planned, &errors, &created_at),
         Format::Diff => render::plan_diff(&planned),
     })?;
-    super::output::append_step_summary(|| render::plan_markdown(&planned, &errors))?;
+    if args.format == Format::Diff {
+        // A diff has no room for these, and a reviewer must still see them.
+        for p in &planned {
+            let file = p.target.file.display();
+            if let Some(refusal) = &p.refused {
+                eprintln!("{file}: REFUSED, apply will send nothing: {refusal}");
+            }
+            for n in &p.notes {
+                eprintln!("{file}: note: {n}");
+            }
+        }
+        for e in &errors {
+            eprintln!("{}: error: {}", e.file.display(), e.message);
+        }
+    }
+    super::output::step_summary(|| render::plan_markdown(&planned, &errors));
     if let Some(path) = &args.out {
         let doc = render::plan_document(&planned, &errors, &created_at);
         let mut bytes = serde_json::to_vec_pretty(&doc)?;

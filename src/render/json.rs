@@ -48,6 +48,10 @@ pub struct TargetPlanWire {
     pub unchanged: u64,
     /// Serialised as `null` when no guard tripped (the field is always present).
     pub refused: Option<RefusalWire>,
+    /// What a reader must know about this target (e.g. for WAHA, that blocks
+    /// made outside the tool are invisible to it). Absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +237,7 @@ impl From<&PlannedTarget> for TargetPlanWire {
             unblock: plan.unblock.iter().map(UnblockWire::from).collect(),
             unchanged: plan.unchanged as u64,
             refused: t.refused.as_ref().map(RefusalWire::from),
+            notes: t.notes.clone(),
         }
     }
 }
