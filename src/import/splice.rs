@@ -39,6 +39,12 @@ pub fn replace_blocked(source: &str, entries: &[NewEntry]) -> anyhow::Result<Spl
         Some(rest) => ("\u{feff}", rest),
         None => ("", source),
     };
+    // YAML also ends lines at a lone CR; the splice below counts lines by LF,
+    // so the two would disagree about where `blocked:` is. Refuse rather
+    // than cut the file in the wrong place.
+    if body.replace("\r\n", "").contains('\r') {
+        bail!("the file ends lines with a bare CR (old Mac style); convert it to LF or CRLF first");
+    }
     let root = marked_yaml::parse_yaml(0, body).context("the file is not valid YAML")?;
     let Some(map) = root.as_mapping() else {
         bail!("the top level of the file is not a mapping of keys");
@@ -76,7 +82,10 @@ pub fn replace_blocked(source: &str, entries: &[NewEntry]) -> anyhow::Result<Spl
     };
 
     // Lines are 1-based; `first..end` (0-based) is the old key and value.
-    let first = line - 1;
+    let first = line.saturating_sub(1);
+    if first >= lines.len() {
+        bail!("cannot locate blocked: at line {line} in the file");
+    }
     let mut end = key_lines
         .iter()
         .copied()

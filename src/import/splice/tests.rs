@@ -176,3 +176,10 @@ fn any_reason_reads_back_unchanged() {
         assert_eq!(e.expires, Date::parse("2027-01-31"));
     }
 }
+
+#[test]
+fn bare_cr_line_endings_are_refused_not_cut_wrongly() {
+    let source = HEADER.replace('\n', "\r") + "blocked: []\rmode: exclusive\r";
+    let err = replace_blocked(&source, &[bare("8613300000001")]).unwrap_err();
+    assert!(format!("{err:#}").contains("bare CR"), "{err:#}");
+}
