@@ -28,7 +28,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::date::Date;
 use crate::number::user_key;
@@ -190,7 +190,8 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         .iter()
         .map(|path| file::load(path, &mut includes, &mut report))
         .collect();
-    let contested = one_file_per_phone(&outcomes, &mut report);
+    let mut contested = one_file_per_phone(&outcomes, &mut report);
+    contested.extend(one_file_per_ledger(&outcomes, &mut report));
     let targets = outcomes
         .into_iter()
         .enumerate()
@@ -230,6 +231,62 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
         }
     }
     contested
+}
+
+/// Two WAHA targets writing one ledger would overwrite each other's record
+/// of what they blocked (`a.yaml` and `a.yml` share the default ledger, as do
+/// two files naming the same `ledger:`), so neither is used.
+fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+    let mut first: HashMap<PathBuf, (usize, &Path)> = HashMap::new();
+    let mut contested = HashSet::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        let Some(target) = &outcome.target else {
+            continue;
+        };
+        let ProviderSettings::Waha { ledger, .. } = &target.provider else {
+            continue;
+        };
+        // Compare where the files really are, however the paths were spelled.
+        let key = std::path::absolute(ledger).unwrap_or_else(|_| ledger.clone());
+        let key = normalise(&key);
+        match first.get(&key) {
+            Some((j, earlier)) => {
+                report.error(
+                    Location {
+                        file: target.file.clone(),
+                        line: 0,
+                        column: 0,
+                    },
+                    format!(
+                        "its WAHA ledger {} is also the ledger of {}; each WAHA target needs its own (set ledger:)",
+                        ledger.display(),
+                        earlier.display()
+                    ),
+                );
+                contested.extend([i, *j]);
+            }
+            None => {
+                first.insert(key, (i, &target.file));
+            }
+        }
+    }
+    contested
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system (the ledger may
+/// not exist yet).
+fn normalise(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// A shared include's warnings (its duplicates) are found again for every

@@ -267,3 +267,36 @@ fn sixty_four_thousand_entries_load() {
     assert!(loaded.errors.is_empty(), "{:?}", &loaded.errors[..1]);
     assert_eq!(loaded.targets[0].blocked.len(), 64_000);
 }
+
+#[test]
+fn two_waha_targets_never_share_a_ledger() {
+    let s = Scratch::new();
+    let waha = |phone: &str, extra: &str| {
+        format!(
+            "business_phone: \"{phone}\"\nprovider: {{kind: waha, base_url: \"http://127.0.0.1:9\"{extra}}}\n"
+        )
+    };
+    // `a.yaml` and `a.yml` both default to `a.ledger.json`.
+    s.write("a.yaml", &waha("8615800001791", ""));
+    s.write("a.yml", &waha("8615800001792", ""));
+    // Two spellings of one explicit ledger.
+    s.write("b.yaml", &waha("8615800001793", ", ledger: shared.json"));
+    s.write(
+        "c.yaml",
+        &waha("8615800001794", ", ledger: ./x/../shared.json"),
+    );
+    s.write("d.yaml", &waha("8615800001795", ""));
+    let loaded = s.load(&["a.yaml", "a.yml", "b.yaml", "c.yaml", "d.yaml"]);
+    let (errors, _) = s.shown(&loaded);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].contains("is also the ledger of a.yaml"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("is also the ledger of b.yaml"),
+        "{errors:?}"
+    );
+    assert_eq!(loaded.targets.len(), 1);
+    assert!(loaded.targets[0].file.ends_with("d.yaml"));
+}
