@@ -508,6 +508,31 @@ mod tests {
     }
 
     #[test]
+    fn not_messaged_in_24h_defers_in_either_direction() {
+        // providers.md §2: whether unblock is exempt from the 24-hour rule is
+        // contradictory in the sources, so 131047 on unblock is deferred too.
+        let mut report = TargetReport::default();
+        let refused = |user: &str| BatchResult {
+            done: Vec::new(),
+            failed: vec![UserError {
+                user: user.into(),
+                code: codes::NOT_MESSAGED_24H,
+                message: "Re-engagement check failed".into(),
+            }],
+        };
+        report.record(Direction::Unblock, &users(0..1), refused(&users(0..1)[0]));
+        report.record(Direction::Block, &users(1..2), refused(&users(1..2)[0]));
+        assert_eq!(report.deferred.len(), 2);
+        assert!(
+            report
+                .deferred
+                .iter()
+                .all(|d| d.reason == "not_messaged_24h")
+        );
+        assert!(report.failed.is_empty());
+    }
+
+    #[test]
     fn reasons_for_codes() {
         assert_eq!(reason_for(131047), "not_messaged_24h");
         assert_eq!(reason_for(131021), "cannot_block_self");

@@ -31,6 +31,15 @@ impl Provider {
         self != Provider::Waha
     }
 
+    /// The request (method and path) that reads one list page.
+    fn list_request(self) -> String {
+        match self {
+            Provider::NxCloud => "POST /api/wa/getBlockUsers".into(),
+            Provider::CloudApi => format!("GET /v25.0/{PHONE_NUMBER_ID}/block_users"),
+            Provider::Waha => String::new(),
+        }
+    }
+
     /// The requests (method and path) that block or unblock, for counting writes.
     fn write_requests(self) -> Vec<String> {
         let meta = format!("/v25.0/{PHONE_NUMBER_ID}/block_users");
@@ -270,10 +279,19 @@ fn paging_loses_nothing_and_restarts_on_a_changed_list() {
         if !p.lists() {
             return;
         }
-        for flags in [
-            &["--max-page-size", "3"][..],
-            &["--max-page-size", "5", "--paging", "cursors-only"][..],
-            &["--max-page-size", "10", "--change-list-after-pages", "2"][..],
+        // With the pages each listing needs: 47 users in pages of 3 with
+        // `next` (16); in pages of 5 ended by an empty page (10 + 1); in pages
+        // of 10, changed after 2 (2, the stale cursor's 139102, then 5 again).
+        for (flags, pages) in [
+            (&["--max-page-size", "3"][..], 16),
+            (
+                &["--max-page-size", "5", "--paging", "cursors-only"][..],
+                11,
+            ),
+            (
+                &["--max-page-size", "10", "--change-list-after-pages", "2"][..],
+                8,
+            ),
         ] {
             let live = users(0..47);
             let w = World::new(p, &live, &[], flags);
@@ -283,6 +301,11 @@ fn paging_loses_nothing_and_restarts_on_a_changed_list() {
             let t = &run.json()["targets"][0];
             assert_eq!(t["live_count"], 47, "{p:?} {flags:?}");
             assert_eq!(t["unchanged"], 47, "{p:?} {flags:?}");
+            assert_eq!(
+                w.emu.by_request(&p.list_request()),
+                pages,
+                "{p:?} {flags:?}"
+            );
         }
     });
 }
@@ -319,9 +342,12 @@ fn reviewed_plans_apply_exactly_what_was_reviewed() {
             serde_json::json!(users(1..3)),
             "{p:?}"
         );
-        // The file grows after the review: the reviewed plan is stale.
+        // The file grows after the review: the reviewed plan is stale, and
+        // nothing is sent.
+        let writes = w.writes();
         w.file(&format!("blocked:\n{}", list(&users(1..4))));
         w.run(&["apply", "--plan", "plan.json"]).code(3);
+        assert_eq!(w.writes(), writes, "{p:?}");
     });
 }
 
