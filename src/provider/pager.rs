@@ -12,19 +12,38 @@
 //! Cursors live only as long as one listing; none is kept between runs. A
 //! 139102 (the list changed under the cursors) restarts the listing from the
 //! first page, a bounded number of times ([`read_all`]).
+//!
+//! A server that always says more follow, with a fresh cursor each time, is
+//! stopped by three bounds that no real list comes near: [`MAX_PAGES`]
+//! pages, [`MAX_USERS`] users and [`MAX_CURSOR_BYTES`] per cursor. Without
+//! them such a server ran 2 395 requests a minute and grew the list to
+//! 199 MB.
 
 use std::collections::HashSet;
 
 use super::Stats;
 use super::meta::Page;
 use crate::number::canonical;
+use crate::safety::CAPACITY;
 
 /// A listing that keeps hitting 139102 is restarted this many times, then given up.
 pub const MAX_LIST_RESTARTS: u32 = 3;
 
-/// A listing that runs past this many pages is treated as broken rather than
-/// followed forever (64 000 users fit in 64 pages of 1 000).
-const MAX_PAGES: u64 = 100_000;
+/// A listing that needs more pages than this is treated as broken rather
+/// than followed forever. A full list (64 000 users) takes 64 pages of 1 000,
+/// or 640 at the smallest page a reseller documents (100, providers.md §4);
+/// this leaves room for servers that serve short pages while keeping a
+/// broken one to minutes, not hours.
+const MAX_PAGES: u64 = 10_000;
+
+/// A listing that collects more distinct users than this is broken: a block
+/// list holds at most [`CAPACITY`] (providers.md §2), and twice that leaves
+/// room for a list that grows while it is read.
+const MAX_USERS: usize = (CAPACITY * 2) as usize;
+
+/// Every cursor sent is remembered to spot a repeat, so a cursor's size is
+/// bounded too. Meta's are well under a hundred bytes.
+const MAX_CURSOR_BYTES: usize = 4096;
 
 /// What to do after a page.
 #[derive(Debug, PartialEq, Eq)]
@@ -59,9 +78,15 @@ impl Pager {
     /// and whether it carried `paging.next`.
     pub fn observe(&mut self, users: usize, after: Option<&str>, has_next: bool) -> Step {
         self.pages += 1;
-        if self.pages > MAX_PAGES {
-            return Step::Broken(format!("the listing ran past {MAX_PAGES} pages"));
+        match self.step(users, after, has_next) {
+            Step::Next if self.pages >= MAX_PAGES => Step::Broken(format!(
+                "the listing still had more pages after {MAX_PAGES}; no block list needs that many"
+            )),
+            step => step,
         }
+    }
+
+    fn step(&mut self, users: usize, after: Option<&str>, has_next: bool) -> Step {
         let after = after.filter(|cursor| !cursor.is_empty());
         if has_next {
             self.seen_next = true;
@@ -88,6 +113,11 @@ impl Pager {
     }
 
     fn advance(&mut self, cursor: &str) -> Step {
+        if cursor.len() > MAX_CURSOR_BYTES {
+            return Step::Broken(format!(
+                "a page carries an after cursor longer than {MAX_CURSOR_BYTES} bytes"
+            ));
+        }
         self.sent.insert(cursor.to_string());
         self.cursor = Some(cursor.to_string());
         Step::Next
@@ -145,6 +175,11 @@ where
                     .map_err(|e| anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}"))?;
                 if seen.insert(user.clone()) {
                     users.push(user);
+                }
+                if users.len() > MAX_USERS {
+                    anyhow::bail!(
+                        "{what}: the listing passed {MAX_USERS} users, twice the {CAPACITY} a block list can hold; the server's paging is broken"
+                    );
                 }
             }
             stats.page_read((users.len() - before) as u64);
@@ -216,15 +251,100 @@ mod tests {
     #[test]
     fn a_fresh_cursor_forever_is_cut_off() {
         let mut pager = Pager::new();
-        let mut steps = 0u64;
+        let mut pages = 0u64;
         loop {
-            let cursor = format!("c{steps}");
+            pages += 1;
+            let cursor = format!("c{pages}");
             match pager.observe(1, Some(&cursor), false) {
-                Step::Next => steps += 1,
-                Step::Broken(_) => break,
+                Step::Next => {}
+                Step::Broken(why) => {
+                    assert_eq!(
+                        why,
+                        "the listing still had more pages after 10000; no block list needs that many"
+                    );
+                    break;
+                }
                 Step::Done => panic!("ended early"),
             }
         }
-        assert_eq!(steps, MAX_PAGES);
+        assert_eq!(pages, MAX_PAGES);
+        // The last page allowed may still end the listing.
+        let mut pager = Pager::new();
+        for page in 1..MAX_PAGES {
+            assert_eq!(
+                pager.observe(1, Some(&format!("c{page}")), true),
+                Step::Next
+            );
+        }
+        assert_eq!(pager.observe(1, None, false), Step::Done);
+    }
+
+    #[test]
+    fn an_oversized_cursor_is_broken() {
+        let mut pager = Pager::new();
+        let cursor = "c".repeat(MAX_CURSOR_BYTES);
+        assert_eq!(pager.observe(1, Some(&cursor), true), Step::Next);
+        let cursor = "d".repeat(MAX_CURSOR_BYTES + 1);
+        let broken = Step::Broken("a page carries an after cursor longer than 4096 bytes".into());
+        assert_eq!(pager.observe(1, Some(&cursor), true), broken);
+        assert_eq!(Pager::new().observe(1, Some(&cursor), false), broken);
+        // A cursor that is not followed does not matter.
+        assert_eq!(Pager::new().observe(0, Some(&cursor), false), Step::Done);
+    }
+
+    /// A server that says more follow, with a fresh cursor and
+    /// `users_per_page` fresh users on every page, for `pages` pages; also
+    /// how many pages it served. (Ending at all keeps a test of a missing
+    /// bound from running out of memory instead of failing.)
+    async fn endless(users_per_page: usize, pages: usize) -> (anyhow::Result<Vec<String>>, usize) {
+        let stats = Stats::default();
+        let fetched = std::cell::Cell::new(0usize);
+        let result = read_all("GET http://127.0.0.1/list", &stats, |_| {
+            let page = fetched.get();
+            fetched.set(page + 1);
+            let first = 10_000_000_000u64 + (page * users_per_page) as u64;
+            let users = (first..first + users_per_page as u64)
+                .map(|n| n.to_string())
+                .collect();
+            let after = Some(format!("c{page}"));
+            let has_next = page + 1 < pages;
+            async move {
+                Ok(Fetched::Page(Page {
+                    users,
+                    after,
+                    has_next,
+                }))
+            }
+        })
+        .await;
+        (result, fetched.get())
+    }
+
+    #[tokio::test]
+    async fn a_listing_stops_past_twice_the_capacity() {
+        let (result, fetched) = endless(1000, 1000).await;
+        let error = match result {
+            Ok(users) => panic!("listed {} users", users.len()),
+            Err(error) => error.to_string(),
+        };
+        assert_eq!(
+            error,
+            "GET http://127.0.0.1/list: the listing passed 128000 users, twice the 64000 a block list can hold; the server's paging is broken"
+        );
+        assert_eq!(fetched, 129);
+    }
+
+    #[tokio::test]
+    async fn a_listing_stops_after_the_last_page_allowed() {
+        let (result, fetched) = endless(0, 20_000).await;
+        let error = match result {
+            Ok(users) => panic!("listed {} users", users.len()),
+            Err(error) => error.to_string(),
+        };
+        assert!(
+            error.ends_with("still had more pages after 10000; no block list needs that many"),
+            "{error}"
+        );
+        assert_eq!(fetched as u64, MAX_PAGES);
     }
 }
