@@ -87,8 +87,7 @@ pub async fn send(request: RequestBuilder) -> Result<Response, Failure> {
     let response = match request.send().await {
         Ok(response) => response,
         Err(error) => {
-            let transient = retry::reqwest_error_is_transient(&error);
-            let why = retry::describe(error);
+            let retry::NoReply { why, transient } = retry::no_reply(error);
             let log = format!("no reply ({why})");
             return Err(if transient {
                 Failure::transient(why, None, log)

@@ -63,11 +63,64 @@ pub fn status_is_transient(status: StatusCode) -> bool {
         || status.is_server_error()
 }
 
-/// Network failures and timeouts are transient. A request that could not even
-/// be built (bad URL, bad header) or a redirect loop will fail the same way
-/// again, so those are fatal.
+/// Network failures and timeouts are transient: connection refused or reset,
+/// a timeout, a reply cut short may all pass. Failures that will happen the
+/// same way again are not: a request that could not even be built (bad URL,
+/// bad header), a redirect loop, and a TLS handshake that failed
+/// ([`is_tls_failure`]).
 pub fn reqwest_error_is_transient(error: &reqwest::Error) -> bool {
-    !(error.is_builder() || error.is_redirect())
+    !(error.is_builder() || error.is_redirect() || is_tls_failure(error))
+}
+
+/// A request that got no reply: why, for the log and the error, and
+/// whether another try may help.
+#[derive(Debug)]
+pub struct NoReply {
+    pub why: String,
+    pub transient: bool,
+}
+
+/// Sort a request's failure, with a hint for the failures that need the
+/// user to act.
+pub fn no_reply(error: reqwest::Error) -> NoReply {
+    let transient = reqwest_error_is_transient(&error);
+    let tls = is_tls_failure(&error);
+    let mut why = describe(error);
+    if tls {
+        why.push_str(
+            " (the TLS handshake failed, and trying again will not fix it: check that the URL's scheme matches the server, https:// only where it speaks TLS, and that its certificate is valid)",
+        );
+    }
+    NoReply { why, transient }
+}
+
+/// Did connecting fail in the TLS handshake: a server that does not speak
+/// TLS ("received corrupt message of type InvalidContentType" from an HTTP
+/// port), a certificate that does not verify, a protocol mismatch?
+///
+/// rustls is not a direct dependency, so its error type cannot be named;
+/// tokio-rustls reports every rustls error as an I/O error of kind
+/// `InvalidData` (hyper-util wraps that in one of kind `Other`, whose
+/// `source()` skips it, hence the walk through `get_ref`). No other part of
+/// connecting over TCP reports `InvalidData`.
+pub fn is_tls_failure(error: &reqwest::Error) -> bool {
+    if !error.is_connect() {
+        return false;
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let mut io = cause.downcast_ref::<std::io::Error>();
+        while let Some(inner) = io {
+            if inner.kind() == std::io::ErrorKind::InvalidData {
+                return true;
+            }
+            io = inner
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<std::io::Error>());
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// NxCloud envelope codes worth retrying (providers.md §1): -1 "request

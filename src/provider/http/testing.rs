@@ -19,6 +19,11 @@ pub(crate) enum Answer {
     /// `200 OK` with this many bytes of JSON-looking filler, sent in chunks;
     /// with `Content-Length` when `declared`, chunked encoding otherwise.
     Huge { bytes: usize, declared: bool },
+    /// These bytes, as soon as the first bytes of a request arrive: how a
+    /// plain HTTP server answers a TLS ClientHello. Then the connection closes.
+    Raw(&'static [u8]),
+    /// Nothing: the connection is closed as soon as a request arrives.
+    Hangup,
 }
 
 impl Answer {
@@ -75,9 +80,19 @@ async fn reply(
     answer: Answer,
     seen: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
+    if let Answer::Raw(bytes) = answer {
+        let mut buf = [0u8; 4096];
+        let n = stream.read(&mut buf).await?;
+        seen.lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        stream.write_all(bytes).await?;
+        return stream.flush().await;
+    }
     let request = read_request(&mut stream).await?;
     seen.lock().unwrap().push(request);
     match answer {
+        Answer::Raw(_) | Answer::Hangup => {}
         Answer::Fixed {
             status,
             headers,

@@ -114,3 +114,56 @@ async fn a_reply_cut_short_is_worth_another_try() {
         Outcome::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
     ));
 }
+
+/// Speaking TLS to a port that speaks plain HTTP fails the same way every
+/// time: fatal, with a hint, never retried as if the network had hiccuped.
+#[tokio::test]
+async fn a_failed_tls_handshake_is_fatal_with_a_hint() {
+    let server = testing::serve(Answer::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n")).await;
+    let url = server.base.replace("http://", "https://");
+    let failure = failed(get(&url).await);
+    let text = fatal_text(failure);
+    assert!(
+        text.starts_with(&format!("{WHAT}: error sending request: ")),
+        "{text}"
+    );
+    assert!(
+        text.contains("received corrupt message of type InvalidContentType"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("(the TLS handshake failed, and trying again will not fix it: check that the URL's scheme matches the server, https:// only where it speaks TLS, and that its certificate is valid)"),
+        "{text}"
+    );
+}
+
+/// What may pass stays transient: nothing listening, a connection dropped
+/// before the reply, a server too slow to answer.
+#[tokio::test]
+async fn refused_dropped_and_slow_connections_are_transient() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let dropped = testing::serve(Answer::Hangup).await;
+    for base in [refused.as_str(), dropped.base.as_str()] {
+        let failure = failed(get(base).await);
+        assert!(failure.log.starts_with("no reply ("), "{}", failure.log);
+        assert!(
+            matches!(failure.into_outcome::<()>(WHAT), Outcome::Transient { .. }),
+            "{base}"
+        );
+    }
+
+    let slow = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", slow.local_addr().unwrap());
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let failure = send(impatient.get(base)).await.unwrap_err();
+    assert!(matches!(
+        failure.into_outcome::<()>(WHAT),
+        Outcome::Transient { .. }
+    ));
+    drop(slow);
+}
