@@ -8,8 +8,10 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::number::{canonical, user_key};
+use crate::provider::retry::meta_flag_is_transient;
 use crate::provider::{BatchResult, UserError};
 
 /// Meta's own error: its code and message (without a `(#code)` prefix).
@@ -31,6 +33,31 @@ pub fn meta_error(message: &str) -> Option<MetaError> {
         code: digits.parse().ok()?,
         message: rest.trim().to_string(),
     })
+}
+
+/// Meta's error as NxCloud passes it through in a 9099 `message`
+/// (providers.md §1), and Meta's `is_transient` flag when it came along.
+/// Usually the message is `(#<code>) text`; some replies carry Meta's error
+/// JSON itself instead (`{"error": {...}}` or just the inner object), and
+/// only then can the flag be read.
+pub fn passed_through(message: &str) -> Option<(MetaError, bool)> {
+    let Ok(Value::Object(mut json)) = serde_json::from_str::<Value>(message.trim()) else {
+        return meta_error(message).map(|error| (error, false));
+    };
+    let error = match json.remove("error") {
+        Some(Value::Object(error)) => error,
+        _ => json,
+    };
+    let text = error.get("message").and_then(Value::as_str).unwrap_or("");
+    let prefixed = meta_error(text);
+    let error_code = error.get("code").and_then(Value::as_i64);
+    let code = error_code.or(prefixed.as_ref().map(|meta| meta.code))?;
+    let message = match prefixed {
+        Some(meta) if meta.code == code => meta.message,
+        _ => text.trim().to_string(),
+    };
+    let flagged = meta_flag_is_transient(error.get("is_transient"));
+    Some((MetaError { code, message }, flagged))
 }
 
 /// The block and unblock request body (providers.md §2); NxCloud adds its
@@ -314,6 +341,31 @@ mod tests {
             "x (#1) y",
         ] {
             assert_eq!(meta_error(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passed_through_as_text_or_as_metas_json() {
+        let meta = |code: i64, message: &str| MetaError {
+            code,
+            message: message.into(),
+        };
+        assert_eq!(
+            passed_through("(#131000) Something went wrong"),
+            Some((meta(131000, "Something went wrong"), false))
+        );
+        let json = r#"{"error":{"message":"(#100) Busy","type":"OAuthException","code":100,"is_transient":true,"fbtrace_id":"A1"}}"#;
+        assert_eq!(passed_through(json), Some((meta(100, "Busy"), true)));
+        let inner = r#"{"message":"Busy","code":100,"is_transient":false}"#;
+        assert_eq!(passed_through(inner), Some((meta(100, "Busy"), false)));
+        // The code may sit only in the message's prefix.
+        let unnumbered = r#"{"message":"(#139102) Changed","is_transient":"true"}"#;
+        assert_eq!(
+            passed_through(unnumbered),
+            Some((meta(139102, "Changed"), true))
+        );
+        for bad in ["", "odd", r#"{"message":"no code"}"#, "[1]"] {
+            assert_eq!(passed_through(bad), None, "{bad:?}");
         }
     }
 }

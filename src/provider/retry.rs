@@ -136,6 +136,17 @@ pub fn meta_code_is_transient(code: i64, flagged: bool) -> bool {
     flagged || matches!(code, 139103 | 130429 | 4 | 80007 | 1 | 2 | 131000 | 131016)
 }
 
+/// Meta's own `is_transient` flag (providers.md §2: "Errors may carry
+/// `is_transient: true`: treat as retryable"), read leniently: a proxy that
+/// turns it into the string `"true"` still means it.
+pub fn meta_flag_is_transient(flag: Option<&serde_json::Value>) -> bool {
+    match flag {
+        Some(serde_json::Value::Bool(flag)) => *flag,
+        Some(serde_json::Value::String(flag)) => flag.trim().eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
 /// Meta's 130429, "too many numbers or requests": besides backing off, a
 /// batch that met it is split in halves before it is sent again (providers.md
 /// §2: "back off; shrink the chunk").
@@ -280,6 +291,18 @@ mod tests {
             assert!(!meta_code_is_transient(code, false), "{code}");
         }
         assert!(meta_code_is_transient(131021, true));
+        for (flag, transient) in [
+            (serde_json::json!(true), true),
+            (serde_json::json!("true"), true),
+            (serde_json::json!(" TRUE "), true),
+            (serde_json::json!(false), false),
+            (serde_json::json!("false"), false),
+            (serde_json::json!(null), false),
+            (serde_json::json!(1), false),
+        ] {
+            assert_eq!(meta_flag_is_transient(Some(&flag)), transient, "{flag}");
+        }
+        assert!(!meta_flag_is_transient(None));
         assert!(meta_code_shrinks_batch(130429));
         for code in [4, 80007, 139103, 131047] {
             assert!(!meta_code_shrinks_batch(code), "{code}");

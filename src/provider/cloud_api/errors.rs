@@ -13,7 +13,7 @@ use super::TOKEN_VAR;
 use crate::provider::codes;
 use crate::provider::meta::{MetaError, meta_error};
 use crate::provider::retry::{
-    meta_code_is_transient, meta_code_shrinks_batch, status_is_transient,
+    meta_code_is_transient, meta_code_shrinks_batch, meta_flag_is_transient, status_is_transient,
 };
 
 /// `{"error": {...}}`, on its own or beside a partial `block_users`.
@@ -32,8 +32,10 @@ pub(super) struct GraphError {
     pub kind: Option<String>,
     #[serde(default)]
     pub error_subcode: Option<i64>,
+    /// Meta's own "retry this" ([`meta_flag_is_transient`]); any JSON, so a
+    /// flag in an unexpected form cannot make the whole error unreadable.
     #[serde(default)]
-    pub is_transient: Option<bool>,
+    pub is_transient: Option<Value>,
     /// A string or an object, depending on the error.
     #[serde(default)]
     pub error_data: Option<Value>,
@@ -87,7 +89,7 @@ pub(super) enum Verdict {
 
 pub(super) fn classify(status: StatusCode, error: &GraphError) -> Verdict {
     let code = error.code;
-    let flagged = error.is_transient.unwrap_or(false);
+    let flagged = meta_flag_is_transient(error.is_transient.as_ref());
     match code {
         codes::PARTIAL_FAILURE => Verdict::Partial,
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(MetaError {
@@ -245,6 +247,12 @@ mod tests {
     fn is_transient_wins() {
         let e = error(r#"{"error":{"code":100,"message":"x","is_transient":true}}"#);
         assert!(matches!(verdict(400, &e), Verdict::Transient { .. }));
+        // A flag turned into a string by a proxy still counts, and never
+        // makes the whole error unreadable.
+        let e = error(r#"{"error":{"code":100,"message":"x","is_transient":"true"}}"#);
+        assert!(matches!(verdict(400, &e), Verdict::Transient { .. }));
+        let e = error(r#"{"error":{"code":100,"message":"x","is_transient":false}}"#);
+        assert!(matches!(verdict(400, &e), Verdict::Fatal(_)));
         // But never over a code the client must act on.
         let e = error(r#"{"error":{"code":139102,"message":"x","is_transient":true}}"#);
         assert!(matches!(verdict(400, &e), Verdict::Refused(_)));

@@ -5,7 +5,7 @@
 //! this table adds the user-facing wording and the codes the client acts on.
 
 use crate::provider::codes;
-use crate::provider::meta::{MetaError, meta_error};
+use crate::provider::meta::{MetaError, passed_through};
 use crate::provider::retry::{meta_code_is_transient, nxcloud_code_is_transient};
 
 /// Names used in messages; none of them is a credential.
@@ -66,16 +66,18 @@ pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Verdi
 }
 
 fn classify_meta(message: &str, nx: &str) -> Verdict {
-    let Some(meta) = meta_error(message) else {
+    let Some((meta, flagged)) = passed_through(message) else {
         return Verdict::Fatal(format!("Meta error without a Meta code ({nx})"));
     };
     match meta.code {
-        code if meta_code_is_transient(code, false) => {
-            Verdict::Transient(format!("Meta code {code}: {}", meta.message))
-        }
         // Per-user results follow in `data`, as with code 0 (providers.md §2).
         codes::PARTIAL_FAILURE => Verdict::Data,
+        // Codes the client acts on win over Meta's is_transient, as for
+        // the Cloud API: retrying 139102 as is would only meet it again.
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
+        code if meta_code_is_transient(code, flagged) => {
+            Verdict::Transient(format!("Meta code {code}: {}", meta.message))
+        }
         code => Verdict::Fatal(format!("Meta error {code}: {}", meta.message)),
     }
 }
@@ -156,5 +158,25 @@ mod tests {
         assert!(
             matches!(verdict("something odd"), Verdict::Fatal(t) if t.contains("without a Meta code"))
         );
+    }
+
+    /// providers.md §2: "Errors may carry `is_transient: true`: treat as
+    /// retryable", also when NxCloud passes Meta's error JSON through.
+    #[test]
+    fn is_transient_inside_9099_is_honoured() {
+        let verdict = |message: &str| classify(9099, message, &CONTEXT);
+        let flagged = r#"{"error":{"message":"(#100) Busy","code":100,"is_transient":true}}"#;
+        assert_eq!(
+            verdict(flagged),
+            Verdict::Transient("Meta code 100: Busy".into())
+        );
+        let unflagged = r#"{"error":{"message":"(#100) Busy","code":100,"is_transient":false}}"#;
+        assert_eq!(
+            verdict(unflagged),
+            Verdict::Fatal("Meta error 100: Busy".into())
+        );
+        let changed =
+            r#"{"error":{"message":"(#139102) Changed","code":139102,"is_transient":true}}"#;
+        assert!(matches!(verdict(changed), Verdict::Refused(m) if m.code == 139102));
     }
 }
