@@ -24,7 +24,7 @@ use super::http;
 use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
-use super::secret::Secret;
+use super::secret::{Redactor, Secret};
 use super::{BatchResult, Provider, Stats, codes};
 use exchange::{Answer, Request};
 use usage::Throttle;
@@ -72,6 +72,10 @@ impl CloudApiConfig {
 pub struct CloudApi {
     config: CloudApiConfig,
     url: reqwest::Url,
+    /// The URL as errors and logs show it, without `user:password@`.
+    shown_url: String,
+    /// Hides the token in whatever the server says.
+    redactor: Redactor,
     /// Built once; the value is marked sensitive so no debug output shows it.
     auth: (HeaderName, HeaderValue),
     /// One client for every call, so connections are reused (style.md, example 5).
@@ -83,7 +87,7 @@ pub struct CloudApi {
 impl fmt::Debug for CloudApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloudApi")
-            .field("url", &self.config.url)
+            .field("url", &self.shown_url)
             .field("auth_header", &self.auth.0)
             .field("chunk_size", &self.config.chunk_size)
             .finish_non_exhaustive()
@@ -100,19 +104,22 @@ struct Body<'a> {
 impl CloudApi {
     pub fn new(mut config: CloudApiConfig) -> anyhow::Result<Self> {
         config.url = config.url.trim_end_matches('/').to_string();
+        let shown_url = http::shown_url(&config.url);
         let url = reqwest::Url::parse(&config.url)
-            .with_context(|| format!("cloud-api URL {:?} is not a URL", config.url))?;
+            .with_context(|| format!("cloud-api URL {shown_url:?} is not a URL"))?;
         anyhow::ensure!(
             matches!(url.scheme(), "http" | "https"),
-            "cloud-api URL {:?} must start with http:// or https://",
-            config.url
+            "cloud-api URL {shown_url:?} must start with http:// or https://"
         );
         config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
         let auth = auth(&config)?;
         let client = http::client()?;
+        let redactor = Redactor::new([config.token.expose()]);
         Ok(CloudApi {
             config,
             url,
+            shown_url,
+            redactor,
             auth,
             client,
             throttle: Throttle::default(),
@@ -132,7 +139,7 @@ impl CloudApi {
             Direction::Block => Method::POST,
             Direction::Unblock => Method::DELETE,
         };
-        let what = format!("{method} {}", self.config.url);
+        let what = format!("{method} {}", self.shown_url);
         let most = self.config.chunk_size;
         anyhow::ensure!(
             users.len() <= most,
@@ -194,7 +201,7 @@ impl CloudApi {
     /// the configured URL, never by following `paging.next`: that URL could
     /// point at another host, and the token must go nowhere else.
     async fn read_all(&self) -> anyhow::Result<Vec<String>> {
-        let what = format!("GET {}", self.config.url);
+        let what = format!("GET {}", self.shown_url);
         let what = what.as_str();
         let limit = self.config.chunk_size.to_string();
         pager::read_all(what, &self.stats, |cursor| {
@@ -225,17 +232,23 @@ impl CloudApi {
     }
 }
 
+/// Every result passes the redactor on its way out: server text is redacted
+/// where it is read, and this catches what was quoted on the way (a listed
+/// value in a malformed-reply error, a per-user message).
 impl Provider for CloudApi {
     async fn list(&self) -> anyhow::Result<Vec<String>> {
-        self.read_all().await
+        let listed = self.read_all().await;
+        listed.map_err(|error| self.redactor.error(error))
     }
 
     async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.write(Direction::Block, users).await
+        let result = self.write(Direction::Block, users).await;
+        self.redactor.batch_result(result)
     }
 
     async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.write(Direction::Unblock, users).await
+        let result = self.write(Direction::Unblock, users).await;
+        self.redactor.batch_result(result)
     }
 
     fn max_batch(&self) -> usize {

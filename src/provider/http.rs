@@ -40,6 +40,21 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
         .context("cannot set up the HTTP client")
 }
 
+/// `url` as errors and logs show it: without `user:password@`, which is a
+/// credential like any other. Cut by hand rather than parsed and printed
+/// again, so the rest reads exactly as configured, and a value that is not
+/// a URL at all cannot leak one either.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
+}
+
 /// Why an attempt came to nothing usable, already sorted by the rules in
 /// [`retry`]: to be tried again, or not.
 #[derive(Debug)]

@@ -22,6 +22,7 @@ pub use super::meta::{MetaError, meta_error};
 pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
+use super::secret::Redactor;
 use super::{BatchResult, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 use exchange::Answer;
@@ -87,15 +88,19 @@ impl Endpoint {
 
 pub struct NxCloud {
     config: NxCloudConfig,
+    /// `base_url` as errors and logs show it, without `user:password@`.
+    shown_base: String,
     /// One client for every call, so connections are reused (style.md, example 5).
     client: reqwest::Client,
+    /// Hides the access key and secret in whatever the server says.
+    redactor: Redactor,
     stats: Stats,
 }
 
 impl fmt::Debug for NxCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NxCloud")
-            .field("base_url", &self.config.base_url)
+            .field("base_url", &self.shown_base)
             .field("appkey", &self.config.appkey)
             .field("business_phone", &self.config.business_phone)
             .finish_non_exhaustive()
@@ -105,12 +110,12 @@ impl fmt::Debug for NxCloud {
 impl NxCloud {
     pub fn new(mut config: NxCloudConfig) -> anyhow::Result<Self> {
         config.base_url = config.base_url.trim_end_matches('/').to_string();
+        let shown_base = http::shown_url(&config.base_url);
         let url = reqwest::Url::parse(&config.base_url)
-            .with_context(|| format!("NxCloud base_url {:?} is not a URL", config.base_url))?;
+            .with_context(|| format!("NxCloud base_url {shown_base:?} is not a URL"))?;
         anyhow::ensure!(
             matches!(url.scheme(), "http" | "https"),
-            "NxCloud base_url {:?} must start with http:// or https://",
-            config.base_url
+            "NxCloud base_url {shown_base:?} must start with http:// or https://"
         );
         // Checked here so a bad key fails once, clearly, and without echoing it.
         anyhow::ensure!(
@@ -119,9 +124,16 @@ impl NxCloud {
         );
         config.page_size = config.page_size.max(1);
         let client = http::client()?;
+        let credentials = &config.credentials;
+        let redactor = Redactor::new([
+            credentials.access_key(),
+            credentials.access_secret().expose(),
+        ]);
         Ok(NxCloud {
             config,
+            shown_base,
             client,
+            redactor,
             stats: Stats::default(),
         })
     }
@@ -130,13 +142,18 @@ impl NxCloud {
         format!("{}{}", self.config.base_url, endpoint.path())
     }
 
+    /// `POST <endpoint>`, as errors and logs name the call.
+    fn what(&self, endpoint: Endpoint) -> String {
+        format!("POST {}{}", self.shown_base, endpoint.path())
+    }
+
     /// Block or unblock one batch. Both are idempotent on the platform, so
     /// [`retry::run`] may send them again when a reply is lost.
     async fn write(&self, endpoint: Endpoint, users: &[String]) -> anyhow::Result<BatchResult> {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
-        let what = format!("POST {}", self.url(endpoint));
+        let what = self.what(endpoint);
         anyhow::ensure!(
             users.len() <= MAX_BATCH,
             "{what}: {} users in one call; at most {MAX_BATCH} are allowed",
@@ -164,7 +181,7 @@ impl NxCloud {
     /// Read every page. A 139102 means the list changed under the cursors, so
     /// the listing starts again from the first page (providers.md §2).
     async fn read_all(&self) -> anyhow::Result<Vec<String>> {
-        let what = format!("POST {}", self.url(Endpoint::List));
+        let what = self.what(Endpoint::List);
         let (config, what) = (&self.config, what.as_str());
         pager::read_all(what, &self.stats, |cursor| async move {
             let (appkey, phone) = (&config.appkey, &config.business_phone);
@@ -179,17 +196,23 @@ impl NxCloud {
     }
 }
 
+/// Every result passes the redactor on its way out: server text is redacted
+/// where it is read, and this catches what was quoted on the way (a listed
+/// value in a malformed-reply error, a per-user message).
 impl Provider for NxCloud {
     async fn list(&self) -> anyhow::Result<Vec<String>> {
-        self.read_all().await
+        let listed = self.read_all().await;
+        listed.map_err(|error| self.redactor.error(error))
     }
 
     async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.write(Endpoint::Block, users).await
+        let result = self.write(Endpoint::Block, users).await;
+        self.redactor.batch_result(result)
     }
 
     async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.write(Endpoint::Unblock, users).await
+        let result = self.write(Endpoint::Unblock, users).await;
+        self.redactor.batch_result(result)
     }
 
     fn max_batch(&self) -> usize {

@@ -8,6 +8,8 @@
 use std::ffi::OsString;
 use std::fmt;
 
+use super::BatchResult;
+
 /// A string whose value only [`Secret::expose`] reveals.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -57,6 +59,86 @@ pub fn text(name: &str, value: Option<OsString>) -> anyhow::Result<Option<String
         anyhow::bail!("{name} is set but not valid UTF-8: credentials must be text")
     };
     Ok((!value.trim().is_empty()).then_some(value))
+}
+
+/// Hides a client's credentials in text that came from its server.
+///
+/// A reply can quote what it was sent: a gateway that echoes request
+/// headers put the access key verbatim into a `message` the tool printed.
+/// Each client keeps one of these with its own credential values and passes
+/// every server-provided string that can reach an error, a log line or a
+/// report through [`Redactor::redact`]; [`Redactor::error`] is the last
+/// check on everything a client returns.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    /// Longest first, so a value that contains another is hidden whole.
+    values: Vec<Secret>,
+}
+
+impl Redactor {
+    /// Blank values are skipped. Each value is also looked for as JSON and
+    /// Rust escape it (as a serde error quotes it), when those differ.
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut spelled: Vec<String> = Vec::new();
+        for value in values.into_iter().filter(|v| !v.trim().is_empty()) {
+            let json = serde_json::to_string(value).unwrap_or_default();
+            let json = json.trim_matches('"').to_string();
+            let debug = value.escape_debug().to_string();
+            spelled.extend([value.to_string(), json, debug]);
+        }
+        spelled.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        spelled.dedup();
+        let values = spelled.into_iter().map(Secret).collect();
+        Redactor { values }
+    }
+
+    /// `text` with every occurrence of every value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for value in &self.values {
+            if text.contains(value.expose()) {
+                text = text.replace(value.expose(), "***");
+            }
+        }
+        text
+    }
+
+    fn reveals(&self, text: &str) -> bool {
+        self.values
+            .iter()
+            .any(|value| text.contains(value.expose()))
+    }
+
+    /// The error as is, unless its message or a cause shows a value: then
+    /// the whole chain, as `{:#}` prints it, redacted.
+    pub fn error(&self, error: anyhow::Error) -> anyhow::Error {
+        let shown = format!("{error:#}");
+        if self.reveals(&shown) {
+            anyhow::anyhow!(self.redact(&shown))
+        } else {
+            error
+        }
+    }
+
+    /// Per-user messages come from the server too.
+    pub fn batch(&self, mut result: BatchResult) -> BatchResult {
+        for failed in &mut result.failed {
+            failed.message = self.redact(&failed.message);
+        }
+        result
+    }
+
+    /// What a client's block or unblock returns, checked: see [`Redactor::batch`]
+    /// and [`Redactor::error`].
+    pub fn batch_result(&self, result: anyhow::Result<BatchResult>) -> anyhow::Result<BatchResult> {
+        result.map(|r| self.batch(r)).map_err(|e| self.error(e))
+    }
+}
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redactor({} spellings)", self.values.len())
+    }
 }
 
 impl From<String> for Secret {
@@ -128,6 +210,46 @@ mod tests {
             err.to_string(),
             "WHATSAPP_TOKEN is set but not valid UTF-8: credentials must be text"
         );
+    }
+
+    #[test]
+    fn server_text_never_shows_a_credential() {
+        let redactor = Redactor::new(["key-abc", "key-abc-longer", "s\"ecret", "", " "]);
+        assert_eq!(
+            redactor.redact("accessKey: key-abc-longer, again key-abc; sign of key-abcdef"),
+            "accessKey: ***, again ***; sign of ***def"
+        );
+        // As a JSON string and as a serde error quotes it.
+        assert_eq!(redactor.redact(r#"{"h":"s\"ecret"}"#), r#"{"h":"***"}"#);
+        assert_eq!(redactor.redact("nothing here"), "nothing here");
+        let shown = format!("{redactor:?}");
+        assert!(!shown.contains("key-abc"), "{shown}");
+
+        let quiet = anyhow::anyhow!("HTTP 503").context("POST http://127.0.0.1/x");
+        let quiet = redactor.error(quiet);
+        assert_eq!(
+            quiet.chain().count(),
+            2,
+            "an error without a value is untouched"
+        );
+        let loud = anyhow::anyhow!("echo: accessKey=key-abc").context("POST http://127.0.0.1/x");
+        let loud = redactor.error(loud);
+        assert_eq!(
+            format!("{loud:#}"),
+            "POST http://127.0.0.1/x: echo: accessKey=***"
+        );
+
+        let result = BatchResult {
+            done: vec!["1".into()],
+            failed: vec![super::super::UserError {
+                user: "2".into(),
+                code: 131000,
+                message: "header accessKey=key-abc".into(),
+            }],
+        };
+        let result = redactor.batch_result(Ok(result)).unwrap();
+        assert_eq!(result.failed[0].message, "header accessKey=***");
+        assert_eq!(result.done, ["1"]);
     }
 
     #[test]

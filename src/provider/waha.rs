@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::http;
 use super::ledger::Ledger;
 use super::retry::{self, Outcome, RetryPolicy};
-use super::secret::Secret;
+use super::secret::{Redactor, Secret};
 use super::{BatchResult, Provider, Stats, UserError};
 use crate::number::canonical;
 use reply::Verdict;
@@ -79,6 +79,10 @@ pub struct Waha {
     api_key: HeaderValue,
     /// One client for every call, so connections are reused (style.md, example 5).
     client: reqwest::Client,
+    /// `base_url` as errors and logs show it, without `user:password@`.
+    shown_base: String,
+    /// Hides the API key in whatever the server says.
+    redactor: Redactor,
     ledger: Ledger,
     stats: Stats,
 }
@@ -86,7 +90,7 @@ pub struct Waha {
 impl fmt::Debug for Waha {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waha")
-            .field("base_url", &self.config.base_url)
+            .field("base_url", &self.shown_base)
             .field("session", &self.config.session)
             .field("ledger", &self.config.ledger)
             .finish_non_exhaustive()
@@ -102,18 +106,19 @@ pub fn contact_id(user: &str) -> String {
 impl Waha {
     pub fn new(mut config: WahaConfig) -> anyhow::Result<Self> {
         config.base_url = config.base_url.trim_end_matches('/').to_string();
+        let shown_base = http::shown_url(&config.base_url);
         let url = reqwest::Url::parse(&config.base_url)
-            .with_context(|| format!("WAHA base_url {:?} is not a URL", config.base_url))?;
+            .with_context(|| format!("WAHA base_url {shown_base:?} is not a URL"))?;
         anyhow::ensure!(
             matches!(url.scheme(), "http" | "https"),
-            "WAHA base_url {:?} must start with http:// or https://",
-            config.base_url
+            "WAHA base_url {shown_base:?} must start with http:// or https://"
         );
         let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
         })?;
         api_key.set_sensitive(true);
         let client = http::client()?;
+        let redactor = Redactor::new([config.api_key.expose()]);
         let ledger = Ledger::new(
             config.ledger.clone(),
             &config.business_phone,
@@ -123,6 +128,8 @@ impl Waha {
             config,
             api_key,
             client,
+            shown_base,
+            redactor,
             ledger,
             stats: Stats::default(),
         })
@@ -196,7 +203,7 @@ impl Waha {
     /// contact refused; `Err(_)` stops the target.
     async fn one(&self, route: Route, user: &str) -> anyhow::Result<Result<(), UserError>> {
         let url = format!("{}{}", self.config.base_url, route.path());
-        let what = format!("POST {url}");
+        let what = format!("POST {}{}", self.shown_base, route.path());
         let body = serde_json::to_vec(&Body {
             session: &self.config.session,
             contact_id: contact_id(user),
@@ -239,7 +246,8 @@ impl Waha {
                     }
                 };
                 log(&format!("HTTP {}", status.as_u16()));
-                match reply::classify(status, &bytes, &self.config.session) {
+                let session = &self.config.session;
+                match reply::classify(status, &bytes, session, &self.redactor) {
                     Verdict::Done => Outcome::Done(Ok(())),
                     Verdict::Refused { code, message } => Outcome::Done(Err(UserError {
                         user: user.to_string(),
@@ -295,12 +303,15 @@ impl Provider for Waha {
         Ok(blocked)
     }
 
+    /// Server text is redacted where it is read; this is the last check.
     async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.batch(Route::Block, users).await
+        let result = self.batch(Route::Block, users).await;
+        self.redactor.batch_result(result)
     }
 
     async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
-        self.batch(Route::Unblock, users).await
+        let result = self.batch(Route::Unblock, users).await;
+        self.redactor.batch_result(result)
     }
 
     fn max_batch(&self) -> usize {

@@ -15,6 +15,7 @@ use crate::provider::meta::{MetaError, meta_error};
 use crate::provider::retry::{
     meta_code_is_transient, meta_code_shrinks_batch, meta_flag_is_transient, status_is_transient,
 };
+use crate::provider::secret::Redactor;
 
 /// `{"error": {...}}`, on its own or beside a partial `block_users`.
 #[derive(Debug, Deserialize)]
@@ -44,6 +45,19 @@ pub(super) struct GraphError {
 }
 
 impl GraphError {
+    /// Hide the client's credentials in every field that is ever shown.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        for text in [&mut self.message, &mut self.kind, &mut self.fbtrace_id]
+            .into_iter()
+            .flatten()
+        {
+            *text = redactor.redact(text);
+        }
+        if let Some(Value::String(details)) = &mut self.error_data {
+            *details = redactor.redact(details);
+        }
+    }
+
     /// The message without Meta's `(#code)` prefix, which repeats the code.
     pub fn text(&self) -> String {
         let message = self.message.as_deref().unwrap_or_default();

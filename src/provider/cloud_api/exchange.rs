@@ -100,9 +100,9 @@ impl CloudApi {
         };
         if status.is_success() {
             log(&format!("HTTP {code}"));
-            return parse(code, &bytes);
+            return self.parse(code, &bytes);
         }
-        let Ok(ErrorReply { error }) = serde_json::from_slice::<ErrorReply>(&bytes) else {
+        let Ok(ErrorReply { mut error }) = serde_json::from_slice::<ErrorReply>(&bytes) else {
             log(&format!("HTTP {code}, no Meta error"));
             if retry::status_is_transient(status) {
                 let why = format!("HTTP {code}");
@@ -115,6 +115,9 @@ impl CloudApi {
             };
             return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
         };
+        // Everything the server wrote is redacted before it is shown: a
+        // gateway may echo the request's headers back (product.md §1).
+        error.redact(&self.redactor);
         // fbtrace_id is what Meta support asks for; it is not a secret.
         let trace = error.fbtrace_id.as_deref().unwrap_or("none");
         log(&format!(
@@ -123,7 +126,7 @@ impl CloudApi {
         ));
         match errors::classify(status, &error) {
             // The per-user results sit beside the error (HTTP 400, providers.md §2).
-            Verdict::Partial => parse(code, &bytes),
+            Verdict::Partial => self.parse(code, &bytes),
             Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
             Verdict::Transient { why, shrink: true } if request.can_shrink => {
                 Outcome::Done(Answer::TooMany { why, retry_after })
@@ -134,14 +137,20 @@ impl CloudApi {
     }
 }
 
-/// A reply whose body is not the expected JSON is most likely garbled in
-/// transit; every call is idempotent, so it is worth another try.
-fn parse<T: DeserializeOwned>(code: u16, bytes: &[u8]) -> Outcome<Answer<T>> {
-    match serde_json::from_slice(bytes) {
-        Ok(data) => Outcome::Done(Answer::Data(data)),
-        Err(error) => Outcome::Transient {
-            why: format!("malformed reply (HTTP {code}): {error}"),
-            retry_after: None,
-        },
+impl CloudApi {
+    /// A reply whose body is not the expected JSON is most likely garbled in
+    /// transit; every call is idempotent, so it is worth another try. serde
+    /// quotes the values it could not read, hence the redactor.
+    fn parse<T: DeserializeOwned>(&self, code: u16, bytes: &[u8]) -> Outcome<Answer<T>> {
+        match serde_json::from_slice(bytes) {
+            Ok(data) => Outcome::Done(Answer::Data(data)),
+            Err(error) => Outcome::Transient {
+                why: format!(
+                    "malformed reply (HTTP {code}): {}",
+                    self.redactor.redact(&error.to_string())
+                ),
+                retry_after: None,
+            },
+        }
     }
 }

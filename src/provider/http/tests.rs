@@ -29,6 +29,27 @@ fn fatal_text(failure: Failure) -> String {
     }
 }
 
+#[test]
+fn urls_are_shown_without_userinfo() {
+    for (url, shown) in [
+        (
+            "https://user:pa55@api2.nxcloud.com/x?y=1",
+            "https://api2.nxcloud.com/x?y=1",
+        ),
+        ("http://user@127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("http://a:b@c@127.0.0.1/p@q", "http://127.0.0.1/p@q"),
+        ("http://127.0.0.1:3000/", "http://127.0.0.1:3000/"),
+        (
+            "https://graph.facebook.com/v25.0/1/block_users?after=a@b",
+            "https://graph.facebook.com/v25.0/1/block_users?after=a@b",
+        ),
+        ("not a url", "not a url"),
+        ("ftp://u:p@host", "ftp://host"),
+    ] {
+        assert_eq!(shown_url(url), shown, "{url}");
+    }
+}
+
 #[tokio::test]
 async fn redirects_are_refused_and_the_other_host_hears_nothing() {
     let elsewhere = testing::serve(Answer::ok("{}")).await;

@@ -35,7 +35,7 @@ impl NxCloud {
         body: Vec<u8>,
     ) -> anyhow::Result<Answer<T>> {
         let url = self.url(endpoint);
-        let what = format!("POST {url}");
+        let what = self.what(endpoint);
         let clock_rejections = AtomicU32::new(0);
         let request = Request {
             endpoint,
@@ -114,14 +114,19 @@ impl NxCloud {
             Ok(envelope) => envelope,
             Err(error) if status.is_success() => {
                 log(&format!("HTTP {code}, malformed reply"));
-                return malformed(code, error);
+                return self.malformed(code, error);
             }
             Err(_) => {
                 log(&format!("HTTP {code}"));
                 return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
             }
         };
-        let trace = envelope.trace_id().map(|id| format!(", traceId {id}"));
+        // Everything the server wrote is redacted before it is shown: a
+        // gateway may echo the request's headers back (product.md §1).
+        let redact = |text: &str| self.redactor.redact(text);
+        let trace = envelope
+            .trace_id()
+            .map(|id| format!(", traceId {}", redact(&id)));
         log(&format!(
             "HTTP {code}, code {}{}",
             envelope.code,
@@ -134,13 +139,13 @@ impl NxCloud {
             appkey: &self.config.appkey,
             business_phone: &self.config.business_phone,
         };
-        let message = envelope.message.as_deref().unwrap_or_default();
-        match envelope::classify(envelope.code, message, &context) {
+        let message = redact(envelope.message.as_deref().unwrap_or_default());
+        match envelope::classify(envelope.code, &message, &context) {
             Verdict::Data => {
                 let data = envelope.data.unwrap_or_default();
                 match serde_json::from_value(data) {
                     Ok(data) => Outcome::Done(Answer::Data(data)),
-                    Err(error) => malformed(code, error),
+                    Err(error) => self.malformed(code, error),
                 }
             }
             Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
@@ -172,12 +177,16 @@ struct Request<'a> {
     clock_rejections: &'a AtomicU32,
 }
 
-/// A 200 whose body is not the expected JSON is most likely a reply garbled in
-/// transit; the calls are idempotent, so it is worth another try.
-fn malformed<T>(code: u16, error: serde_json::Error) -> Outcome<T> {
-    Outcome::Transient {
-        why: format!("malformed reply (HTTP {code}): {error}"),
-        retry_after: None,
+impl NxCloud {
+    /// A 200 whose body is not the expected JSON is most likely a reply
+    /// garbled in transit; the calls are idempotent, so it is worth another
+    /// try. serde quotes the values it could not read, hence the redactor.
+    fn malformed<T>(&self, code: u16, error: serde_json::Error) -> Outcome<T> {
+        let error = self.redactor.redact(&error.to_string());
+        Outcome::Transient {
+            why: format!("malformed reply (HTTP {code}): {error}"),
+            retry_after: None,
+        }
     }
 }
 

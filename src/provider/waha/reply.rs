@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::API_KEY_VAR;
 use crate::provider::retry::status_is_transient;
+use crate::provider::secret::Redactor;
 
 /// Longest piece of a non-JSON error body quoted in a message.
 const QUOTE_LIMIT: usize = 200;
@@ -27,12 +28,19 @@ pub(super) enum Verdict {
     Fatal(String),
 }
 
-pub(super) fn classify(status: StatusCode, body: &[u8], session: &str) -> Verdict {
+/// `redactor` hides the API key in what the server wrote, before any of it
+/// is quoted (and before a quote is cut, which could leave half a key).
+pub(super) fn classify(
+    status: StatusCode,
+    body: &[u8],
+    session: &str,
+    redactor: &Redactor,
+) -> Verdict {
     if status.is_success() {
         return Verdict::Done;
     }
     let code = status.as_u16();
-    let message = message(body);
+    let message = message(body, redactor);
     let said = message
         .as_deref()
         .unwrap_or_else(|| status.canonical_reason().unwrap_or(""));
@@ -68,14 +76,14 @@ pub(super) fn classify(status: StatusCode, body: &[u8], session: &str) -> Verdic
 }
 
 /// WAHA's `message` (joined when a list), else a short quote of the body.
-fn message(body: &[u8]) -> Option<String> {
+fn message(body: &[u8], redactor: &Redactor) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     let Ok(json) = serde_json::from_str::<Value>(text) else {
-        return Some(quote(text));
+        return Some(quote(&redactor.redact(text)));
     };
     let pick = |value: &Value| match value {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -85,10 +93,14 @@ fn message(body: &[u8]) -> Option<String> {
         }
         _ => None,
     };
-    json.get("message")
+    let picked = json
+        .get("message")
         .and_then(pick)
-        .or_else(|| json.get("error").and_then(pick))
-        .or_else(|| Some(quote(text)))
+        .or_else(|| json.get("error").and_then(pick));
+    Some(match picked {
+        Some(message) => redactor.redact(&message),
+        None => quote(&redactor.redact(text)),
+    })
 }
 
 fn quote(text: &str) -> String {
@@ -102,11 +114,14 @@ fn quote(text: &str) -> String {
 mod tests {
     use super::*;
 
+    const KEY: &str = "waha-key-do-not-print";
+
     fn verdict(status: u16, body: &str) -> Verdict {
         classify(
             StatusCode::from_u16(status).unwrap(),
             body.as_bytes(),
             "default",
+            &Redactor::new([KEY]),
         )
     }
 
@@ -196,5 +211,33 @@ mod tests {
             verdict(503, "busy"),
             Verdict::Transient("HTTP 503: busy".into())
         );
+    }
+
+    /// A server that echoes the request back must not get the key printed:
+    /// in a message, in a list of messages, or in a quote of a body that is
+    /// not JSON, even one cut short right inside the key.
+    #[test]
+    fn the_key_is_redacted_in_whatever_the_server_says() {
+        let echo = format!(r#"{{"statusCode":400,"message":"bad header X-Api-Key: {KEY}"}}"#);
+        assert_eq!(
+            verdict(400, &echo),
+            Verdict::Refused {
+                code: 400,
+                message: "bad header X-Api-Key: ***".into()
+            }
+        );
+        let list = format!(r#"{{"message":["x-api-key={KEY}","no"]}}"#);
+        assert!(
+            matches!(verdict(422, &list), Verdict::Refused { message, .. } if message == "x-api-key=***; no")
+        );
+        let text = format!("{}{KEY} and more", "x".repeat(QUOTE_LIMIT - 5));
+        let Verdict::Transient(why) = verdict(503, &text) else {
+            panic!()
+        };
+        assert!(!why.contains("waha-") && why.contains("***"), "{why}");
+        let Verdict::Fatal(why) = verdict(401, &format!(r#"{{"error":"wrong key {KEY}"}}"#)) else {
+            panic!()
+        };
+        assert!(why.ends_with("(HTTP 401: wrong key ***)"), "{why}");
     }
 }

@@ -55,3 +55,73 @@ async fn a_reply_past_the_cap_is_a_malformed_reply_and_not_retried() {
     );
     assert_eq!(server.hits(), 1);
 }
+
+/// What a server says reaches errors, logs and reports; a gateway that
+/// echoes the request's headers must not get the token printed.
+#[tokio::test]
+async fn server_text_that_echoes_the_token_is_redacted() {
+    let error = json!({"error": {"code": 100, "type": "OAuthException",
+        "message": format!("(#100) Bad header Authorization: Bearer {TOKEN}"),
+        "error_data": format!("sent {TOKEN}"), "fbtrace_id": TOKEN}});
+    let reply = Answer::Fixed {
+        status: "400 Bad Request",
+        headers: Vec::new(),
+        body: error.to_string().into_bytes(),
+    };
+    let server = testing::serve(reply).await;
+    let client = cloud_api(&server.base);
+    let error = format!(
+        "{:#}",
+        client.block(&users(&["8613300000001"])).await.unwrap_err()
+    );
+    assert!(
+        error.ends_with(
+            "Meta error 100 (OAuthException): Bad header Authorization: Bearer *** (sent ***)"
+        ),
+        "{error}"
+    );
+
+    // A per-user message, which ends up in the report.
+    let failed = json!({"input": "8613300000001", "errors": [{"code": 131000,
+        "message": format!("token {TOKEN}")}]});
+    let reply = json!({"block_users": {"failed_users": [failed]}});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let result = cloud_api(&server.base)
+        .block(&users(&["8613300000001"]))
+        .await;
+    assert_eq!(result.unwrap().failed[0].message, "token ***");
+
+    // serde quotes what it could not read.
+    let reply = json!({"data": TOKEN});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let error = format!("{:#}", cloud_api(&server.base).list().await.unwrap_err());
+    assert!(error.contains("malformed reply (HTTP 200): "), "{error}");
+    assert!(!error.contains(TOKEN), "{error}");
+}
+
+#[tokio::test]
+async fn a_url_with_userinfo_is_never_shown_with_it() {
+    let server = testing::serve(Answer::ok("{}")).await;
+    let with_userinfo = server.base.replace("http://", "http://admin:pa55w0rd@");
+    let client = cloud_api(&with_userinfo);
+    // A page with no users and no paging ends the listing; a write needs
+    // block_users, so the reply is malformed and named by its endpoint.
+    assert!(client.list().await.unwrap().is_empty());
+    let error = client
+        .unblock(&users(&["8613300000001"]))
+        .await
+        .unwrap_err()
+        .to_string();
+    let expected = format!("DELETE {}/v25.0/{ID}/block_users: ", server.base);
+    assert!(error.starts_with(&expected), "{error}");
+    assert!(!format!("{client:?}").contains("pa55w0rd"));
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_not_retried() {
+    let server = testing::serve(Answer::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n")).await;
+    let client = cloud_api(&server.base.replace("http://", "https://"));
+    let error = client.list().await.unwrap_err().to_string();
+    assert!(error.contains("the TLS handshake failed"), "{error}");
+    assert_eq!((server.hits(), client.stats().retries()), (1, 0));
+}

@@ -57,3 +57,81 @@ async fn a_reply_past_the_cap_is_a_malformed_reply_and_not_retried() {
     );
     assert_eq!(server.hits(), 1);
 }
+
+/// What a server says reaches errors, logs and reports; a gateway that
+/// echoes the request's headers must not get the credentials printed.
+#[tokio::test]
+async fn server_text_that_echoes_the_credentials_is_redacted() {
+    let echo = format!("bad parameter; you sent accessKey={KEY}, secret {SECRET}");
+    let reply = json!({"code": 1002, "message": echo, "data": null});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let error = format!("{:#}", nxcloud(&server.base).list().await.unwrap_err());
+    assert!(
+        error.ends_with("you sent accessKey=***, secret ***)"),
+        "{error}"
+    );
+
+    // A per-user message, which ends up in the report.
+    let failed = json!({"input": "8613300000001", "errors": [{"code": 131000,
+        "message": format!("header accessKey: {KEY}"), "error_data": {"details": SECRET}}]});
+    let reply =
+        json!({"code": 0, "message": "ok", "data": {"block_users": {"failed_users": [failed]}}});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let result = nxcloud(&server.base)
+        .block(&users(&["8613300000001"]))
+        .await;
+    assert_eq!(
+        result.unwrap().failed[0].message,
+        "header accessKey: ***: ***"
+    );
+
+    // A value quoted by an error raised far from the exchange.
+    let reply = json!({"code": 0, "message": "ok", "data": {"data": [{"wa_id": KEY}]}});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let error = format!("{:#}", nxcloud(&server.base).list().await.unwrap_err());
+    assert!(error.contains(r#"malformed reply: wa_id "***""#), "{error}");
+
+    // Retried messages are shown too, in the final error and the debug log.
+    let reply = json!({"code": -1, "message": format!("failed for {KEY}"), "data": null});
+    let server = testing::serve(Answer::ok(&reply.to_string())).await;
+    let error = nxcloud(&server.base).list().await.unwrap_err().to_string();
+    assert!(
+        error.ends_with("NxCloud code -1: failed for ***"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_base_url_with_userinfo_is_never_shown_with_it() {
+    let denied = Answer::Fixed {
+        status: "401 Unauthorized",
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    let server = testing::serve(denied).await;
+    let with_userinfo = server.base.replace("http://", "http://admin:pa55w0rd@");
+    let client = nxcloud(&with_userinfo);
+    let error = client.list().await.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!("POST {}{LIST}: HTTP 401 Unauthorized", server.base)
+    );
+    assert!(!format!("{client:?}").contains("pa55w0rd"));
+    let config = NxCloudConfig::new(
+        "https://admin:pa55w0rd@",
+        "a",
+        "1",
+        Credentials::new("k", "s"),
+    );
+    let error = NxCloud::new(config).unwrap_err().to_string();
+    assert!(!error.contains("pa55w0rd"), "{error}");
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_not_retried() {
+    let server = testing::serve(Answer::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n")).await;
+    let client = nxcloud(&server.base.replace("http://", "https://"));
+    let error = client.list().await.unwrap_err().to_string();
+    assert!(error.contains("the TLS handshake failed"), "{error}");
+    assert_eq!((server.hits(), client.stats().retries()), (1, 0));
+}

@@ -62,3 +62,49 @@ async fn a_reply_past_the_cap_is_a_malformed_reply_and_not_recorded() {
     assert_eq!(server.hits(), 1);
     assert!(client.list().await.unwrap().is_empty());
 }
+
+/// A per-contact refusal ends up in the report; a server that echoes the
+/// request's headers must not get the key printed there.
+#[tokio::test]
+async fn server_text_that_echoes_the_key_is_redacted() {
+    let echo = json!({"statusCode": 400, "message": format!("bad X-Api-Key: {KEY}")});
+    let reply = Answer::Fixed {
+        status: "400 Bad Request",
+        headers: Vec::new(),
+        body: echo.to_string().into_bytes(),
+    };
+    let server = testing::serve(reply).await;
+    let dir = tempfile::tempdir().unwrap();
+    let result = waha(&server.base, &dir).block(&users(1)).await.unwrap();
+    assert_eq!(result.failed[0].message, "bad X-Api-Key: ***");
+}
+
+#[tokio::test]
+async fn a_base_url_with_userinfo_is_never_shown_with_it() {
+    let reply = Answer::Fixed {
+        status: "404 Not Found",
+        headers: Vec::new(),
+        body: br#"{"message":"Cannot POST /api/contacts/block"}"#.to_vec(),
+    };
+    let server = testing::serve(reply).await;
+    let with_userinfo = server.base.replace("http://", "http://admin:pa55w0rd@");
+    let dir = tempfile::tempdir().unwrap();
+    let client = waha(&with_userinfo, &dir);
+    let error = client.block(&users(1)).await.unwrap_err().to_string();
+    let expected = format!(
+        "POST {}/api/contacts/block: WAHA has no such route",
+        server.base
+    );
+    assert!(error.starts_with(&expected), "{error}");
+    assert!(!format!("{client:?}").contains("pa55w0rd"));
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_not_retried() {
+    let server = testing::serve(Answer::Raw(b"HTTP/1.1 400 Bad Request\r\n\r\n")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = waha(&server.base.replace("http://", "https://"), &dir);
+    let error = client.block(&users(1)).await.unwrap_err().to_string();
+    assert!(error.contains("the TLS handshake failed"), "{error}");
+    assert_eq!((server.hits(), client.stats().retries()), (1, 0));
+}
