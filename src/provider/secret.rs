@@ -75,12 +75,19 @@ pub struct Redactor {
     values: Vec<Secret>,
 }
 
+/// Values shorter than this are not looked for: hiding every `s` of a
+/// one-letter test secret turns each message into noise, and so short a
+/// value would be guessed, not read. Real keys and tokens are far longer.
+const MIN_REDACTED_CHARS: usize = 4;
+
 impl Redactor {
-    /// Blank values are skipped. Each value is also looked for as JSON and
-    /// Rust escape it (as a serde error quotes it), when those differ.
+    /// Values shorter than [`MIN_REDACTED_CHARS`] are skipped. Each value
+    /// is also looked for as JSON and Rust escape it (as a serde error
+    /// quotes it), when those differ.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut spelled: Vec<String> = Vec::new();
-        for value in values.into_iter().filter(|v| !v.trim().is_empty()) {
+        let long_enough = |value: &&str| value.trim().chars().count() >= MIN_REDACTED_CHARS;
+        for value in values.into_iter().filter(long_enough) {
             let json = serde_json::to_string(value).unwrap_or_default();
             let json = json.trim_matches('"').to_string();
             let debug = value.escape_debug().to_string();
@@ -224,6 +231,9 @@ mod tests {
         assert_eq!(redactor.redact("nothing here"), "nothing here");
         let shown = format!("{redactor:?}");
         assert!(!shown.contains("key-abc"), "{shown}");
+        // Too short to hide without hiding every word that contains it.
+        let short = Redactor::new(["k", "s3c", "abcd"]);
+        assert_eq!(short.redact("keys s3cret abcde"), "keys s3cret ***e");
 
         let quiet = anyhow::anyhow!("HTTP 503").context("POST http://127.0.0.1/x");
         let quiet = redactor.error(quiet);
