@@ -7,6 +7,7 @@ mod drift;
 mod faults;
 mod github;
 mod guards;
+mod hostile;
 mod import;
 mod input;
 mod progress;
