@@ -1,7 +1,7 @@
 //! The HTTP plumbing every provider client shares: how a client is built,
-//! how a request is sent, and how a reply body is read.
+//! how a request is sent, how a reply body is read, and how a URL is shown.
 //!
-//! Two rules live here so that no backend can forget them:
+//! Three rules live here so that no backend can forget them:
 //! - Redirects are never followed. reqwest would send the request again,
 //!   credential headers (NxCloud's `accessKey`, `ts`, `sign`; the Cloud API
 //!   token; WAHA's key) and body included, to whatever host `Location`
@@ -9,6 +9,10 @@
 //!   a fatal error naming the endpoint instead.
 //! - A reply body is read in chunks up to [`MAX_REPLY_BYTES`], so a broken or
 //!   hostile server cannot make the tool hold gigabytes in memory.
+//! - Errors and logs name an endpoint by [`shown_url`], never with the
+//!   `user:password@` a configured URL may carry.
+//!
+//! Whether a failure is worth another try is still decided in [`retry`].
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //!
 //! Three signed POST endpoints: block, unblock, and list one page. Each call
 //! serialises its body once, and every attempt signs and sends those same
-//! bytes with a fresh timestamp; [`retry::run`] decides when to try again.
+//! bytes with a fresh timestamp; [`super::retry::run`] decides when to try again.
 
 mod credentials;
 mod envelope;
@@ -148,7 +148,7 @@ impl NxCloud {
     }
 
     /// Block or unblock one batch. Both are idempotent on the platform, so
-    /// [`retry::run`] may send them again when a reply is lost.
+    /// [`super::retry::run`] may send them again when a reply is lost.
     async fn write(&self, endpoint: Endpoint, users: &[String]) -> anyhow::Result<BatchResult> {
         if users.is_empty() {
             return Ok(BatchResult::default());

@@ -81,7 +81,7 @@ pub struct Redactor {
 const MIN_REDACTED_CHARS: usize = 4;
 
 impl Redactor {
-    /// Values shorter than [`MIN_REDACTED_CHARS`] are skipped. Each value
+    /// Values shorter than four characters are skipped. Each value
     /// is also looked for as JSON and Rust escape it (as a serde error
     /// quotes it), when those differ.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
