@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use super::budget::Doc;
-use super::markdown::{escape, file_cell, push_errors, section_heading};
+use super::markdown::{Words, change_lists, escape, file_cell, push_errors, section_heading};
 use super::text::{Paint, Style, header};
 use super::{EntryIndex, PlannedTarget, TargetError, one_line};
 
@@ -208,34 +208,15 @@ pub fn drift_markdown(
         if !drifted(t) {
             continue;
         }
-        let plan = &t.plan;
-        doc.text(format!(
-            "<details><summary>{} missing, {} unexpected, {} in sync</summary>\n\n",
-            plan.block.len(),
-            plan.unblock.len(),
-            plan.unchanged
-        ));
-        let index = EntryIndex::new(&t.target);
-        if !plan.block.is_empty() {
-            doc.text("**Missing**\n\n".to_string());
-            doc.list(
-                plan.block
-                    .iter()
-                    .map(|user| match index.block_detail(user) {
-                        Some(detail) => format!("- `{user}` {}\n", escape(&detail)),
-                        None => format!("- `{user}`\n"),
-                    }),
-            );
-        }
-        if !plan.unblock.is_empty() {
-            doc.text("**Unexpected**\n\n".to_string());
-            doc.list(
-                plan.unblock
-                    .iter()
-                    .map(|u| format!("- `{}` {}\n", u.user, escape(&index.unblock_detail(u)))),
-            );
-        }
-        doc.text("</details>\n\n".to_string());
+        change_lists(
+            &mut doc,
+            t,
+            &Words {
+                summary: ["missing", "unexpected", "in sync"],
+                block: "Missing",
+                unblock: "Unexpected",
+            },
+        );
     }
     push_errors(&mut doc, errors);
     doc.finish()

@@ -85,34 +85,7 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
         if !t.plan.has_changes() {
             continue;
         }
-        let plan = &t.plan;
-        doc.text(format!(
-            "<details><summary>{} to block, {} to unblock, {} unchanged</summary>\n\n",
-            plan.block.len(),
-            plan.unblock.len(),
-            plan.unchanged
-        ));
-        let index = EntryIndex::new(&t.target);
-        if !plan.block.is_empty() {
-            doc.text("**Block**\n\n".to_string());
-            doc.list(
-                plan.block
-                    .iter()
-                    .map(|user| match index.block_detail(user) {
-                        Some(detail) => format!("- `{user}` {}\n", escape(&detail)),
-                        None => format!("- `{user}`\n"),
-                    }),
-            );
-        }
-        if !plan.unblock.is_empty() {
-            doc.text("**Unblock**\n\n".to_string());
-            doc.list(
-                plan.unblock
-                    .iter()
-                    .map(|u| format!("- `{}` {}\n", u.user, escape(&index.unblock_detail(u)))),
-            );
-        }
-        doc.text("</details>\n\n".to_string());
+        change_lists(&mut doc, t, &PLAN_WORDS);
     }
     push_errors(&mut doc, errors);
     doc.finish()
@@ -279,6 +252,54 @@ pub(super) fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
+}
+
+/// How a rendering names the two lists of changes: plans speak of what to
+/// do, drift of what differs.
+pub(super) struct Words {
+    pub summary: [&'static str; 3],
+    pub block: &'static str,
+    pub unblock: &'static str,
+}
+
+pub(super) const PLAN_WORDS: Words = Words {
+    summary: ["to block", "to unblock", "unchanged"],
+    block: "Block",
+    unblock: "Unblock",
+};
+
+/// A target's blocks and unblocks, with the files' reasons, in one
+/// collapsible section (shared by the plan and drift renderings).
+pub(super) fn change_lists(doc: &mut Doc, t: &PlannedTarget, words: &Words) {
+    let plan = &t.plan;
+    let [b, u, same] = words.summary;
+    doc.text(format!(
+        "<details><summary>{} {b}, {} {u}, {} {same}</summary>\n\n",
+        plan.block.len(),
+        plan.unblock.len(),
+        plan.unchanged
+    ));
+    let index = EntryIndex::new(&t.target);
+    if !plan.block.is_empty() {
+        doc.text(format!("**{}**\n\n", words.block));
+        doc.list(
+            plan.block
+                .iter()
+                .map(|user| match index.block_detail(user) {
+                    Some(detail) => format!("- `{user}` {}\n", escape(&detail)),
+                    None => format!("- `{user}`\n"),
+                }),
+        );
+    }
+    if !plan.unblock.is_empty() {
+        doc.text(format!("**{}**\n\n", words.unblock));
+        doc.list(
+            plan.unblock
+                .iter()
+                .map(|u| format!("- `{}` {}\n", u.user, escape(&index.unblock_detail(u)))),
+        );
+    }
+    doc.text("</details>\n\n".to_string());
 }
 
 #[cfg(test)]
