@@ -35,6 +35,10 @@ pub struct TargetDriftWire {
     pub unexpected: Vec<UnblockWire>,
     /// Live users the files agree with.
     pub in_sync: u64,
+    /// What a reader must know (for WAHA: drift cannot see blocks made
+    /// outside the tool). Absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,7 @@ impl From<&PlannedTarget> for TargetDriftWire {
             missing: t.plan.block.clone(),
             unexpected: t.plan.unblock.iter().map(UnblockWire::from).collect(),
             in_sync: t.plan.unchanged as u64,
+            notes: t.notes.clone(),
         }
     }
 }
