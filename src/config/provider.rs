@@ -8,6 +8,7 @@ use marked_yaml::{Node, Span};
 use super::ProviderSettings;
 use super::credentials::{credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
+use crate::provider::http::shown_url;
 
 mod cloud_api;
 
@@ -177,11 +178,15 @@ fn optional(
     Some(Some(value.to_string()))
 }
 
-/// `base_url`, without trailing slashes so clients can append paths.
+/// `base_url`, without trailing slashes so clients can append paths. A bad
+/// one is quoted without `user:password@`: that part is a credential.
 fn base_url(w: &mut Walker, map: &MarkedMappingNode) -> Option<Option<String>> {
     let url = optional(w, map, "base_url", |v| {
         let ok = v.starts_with("http://") || v.starts_with("https://");
-        (!ok).then(|| format!("provider.base_url {v:?} must start with http:// or https://"))
+        (!ok).then(|| {
+            let shown = shown_url(v);
+            format!("provider.base_url {shown:?} must start with http:// or https://")
+        })
     })?;
     Some(url.map(|u| u.trim_end_matches('/').to_string()))
 }
@@ -355,5 +360,21 @@ mod tests {
         );
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[1].contains("\"25.0\" is not a Graph API version; write it like v25.0"));
+    }
+
+    #[test]
+    fn a_bad_base_url_is_quoted_without_its_userinfo() {
+        for url in ["ftp://ops:pa55w0rd@api.example", "ops:pa55w0rd@api.example"] {
+            let (_, e) = settings(
+                "f.yaml",
+                &format!("provider: {{kind: waha, base_url: \"{url}\"}}\n"),
+            );
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert!(!e[0].contains("pa55w0rd"), "{e:?}");
+            assert!(
+                e[0].contains("api.example\" must start with http://"),
+                "{e:?}"
+            );
+        }
     }
 }

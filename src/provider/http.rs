@@ -46,11 +46,15 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
 
 /// `url` as errors and logs show it: without `user:password@`, which is a
 /// credential like any other. Cut by hand rather than parsed and printed
-/// again, so the rest reads exactly as configured, and a value that is not
-/// a URL at all cannot leak one either.
+/// again, so the rest reads exactly as configured. A value without
+/// `scheme://` (the loader refuses and quotes one such as `ops:pw@host`)
+/// has no parts to go by, so all of it up to its last `@` is left out.
 pub fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return match url.rfind('@') {
+            Some(at) => url[at + 1..].to_string(),
+            None => url.to_string(),
+        };
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {

@@ -7,7 +7,7 @@
 
 pub mod client;
 pub mod cloud_api;
-mod http;
+pub(crate) mod http;
 pub mod ledger;
 mod meta;
 pub mod nxcloud;

@@ -8,6 +8,7 @@ use marked_yaml::types::MarkedMappingNode;
 use super::{base_url, optional};
 use crate::config::ProviderSettings;
 use crate::config::tree::{Walker, entry};
+use crate::provider::http::shown_url;
 
 pub(super) const KEYS: [&str; 6] = [
     "phone_number_id",
@@ -40,15 +41,17 @@ pub(super) fn settings(
         })
     });
     let base_url = base_url(w, map);
+    // A bad endpoint is quoted without `user:password@`, a credential.
     let endpoint = optional(w, map, "endpoint", |v| {
         let web = v.starts_with("http://") || v.starts_with("https://");
+        let shown = shown_url(v);
         if !web {
             Some(format!(
-                "provider.endpoint {v:?} must start with http:// or https://"
+                "provider.endpoint {shown:?} must start with http:// or https://"
             ))
         } else if v.contains(['?', '#']) {
             Some(format!(
-                "provider.endpoint {v:?} must be the block-users URL itself, without a query"
+                "provider.endpoint {shown:?} must be the block-users URL itself, without a query"
             ))
         } else {
             None
@@ -240,6 +243,13 @@ mod tests {
             settings("provider: {kind: cloud-api, endpoint: \"https://r.example/b?x=1\"}\n");
         assert!(
             e[0].ends_with("must be the block-users URL itself, without a query"),
+            "{e:?}"
+        );
+        let (_, e) = settings(
+            "provider: {kind: cloud-api, endpoint: \"https://ops:pa55w0rd@r.example/b?x=1\"}\n",
+        );
+        assert!(
+            e[0].contains("\"https://r.example/b?x=1\" must be") && !e[0].contains("pa55w0rd"),
             "{e:?}"
         );
     }

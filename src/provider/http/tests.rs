@@ -45,6 +45,9 @@ fn urls_are_shown_without_userinfo() {
         ),
         ("not a url", "not a url"),
         ("ftp://u:p@host", "ftp://host"),
+        ("ops:pa55@api.example/x", "api.example/x"),
+        ("//ops:pa55@api.example", "api.example"),
+        ("htp:/ops:pa55@api.example", "api.example"),
     ] {
         assert_eq!(shown_url(url), shown, "{url}");
     }
