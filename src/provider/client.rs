@@ -88,23 +88,6 @@ impl Client {
             Client::NxCloud(_) | Client::CloudApi(_) => Vec::new(),
         }
     }
-
-    /// Why `import` cannot work with this provider: `None` when it reads a
-    /// live list from the platform, the reason when it can only show the
-    /// tool's own record.
-    pub fn import_refusal(&self) -> Option<&'static str> {
-        match self {
-            Client::Waha(_) => Some(
-                "WAHA cannot list blocked contacts, so there is no live list to import: the tool only knows what it blocked itself (its ledger); write the blocked: list by hand",
-            ),
-            Client::NxCloud(_) | Client::CloudApi(_) => None,
-        }
-    }
-
-    /// Does [`Provider::list`] read the platform's own list?
-    pub fn can_list_live(&self) -> bool {
-        self.import_refusal().is_none()
-    }
 }
 
 impl Provider for Client {

@@ -176,6 +176,11 @@ fn providers_that_cannot_list_are_a_clear_error_before_anything_is_sent() {
         run.code(1);
         assert!(run.stderr.contains(message), "{}", run.stderr);
         assert_eq!(read(&file), original);
+        // Decided from the settings alone: no credential is needed to hear it.
+        let run = ws.command(&["import", "t.yaml", "--write"]).run();
+        run.code(1);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+        assert!(!run.stderr.contains("WAHA_API_KEY"), "{}", run.stderr);
     }
     assert_eq!(emu.requests(), 0);
 }
