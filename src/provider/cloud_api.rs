@@ -177,6 +177,11 @@ impl CloudApi {
                     merge(&mut result, meta::refuse_all(&rest, &meta));
                     break;
                 }
+                // 131047 or 131021 for this piece as a whole: its users are
+                // deferred or failed, and the other pieces go on.
+                Answer::Refused(meta) if codes::is_per_user(meta.code) => {
+                    merge(&mut result, meta::refuse_all(piece, &meta))
+                }
                 Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
                 Answer::TooMany { why, retry_after } => {
                     let splits = splits + 1;

@@ -71,9 +71,10 @@ pub(super) fn user_refs(users: &[String]) -> Vec<UserRef<'_>> {
     users.iter().map(|user| UserRef { user }).collect()
 }
 
-/// A refusal of the whole call that concerns every user of it (139101, the
-/// block list is full): each distinct user is reported failed with it, so
-/// apply stops further blocks for this phone (providers.md §2).
+/// A refusal of the whole call that concerns every user of it: each distinct
+/// user is reported failed with it. For 139101 (the block list is full) apply
+/// then stops further blocks for this phone; 131047 and 131021 are read as
+/// if `failed_users` had named each user (providers.md §2).
 pub(super) fn refuse_all(users: &[String], error: &MetaError) -> BatchResult {
     let mut seen = HashSet::new();
     let failed = users

@@ -49,6 +49,14 @@ pub mod codes {
     pub const CANNOT_BLOCK_SELF: i64 = 131021;
     /// Not messaged in the last 24 h: per-user, deferred (reported as drift).
     pub const NOT_MESSAGED_24H: i64 = 131047;
+
+    /// A per-user code that came as the error of a whole call, with no
+    /// `failed_users` beside it (seen once 130429 halving reaches single
+    /// users). It speaks for every user of that call, not for the run, so it
+    /// is reported per user like `failed_users` would be (providers.md §2).
+    pub fn is_per_user(code: i64) -> bool {
+        matches!(code, NOT_MESSAGED_24H | CANNOT_BLOCK_SELF)
+    }
 }
 
 /// Counters every client keeps for the apply report, the benchmark and the

@@ -174,6 +174,10 @@ impl NxCloud {
             {
                 Ok(meta::refuse_all(users, &meta))
             }
+            // 131047 or 131021 for the call as a whole: per user, not fatal.
+            Answer::Refused(meta) if codes::is_per_user(meta.code) => {
+                Ok(meta::refuse_all(users, &meta))
+            }
             Answer::Refused(meta) => Err(unexpected(&what, &meta)),
         }
     }

@@ -93,7 +93,8 @@ pub(super) enum Verdict {
     /// 139100: some users failed; `block_users` beside the error holds the
     /// per-user results, read like a success (providers.md §2).
     Partial,
-    /// 139101 (list full) or 139102 (list changed while paging).
+    /// 139101 (list full), 139102 (list changed while paging), or a per-user
+    /// code for the whole call ([`codes::is_per_user`]).
     Refused(MetaError),
     /// Retry after backing off; `shrink` also halves the batch (130429).
     Transient { why: String, shrink: bool },
@@ -107,6 +108,10 @@ pub(super) fn classify(status: StatusCode, error: &GraphError) -> Verdict {
     match code {
         codes::PARTIAL_FAILURE => Verdict::Partial,
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(MetaError {
+            code,
+            message: error.text(),
+        }),
+        _ if codes::is_per_user(code) => Verdict::Refused(MetaError {
             code,
             message: error.text(),
         }),
@@ -185,7 +190,7 @@ mod tests {
     #[test]
     fn code_table() {
         assert_eq!(verdict(400, &with_code(139100)), Verdict::Partial);
-        for code in [139101, 139102] {
+        for code in [139101, 139102, 131047, 131021] {
             let expected = MetaError {
                 code,
                 message: "boom".into(),

@@ -21,7 +21,8 @@ use crate::provider::retry::{self, Outcome};
 /// What a call came to once retries are over.
 pub(super) enum Answer<T> {
     Data(T),
-    /// A Meta refusal the caller acts on (139101, 139102).
+    /// A Meta refusal the caller acts on (139101, 139102, and the per-user
+    /// 131047 and 131021 when they come for the whole call).
     Refused(MetaError),
     /// 130429 on a batch that can still be split: back off, then send halves.
     TooMany {

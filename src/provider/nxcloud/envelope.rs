@@ -25,7 +25,8 @@ pub(super) enum Verdict {
     Fatal(String),
     /// 1004, timestamp outside the window: re-sign with a fresh `ts` once.
     ClockSkew,
-    /// A Meta refusal the caller handles: 139101 (list full), 139102 (list changed).
+    /// A Meta refusal the caller handles: 139101 (list full), 139102 (list
+    /// changed), or a per-user code for the whole call ([`codes::is_per_user`]).
     Refused(MetaError),
 }
 
@@ -75,6 +76,7 @@ fn classify_meta(message: &str, nx: &str) -> Verdict {
         // Codes the client acts on win over Meta's is_transient, as for
         // the Cloud API: retrying 139102 as is would only meet it again.
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
+        code if codes::is_per_user(code) => Verdict::Refused(meta),
         code if meta_code_is_transient(code, flagged) => {
             Verdict::Transient(format!("Meta code {code}: {}", meta.message))
         }
@@ -144,6 +146,13 @@ mod tests {
             matches!(verdict("(#139101) Blocklist full"), Verdict::Refused(m) if m.code == 139101)
         );
         assert_eq!(verdict("(#139100) Some users failed"), Verdict::Data);
+        for code in [131047, 131021] {
+            let refused = verdict(&format!("(#{code}) not you"));
+            assert!(
+                matches!(refused, Verdict::Refused(m) if m.code == code),
+                "{code}"
+            );
+        }
         for code in [139103, 130429, 4, 80007, 1, 2, 131000, 131016] {
             let verdict = verdict(&format!("(#{code}) try later"));
             assert_eq!(

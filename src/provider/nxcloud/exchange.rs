@@ -22,7 +22,8 @@ use crate::provider::sign::{SignedHeaders, sign};
 /// What a call came to once retries are over.
 pub(super) enum Answer<T> {
     Data(T),
-    /// A Meta refusal the caller acts on (139101, 139102).
+    /// A Meta refusal the caller acts on (139101, 139102, and the per-user
+    /// 131047 and 131021 when they come for the whole call).
     Refused(MetaError),
 }
 

@@ -338,6 +338,19 @@ async fn a_full_list_refuses_every_user_of_the_call() {
 }
 
 #[tokio::test]
+async fn a_whole_call_131047_is_per_user_not_fatal() {
+    let (nxcloud, _) = serve(vec![code(9099, "(#131047) Re-engagement check failed")]).await;
+    let sent = users(&["8613300000001"]);
+    let result = nxcloud.block(&sent).await.unwrap();
+    assert!(result.done.is_empty());
+    let failed = &result.failed[0];
+    assert_eq!(
+        (failed.user.as_str(), failed.code, failed.message.as_str()),
+        ("8613300000001", 131047, "Re-engagement check failed")
+    );
+}
+
+#[tokio::test]
 async fn a_listed_non_number_is_a_malformed_reply() {
     let (nxcloud, _) = serve(vec![page(&["8613300000001", "xxx"], None, false)]).await;
     let error = nxcloud.list().await.unwrap_err().to_string();

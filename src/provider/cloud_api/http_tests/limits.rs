@@ -73,6 +73,44 @@ async fn a_full_list_refuses_the_rest_of_the_batch() {
     assert_eq!(script.seen.lock().unwrap().len(), 2);
 }
 
+/// providers.md §2: 131047 is deferred and 131021 failed, per user, also when
+/// Meta sends either as the error of the whole call (no `failed_users`),
+/// which is what a piece halved down to one user tends to get.
+#[tokio::test]
+async fn a_whole_call_131047_or_131021_is_per_user_not_fatal() {
+    let replies = vec![
+        meta_error(400, 130429),
+        meta_error(400, 131047),
+        done("added_users", &["8613300000002"]),
+    ];
+    let (client, script, _) = serve(replies).await;
+    let sent = users(&["8613300000001", "8613300000002"]);
+    let result = client.block(&sent).await.unwrap();
+    assert_eq!(result.done, users(&["8613300000002"]));
+    let refused: Vec<(&str, i64)> = result
+        .failed
+        .iter()
+        .map(|f| (f.user.as_str(), f.code))
+        .collect();
+    assert_eq!(refused, [("8613300000001", 131047)]);
+    assert_eq!(result.failed[0].message, "boom");
+    assert_eq!(script.seen.lock().unwrap().len(), 3);
+
+    let (client, _, _) = serve(vec![meta_error(400, 131021)]).await;
+    let me = users(&["8615800001795"]);
+    let result = client.unblock(&me).await.unwrap();
+    assert_eq!(
+        (result.failed[0].user.as_str(), result.failed[0].code),
+        ("8615800001795", 131021)
+    );
+    assert!(result.done.is_empty());
+
+    // On a listing it means nothing per user: still an error.
+    let (client, _, _) = serve(vec![meta_error(400, 131047)]).await;
+    let error = client.list().await.unwrap_err().to_string();
+    assert!(error.contains("unexpected Meta error 131047"), "{error}");
+}
+
 #[tokio::test]
 async fn error_codes_decide_between_retry_and_stop() {
     let (client, _, _) = serve(vec![meta_error(401, 190)]).await;
