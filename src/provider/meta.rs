@@ -4,6 +4,8 @@
 //!
 //! Replies are read tolerantly: optional lists may be missing or null, unknown
 //! fields are ignored, and list items come in Meta's shape or a reseller's.
+//! The one exception is a list page's `data`: a page without it is malformed,
+//! never an empty last page (see [`ListData`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -255,10 +257,14 @@ fn key(user: &str) -> String {
 }
 
 /// A list reply (NxCloud: its `data`): `data` items and `paging`.
+///
+/// `data` is required, even as `[]`: a reply without it (`{}`, or an error
+/// body that slipped through) is malformed. Read as an empty last page, it
+/// would make `import --write --force` drop every entry and drift report
+/// every user missing.
 #[derive(Debug, Deserialize)]
 pub(super) struct ListData {
-    #[serde(default)]
-    data: Option<Vec<ListItem>>,
+    data: Vec<ListItem>,
     #[serde(default)]
     paging: Option<Paging>,
 }
@@ -297,7 +303,7 @@ pub(super) struct Page {
 impl From<ListData> for Page {
     fn from(data: ListData) -> Page {
         let mut users = Vec::new();
-        for item in data.data.into_iter().flatten() {
+        for item in data.data {
             match item {
                 ListItem::Plain { wa_id } => users.push(wa_id),
                 ListItem::Reseller { block_users } => users.extend(

@@ -127,7 +127,13 @@ impl CloudApi {
         ));
         match errors::classify(status, &error) {
             // The per-user results sit beside the error (HTTP 400, providers.md §2).
-            Verdict::Partial => self.parse(code, &bytes),
+            Verdict::Partial if request.method != Method::GET => self.parse(code, &bytes),
+            // A listing has no per-user results: whatever came beside the
+            // error is not a page to trust.
+            Verdict::Partial => Outcome::Fatal(anyhow::anyhow!(
+                "{what}: Meta error {} (some users failed) in reply to a listing, which has no users to fail",
+                error.code
+            )),
             Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
             Verdict::Transient { why, shrink: true } if request.can_shrink => {
                 Outcome::Done(Answer::TooMany { why, retry_after })

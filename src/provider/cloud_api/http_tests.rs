@@ -264,6 +264,30 @@ async fn lists_every_page_in_both_shapes_and_restarts_on_139102() {
     );
 }
 
+/// A wrongly empty live list would make `import --write --force` drop every
+/// entry: a page without `data` is retried as malformed, then an error.
+#[tokio::test]
+async fn a_listing_reply_without_data_is_never_an_empty_list() {
+    let (client, script, base) = serve((0..3).map(|_| reply(200, json!({}))).collect()).await;
+    let error = client.list().await.unwrap_err().to_string();
+    assert_eq!(
+        error,
+        format!(
+            "GET {base}/v25.0/{ID}/block_users: gave up after 3 attempts: malformed reply (HTTP 200): missing field `data` at line 1 column 2"
+        )
+    );
+    assert_eq!(script.seen.lock().unwrap().len(), 3);
+
+    let partial = json!({"data": [], "error": {"message": "(#139100) Failed", "code": 139100}});
+    let (client, script, _) = serve(vec![reply(400, partial)]).await;
+    let error = client.list().await.unwrap_err().to_string();
+    assert!(
+        error.ends_with("Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"),
+        "{error}"
+    );
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn resellers_use_their_url_header_and_batch_size() {
     let (client, script, base) =

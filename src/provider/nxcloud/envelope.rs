@@ -17,8 +17,11 @@ pub(super) struct Context<'a> {
 /// What the client does with an envelope.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// Read `data` (code 0, or Meta's 139100 partial failure).
+    /// Read `data` (code 0).
     Data,
+    /// Meta's 139100 partial failure: read `data` for the per-user results
+    /// of a block or unblock. A listing has none, so there it is an error.
+    Partial,
     /// Retry; the text is what the final error shows.
     Transient(String),
     /// Give up; the text explains why (the caller prefixes the endpoint).
@@ -72,7 +75,7 @@ fn classify_meta(message: &str, nx: &str) -> Verdict {
     };
     match meta.code {
         // Per-user results follow in `data`, as with code 0 (providers.md §2).
-        codes::PARTIAL_FAILURE => Verdict::Data,
+        codes::PARTIAL_FAILURE => Verdict::Partial,
         // Codes the client acts on win over Meta's is_transient, as for
         // the Cloud API: retrying 139102 as is would only meet it again.
         codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
@@ -145,7 +148,7 @@ mod tests {
         assert!(
             matches!(verdict("(#139101) Blocklist full"), Verdict::Refused(m) if m.code == 139101)
         );
-        assert_eq!(verdict("(#139100) Some users failed"), Verdict::Data);
+        assert_eq!(verdict("(#139100) Some users failed"), Verdict::Partial);
         for code in [131047, 131021] {
             let refused = verdict(&format!("(#{code}) not you"));
             assert!(

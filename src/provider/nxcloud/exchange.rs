@@ -142,7 +142,12 @@ impl NxCloud {
         };
         let message = redact(envelope.message.as_deref().unwrap_or_default());
         match envelope::classify(envelope.code, &message, &context) {
-            Verdict::Data => {
+            Verdict::Partial if request.endpoint == Endpoint::List => {
+                Outcome::Fatal(anyhow::anyhow!(
+                    "{what}: Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"
+                ))
+            }
+            Verdict::Data | Verdict::Partial => {
                 let data = envelope.data.unwrap_or_default();
                 match serde_json::from_value(data) {
                     Ok(data) => Outcome::Done(Answer::Data(data)),

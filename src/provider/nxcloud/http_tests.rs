@@ -351,6 +351,25 @@ async fn a_whole_call_131047_is_per_user_not_fatal() {
 }
 
 #[tokio::test]
+async fn a_listing_reply_without_data_is_never_an_empty_list() {
+    let empty = || ok(json!({"code": 0, "message": "ok", "data": {}}));
+    let (nxcloud, _) = serve(vec![empty(), empty(), empty()]).await;
+    let error = nxcloud.list().await.unwrap_err().to_string();
+    assert!(
+        error
+            .contains("gave up after 3 attempts: malformed reply (HTTP 200): missing field `data`"),
+        "{error}"
+    );
+    let (nxcloud, _) = serve(vec![code(9099, "(#139100) Failed to block some users")]).await;
+    let error = nxcloud.list().await.unwrap_err().to_string();
+    assert!(
+        error.ends_with("in reply to a listing, which has no users to fail"),
+        "{error}"
+    );
+    assert_eq!(nxcloud.stats().requests(), 1);
+}
+
+#[tokio::test]
 async fn a_listed_non_number_is_a_malformed_reply() {
     let (nxcloud, _) = serve(vec![page(&["8613300000001", "xxx"], None, false)]).await;
     let error = nxcloud.list().await.unwrap_err().to_string();

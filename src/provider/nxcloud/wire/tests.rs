@@ -217,10 +217,10 @@ fn reseller_list_items_and_next() {
 }
 
 #[test]
-fn empty_and_null_pages() {
+fn empty_pages() {
     for body in [
-        r#"{}"#,
-        r#"{"data":null,"paging":null}"#,
+        r#"{"data":[]}"#,
+        r#"{"data":[],"paging":null}"#,
         r#"{"data":[],"paging":{"next":""}}"#,
     ] {
         let page = Page::from(serde_json::from_str::<ListData>(body).unwrap());
@@ -238,6 +238,14 @@ fn empty_and_null_pages() {
 
 #[test]
 fn unexpected_shapes_are_errors() {
+    // A page without data is malformed, never an empty last page: read as
+    // one, it would make import --force drop every entry.
+    for missing in [r#"{}"#, r#"{"data":null,"paging":null}"#] {
+        assert!(
+            serde_json::from_str::<ListData>(missing).is_err(),
+            "{missing}"
+        );
+    }
     assert!(serde_json::from_str::<ListData>(r#"{"data":"oops"}"#).is_err());
     assert!(serde_json::from_str::<ListData>(r#"{"data":[{"id":"1"}]}"#).is_err());
     assert!(serde_json::from_str::<BatchData>(r#"{}"#).is_err());
