@@ -14,6 +14,7 @@ mod http_tests;
 mod usage;
 
 use std::fmt;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use reqwest::Method;
@@ -48,6 +49,9 @@ pub struct CloudApiConfig {
     /// (YCloud and Kaleyra take at most 100, providers.md §4).
     pub chunk_size: usize,
     pub retry: RetryPolicy,
+    /// The most this client waits in all when Meta's usage header asks it to
+    /// slow down ([`usage::WAIT_BUDGET`]); past it, calls fail instead.
+    pub usage_wait_budget: Duration,
 }
 
 impl CloudApiConfig {
@@ -59,6 +63,7 @@ impl CloudApiConfig {
             auth_header: None,
             chunk_size: MAX_BATCH,
             retry: RetryPolicy::default(),
+            usage_wait_budget: usage::WAIT_BUDGET,
         }
     }
 
@@ -115,6 +120,7 @@ impl CloudApi {
         let auth = auth(&config)?;
         let client = http::client()?;
         let redactor = Redactor::new([config.token.expose()]);
+        let throttle = Throttle::new(config.usage_wait_budget);
         Ok(CloudApi {
             config,
             url,
@@ -122,7 +128,7 @@ impl CloudApi {
             redactor,
             auth,
             client,
-            throttle: Throttle::default(),
+            throttle,
             stats: Stats::default(),
         })
     }

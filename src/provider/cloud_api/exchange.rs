@@ -61,7 +61,9 @@ impl CloudApi {
         what: &str,
         attempt: u32,
     ) -> Outcome<Answer<T>> {
-        self.throttle.wait().await;
+        if let Err(why) = self.throttle.wait().await {
+            return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
+        }
         self.stats.request();
         let started = Instant::now();
         let mut builder = self

@@ -7,6 +7,11 @@
 //! high, slow down rather than hit the wall"). The client pauses before its
 //! next request: nothing below 75 %, then from ~100 ms at 75 % up to 2 s at
 //! 100 %; when Meta names a time to regain access, that long (capped).
+//!
+//! Each pause is capped, but a long listing could still add them up to
+//! hours. So a client waits at most [`WAIT_BUDGET`] in all for these pauses;
+//! past that it fails, saying when Meta expects access back, and the run can
+//! be repeated then.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -22,6 +27,8 @@ const PAUSE_AT_SLOW_FROM: Duration = Duration::from_millis(100);
 const PAUSE_AT_FULL: Duration = Duration::from_secs(2);
 /// Meta may ask for an hour; a CI job should rather fail and be re-run.
 pub const MAX_REGAIN_WAIT: Duration = Duration::from_secs(120);
+/// The most one client waits for usage pauses over its whole life (one run).
+pub const WAIT_BUDGET: Duration = Duration::from_secs(300);
 
 /// The highest figures found in one header.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -82,12 +89,30 @@ pub fn pause(usage: &Usage) -> Duration {
 }
 
 /// When the next request may go out; shared by every call of one client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Throttle {
-    not_before: Mutex<Option<Instant>>,
+    budget: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    not_before: Option<Instant>,
+    /// Usage pauses waited so far, against the budget.
+    waited: Duration,
+    /// The latest reading, for the error once the budget is spent.
+    last: Option<Usage>,
 }
 
 impl Throttle {
+    /// A throttle that waits at most `budget` in all.
+    pub fn new(budget: Duration) -> Self {
+        Throttle {
+            budget,
+            state: Mutex::new(State::default()),
+        }
+    }
+
     /// Take in a reply's header (if any) and push the next request back.
     pub fn observe(&self, header: Option<&str>) {
         let Some(usage) = header.and_then(parse) else {
@@ -112,18 +137,53 @@ impl Throttle {
             );
         }
         let until = Instant::now() + pause;
-        if let Ok(mut not_before) = self.not_before.lock() {
-            *not_before = Some(not_before.map_or(until, |t| t.max(until)));
+        if let Ok(mut state) = self.state.lock() {
+            state.not_before = Some(state.not_before.map_or(until, |t| t.max(until)));
+            state.last = Some(usage);
         }
     }
 
-    /// Wait until the next request may go out.
-    pub async fn wait(&self) {
-        let until = self.not_before.lock().ok().and_then(|t| *t);
-        if let Some(until) = until {
-            tokio::time::sleep_until(until).await;
-        }
+    /// Wait until the next request may go out. `Err` (the reason, for the
+    /// caller to prefix with the endpoint) when that wait would take this
+    /// client past its budget: nothing is waited then.
+    pub async fn wait(&self) -> Result<(), String> {
+        let pause = {
+            let Ok(mut state) = self.state.lock() else {
+                return Ok(());
+            };
+            let Some(until) = state.not_before else {
+                return Ok(());
+            };
+            let pause = until.saturating_duration_since(Instant::now());
+            if state.waited + pause > self.budget {
+                return Err(spent(&state, pause, self.budget));
+            }
+            state.waited += pause;
+            pause
+        };
+        tokio::time::sleep(pause).await;
+        Ok(())
     }
+}
+
+fn spent(state: &State, pause: Duration, budget: Duration) -> String {
+    let (percent, regain) = state
+        .last
+        .map_or((0.0, 0.0), |u| (u.percent.round(), u.regain_minutes));
+    let when = if regain > 0.0 {
+        format!(
+            "Meta estimates access returns in {regain} minute(s) (estimated_time_to_regain_access)"
+        )
+    } else {
+        format!("business use case usage is at {percent}%")
+    };
+    format!(
+        "Meta asks this client to slow down (x-business-use-case-usage) and it has already waited {} s; \
+         another {} s would pass the {} s one run may wait, so it stops here: {when}; run again then",
+        state.waited.as_secs(),
+        pause.as_secs(),
+        budget.as_secs()
+    )
 }
 
 #[cfg(test)]
@@ -175,19 +235,55 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_throttle_delays_the_next_request() {
-        let throttle = Throttle::default();
+        let throttle = Throttle::new(WAIT_BUDGET);
         let started = Instant::now();
-        throttle.wait().await;
+        throttle.wait().await.unwrap();
         throttle.observe(None);
         throttle.observe(Some("not json"));
         throttle.observe(Some(r#"{"1":[{"call_count":10}]}"#));
-        throttle.wait().await;
+        throttle.wait().await.unwrap();
         assert_eq!(started.elapsed(), Duration::ZERO);
 
         throttle.observe(Some(r#"{"1":[{"call_count":100}]}"#));
         // A lower reading later does not shorten a pause already asked for.
         throttle.observe(Some(r#"{"1":[{"call_count":75}]}"#));
-        throttle.wait().await;
+        throttle.wait().await.unwrap();
         assert_eq!(started.elapsed(), Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pauses_stop_at_the_budget_instead_of_waiting_for_hours() {
+        let throttle = Throttle::new(WAIT_BUDGET);
+        let started = Instant::now();
+        let regain = r#"{"1":[{"call_count":100,"estimated_time_to_regain_access":45}]}"#;
+        for _ in 0..2 {
+            throttle.observe(Some(regain));
+            throttle.wait().await.unwrap();
+        }
+        assert_eq!(started.elapsed(), 2 * MAX_REGAIN_WAIT);
+        throttle.observe(Some(regain));
+        let why = throttle.wait().await.unwrap_err();
+        assert_eq!(
+            started.elapsed(),
+            2 * MAX_REGAIN_WAIT,
+            "nothing more waited"
+        );
+        assert_eq!(
+            why,
+            "Meta asks this client to slow down (x-business-use-case-usage) and it has already waited 240 s; \
+             another 120 s would pass the 300 s one run may wait, so it stops here: \
+             Meta estimates access returns in 45 minute(s) (estimated_time_to_regain_access); run again then"
+        );
+        // Short pauses count too, and are refused once they no longer fit.
+        let throttle = Throttle::new(Duration::from_secs(3));
+        let full = r#"{"1":[{"call_count":100}]}"#;
+        throttle.observe(Some(full));
+        throttle.wait().await.unwrap();
+        throttle.observe(Some(full));
+        let why = throttle.wait().await.unwrap_err();
+        assert!(
+            why.ends_with("business use case usage is at 100%; run again then"),
+            "{why}"
+        );
     }
 }

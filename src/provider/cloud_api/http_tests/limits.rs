@@ -187,3 +187,34 @@ async fn retry_after_and_the_usage_header_slow_the_client_down() {
     assert!(seen[1].at - seen[0].at >= Duration::from_secs(1));
     assert!(seen[2].at - seen[1].at >= Duration::from_millis(100));
 }
+
+#[tokio::test]
+async fn usage_pauses_past_the_budget_fail_naming_the_endpoint_and_metas_estimate() {
+    let mut busy = page(json!([]), Some("c1"), true);
+    let usage = json!({"1": [{"call_count": 100, "estimated_time_to_regain_access": 30}]});
+    busy.headers
+        .push(("x-business-use-case-usage", usage.to_string()));
+    let (client, script, base) = serve_with(vec![busy], |c| {
+        c.usage_wait_budget = Duration::from_secs(1);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let error = client.list().await.unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "GET {base}/v25.0/{ID}/block_users: Meta asks this client to slow down"
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains(
+            "Meta estimates access returns in 30 minute(s) (estimated_time_to_regain_access)"
+        ),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "it did not wait"
+    );
+    assert_eq!(script.seen.lock().unwrap().len(), 1);
+}
