@@ -1,0 +1,305 @@
+//! Apply's own rules against a scripted provider: order, chunks, safety,
+//! second chances, a full list, and a stop part-way that still reports what
+//! was done.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::plan::{Unblock, UnblockReason};
+use crate::provider::{Stats, UserError};
+
+/// A provider that records calls and answers as scripted. Here the
+/// provider is the collaborator, not the thing under test: these tests
+/// pin apply's own rules against answers no honest server would give.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<Vec<(&'static str, Vec<String>)>>,
+    /// Extra users every answer claims were done (a lying provider).
+    claims: Vec<String>,
+    /// Block calls answer 139101 for every user.
+    full: bool,
+    /// Calls after this many fail as a network error would after retries.
+    fail_after: Option<usize>,
+    /// The first call refuses its first user with a transient per-user code.
+    transient_first: bool,
+    stats: Stats,
+}
+
+impl Provider for Scripted {
+    async fn list(&self) -> anyhow::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.answer("block", users)
+    }
+    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.answer("unblock", users)
+    }
+    fn max_batch(&self) -> usize {
+        1000
+    }
+    fn stats(&self) -> &Stats {
+        &self.stats
+    }
+}
+
+impl Scripted {
+    fn answer(&self, what: &'static str, users: &[String]) -> anyhow::Result<BatchResult> {
+        self.stats.request();
+        let mut calls = self.calls.lock().unwrap();
+        if self.fail_after.is_some_and(|n| calls.len() >= n) {
+            anyhow::bail!("POST /api/wa/createBlockUsers: gave up after 6 attempts: HTTP 503");
+        }
+        calls.push((what, users.to_vec()));
+        if self.transient_first && calls.len() == 1 {
+            let failed = vec![UserError {
+                user: users[0].clone(),
+                code: 131000,
+                message: "Something went wrong".into(),
+            }];
+            return Ok(BatchResult {
+                done: users[1..].to_vec(),
+                failed,
+            });
+        }
+        if self.full && what == "block" {
+            let failed = users
+                .iter()
+                .map(|u| UserError {
+                    user: u.clone(),
+                    code: codes::LIST_FULL,
+                    message: "full".into(),
+                })
+                .collect();
+            return Ok(BatchResult {
+                done: Vec::new(),
+                failed,
+            });
+        }
+        let mut done = users.to_vec();
+        done.extend(self.claims.iter().cloned());
+        Ok(BatchResult {
+            done,
+            failed: Vec::new(),
+        })
+    }
+}
+
+fn users(range: std::ops::Range<u32>) -> Vec<String> {
+    range.map(|i| format!("86133{i:08}")).collect()
+}
+
+/// A target whose files list exactly `users`.
+fn listing(users: &[String]) -> Target {
+    Target {
+        file: "t.yaml".into(),
+        business_phone: "8615800001795".into(),
+        provider: crate::config::ProviderSettings::Sandbox,
+        mode: crate::config::Mode::Exclusive,
+        blocked: users
+            .iter()
+            .map(|u| crate::config::Entry {
+                user: u.clone(),
+                reason: None,
+                expires: None,
+                at: crate::config::Location {
+                    file: "t.yaml".into(),
+                    line: 1,
+                    column: 1,
+                },
+            })
+            .collect(),
+        unblock: Vec::new(),
+        safety: Default::default(),
+    }
+}
+
+fn plan(desired: Vec<String>, block: Vec<String>, unblock: Vec<String>) -> Plan {
+    Plan {
+        desired,
+        live: Vec::new(),
+        block,
+        unblock: unblock
+            .into_iter()
+            .map(|user| Unblock {
+                user,
+                reason: UnblockReason::NotInFile,
+            })
+            .collect(),
+        unchanged: 0,
+        desired_fingerprint: String::new(),
+        live_fingerprint: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn unblocks_run_first_in_chunks_then_blocks() {
+    let p = plan(users(0..5), users(0..5), users(10..13));
+    let provider = Scripted::default();
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
+    assert!(error.is_none());
+    let calls = provider.calls.lock().unwrap().clone();
+    let kinds: Vec<(&str, usize)> = calls.iter().map(|(k, u)| (*k, u.len())).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("unblock", 2),
+            ("unblock", 1),
+            ("block", 2),
+            ("block", 2),
+            ("block", 1)
+        ]
+    );
+    assert_eq!(report.blocked, users(0..5));
+    assert_eq!(report.unblocked, users(10..13));
+    assert_eq!(report.requests, 5);
+    assert_eq!(provider.stats.users_answered(), 8, "every planned user");
+}
+
+#[tokio::test]
+async fn users_a_provider_claims_but_was_not_sent_are_not_reported() {
+    let provider = Scripted {
+        claims: users(90..92),
+        ..Scripted::default()
+    };
+    let (report, _) = apply(
+        &provider,
+        &listing(&users(0..2)),
+        &plan(users(0..2), users(0..2), users(5..6)),
+        1000,
+    )
+    .await;
+    assert_eq!(report.blocked, users(0..2));
+    assert_eq!(report.unblocked, users(5..6));
+}
+
+#[tokio::test]
+async fn a_plan_that_would_unblock_a_listed_user_sends_nothing() {
+    let provider = Scripted::default();
+    let bad = plan(users(0..3), Vec::new(), users(2..3));
+    let (report, error) = apply(&provider, &listing(&bad.desired), &bad, 1000).await;
+    assert!(format!("{:#}", error.unwrap()).contains("refusing to unblock 8613300000002"));
+    assert!(provider.calls.lock().unwrap().is_empty());
+    assert_eq!(report, TargetReport::default());
+}
+
+#[tokio::test]
+async fn a_plan_that_would_block_an_unlisted_user_sends_nothing() {
+    let provider = Scripted::default();
+    let bad = plan(users(0..3), users(2..4), Vec::new());
+    let (_, error) = apply(&provider, &listing(&bad.desired), &bad, 1000).await;
+    assert!(format!("{:#}", error.unwrap()).contains("refusing to block 8613300000003"));
+    assert!(provider.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_transient_per_user_refusal_gets_a_second_call() {
+    let provider = Scripted {
+        transient_first: true,
+        ..Scripted::default()
+    };
+    let p = plan(users(0..3), users(0..3), Vec::new());
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 1000).await;
+    assert!(error.is_none());
+    assert_eq!(report.failed, []);
+    let mut blocked = report.blocked.clone();
+    blocked.sort();
+    assert_eq!(blocked, users(0..3));
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls[1].1,
+        users(0..1),
+        "only the refused user is sent again"
+    );
+    assert_eq!(report.retries, 1);
+}
+
+#[tokio::test]
+async fn the_files_not_the_plan_decide_what_may_be_unblocked() {
+    // A plan that forgot a listed user in its desired set cannot vouch
+    // for unblocking it: the check reads the target's own entries.
+    let provider = Scripted::default();
+    let bad = plan(Vec::new(), Vec::new(), users(2..3));
+    let (_, error) = apply(&provider, &listing(&users(2..3)), &bad, 1000).await;
+    assert!(format!("{:#}", error.unwrap()).contains("refusing to unblock 8613300000002"));
+    assert!(provider.calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_full_list_stops_further_block_calls() {
+    let provider = Scripted {
+        full: true,
+        ..Scripted::default()
+    };
+    let p = plan(users(0..5), users(0..5), Vec::new());
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
+    assert!(error.is_none());
+    assert_eq!(
+        provider.calls.lock().unwrap().len(),
+        1,
+        "one call, then stop"
+    );
+    assert_eq!(report.failed.len(), 5);
+    // Users not sent because the list is full are settled too: the bar ends full.
+    assert_eq!(provider.stats.users_answered(), 5);
+    assert!(
+        report
+            .failed
+            .iter()
+            .all(|f| f.code == codes::LIST_FULL && f.reason == "block_list_full")
+    );
+}
+
+#[tokio::test]
+async fn a_failure_part_way_keeps_what_was_done_and_says_so() {
+    let provider = Scripted {
+        fail_after: Some(2),
+        ..Scripted::default()
+    };
+    let p = plan(users(0..6), users(0..6), Vec::new());
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
+    assert_eq!(report.blocked, users(0..4));
+    assert_eq!(
+        provider.stats.users_answered(),
+        4,
+        "the failed call answered none"
+    );
+    let message = format!("{:#}", error.unwrap());
+    assert!(
+        message.contains("4 of 6 changes were answered"),
+        "{message}"
+    );
+    assert!(message.contains("HTTP 503"), "{message}");
+}
+
+#[test]
+fn not_messaged_in_24h_defers_in_either_direction() {
+    // providers.md §2: whether unblock is exempt from the 24-hour rule is
+    // contradictory in the sources, so 131047 on unblock is deferred too.
+    let mut report = TargetReport::default();
+    let refused = |user: &str| BatchResult {
+        done: Vec::new(),
+        failed: vec![UserError {
+            user: user.into(),
+            code: codes::NOT_MESSAGED_24H,
+            message: "Re-engagement check failed".into(),
+        }],
+    };
+    report.record(Direction::Unblock, &users(0..1), refused(&users(0..1)[0]));
+    report.record(Direction::Block, &users(1..2), refused(&users(1..2)[0]));
+    assert_eq!(report.deferred.len(), 2);
+    assert!(
+        report
+            .deferred
+            .iter()
+            .all(|d| d.reason == "not_messaged_24h")
+    );
+    assert!(report.failed.is_empty());
+}
+
+#[test]
+fn reasons_for_codes() {
+    assert_eq!(reason_for(131047), "not_messaged_24h");
+    assert_eq!(reason_for(131021), "cannot_block_self");
+    assert_eq!(reason_for(4242), "error_4242");
+}
