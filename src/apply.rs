@@ -7,7 +7,7 @@ use crate::date::Date;
 use crate::number::user_key;
 use crate::plan::Plan;
 use crate::provider::retry::{RetryPolicy, backoff, meta_code_is_transient};
-use crate::provider::{BatchResult, Provider, codes};
+use crate::provider::{Batch, BatchResult, Interrupted, Provider, codes};
 
 /// A user the platform did not block or unblock, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,9 @@ impl TargetReport {
 /// included: what this target cost against the provider's rate limits.
 ///
 /// Returns the report of what was done even when a call fails part-way, with
-/// the error beside it, so a run is never left half-done without saying so.
+/// the error beside it, so a run is never left half-done without saying so:
+/// a call that stops hands back what it had answered ([`Interrupted`]), and
+/// that is recorded before the target stops.
 ///
 /// Safety (product.md §5): whatever the plan or the provider says, this never
 /// blocks a user the files do not list and never unblocks one they do. The
@@ -70,10 +72,10 @@ pub async fn apply<P: Provider>(
     let mut report = TargetReport::default();
     let listed = listed_now(target, Date::today_utc());
     let error = run(provider, &listed, plan, chunk_size, &mut report).await.err().map(|e| {
-        let answered = report.blocked.len() + report.unblocked.len() + report.deferred.len() + report.failed.len();
+        let answered = report.answered();
         let planned = plan.block.len() + plan.unblock.len();
         e.context(format!(
-            "apply stopped part-way: {answered} of {planned} changes were answered (see the report), the rest were not attempted"
+            "apply stopped part-way: {answered} of {planned} changes were answered (see the report); the others were not sent, or got no answer"
         ))
     });
     report.requests = provider.stats().requests();
@@ -117,9 +119,8 @@ async fn run<P: Provider>(
 
     let unblocks: Vec<String> = plan.unblock.iter().map(|u| u.user.clone()).collect();
     for chunk in unblocks.chunks(size) {
-        let result = call(provider, Direction::Unblock, chunk).await?;
-        report.record(Direction::Unblock, chunk, result);
-        provider.stats().answered(chunk.len() as u64);
+        let outcome = call(provider, Direction::Unblock, chunk).await;
+        report.settle(provider, Direction::Unblock, chunk, outcome)?;
     }
 
     let mut full = false;
@@ -135,10 +136,8 @@ async fn run<P: Provider>(
             provider.stats().answered(chunk.len() as u64);
             continue;
         }
-        let result = call(provider, Direction::Block, chunk).await?;
-        full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
-        report.record(Direction::Block, chunk, result);
-        provider.stats().answered(chunk.len() as u64);
+        let outcome = call(provider, Direction::Block, chunk).await;
+        full = report.settle(provider, Direction::Block, chunk, outcome)?;
     }
     Ok(())
 }
@@ -151,12 +150,10 @@ enum Direction {
 
 /// One call, then one more for the users the platform refused with a
 /// transient per-user code (130429, 131000…): those mean "not now", not
-/// "never", so they get a second chance before being reported failed.
-async fn call<P: Provider>(
-    provider: &P,
-    direction: Direction,
-    users: &[String],
-) -> anyhow::Result<BatchResult> {
+/// "never", so they get a second chance before being reported failed. If
+/// the second call stops part-way, users it did not answer keep the first
+/// call's answer.
+async fn call<P: Provider>(provider: &P, direction: Direction, users: &[String]) -> Batch {
     let mut result = send(provider, direction, users).await?;
     let again: Vec<String> = result
         .failed
@@ -169,29 +166,59 @@ async fn call<P: Provider>(
     }
     provider.stats().retry();
     tokio::time::sleep(backoff(&RetryPolicy::default(), 1)).await;
-    let second = send(provider, direction, &again).await?;
-    let retried: HashSet<&str> = again.iter().map(String::as_str).collect();
-    result.failed.retain(|f| !retried.contains(f.user.as_str()));
+    let (second, error) = parts(send(provider, direction, &again).await);
+    let answered: HashSet<&str> = (second.done.iter())
+        .chain(second.failed.iter().map(|f| &f.user))
+        .map(String::as_str)
+        .collect();
+    result
+        .failed
+        .retain(|f| !answered.contains(f.user.as_str()));
     result.done.extend(second.done);
     result.failed.extend(second.failed);
-    Ok(result)
+    match error {
+        None => Ok(result),
+        Some(error) => Err(Interrupted::stopped(result, error)),
+    }
 }
 
-async fn send<P: Provider>(
-    provider: &P,
-    direction: Direction,
-    users: &[String],
-) -> anyhow::Result<BatchResult> {
+async fn send<P: Provider>(provider: &P, direction: Direction, users: &[String]) -> Batch {
     match direction {
         Direction::Block => provider.block(users).await,
         Direction::Unblock => provider.unblock(users).await,
     }
 }
 
+/// What a call answered, and the error that stopped it, if one did.
+fn parts(outcome: Batch) -> (BatchResult, Option<anyhow::Error>) {
+    match outcome {
+        Ok(result) => (result, None),
+        Err(Interrupted { partial, error }) => (partial, Some(error)),
+    }
+}
+
 impl TargetReport {
-    /// Record one call's outcome. Only users that were sent count: a provider
-    /// that reports success for a user it was not asked about is ignored.
-    fn record(&mut self, direction: Direction, sent: &[String], result: BatchResult) {
+    /// Record what one chunk's call came to, also when it stopped part-way,
+    /// then pass the stop on. `Ok(true)`: the platform said the list is full.
+    fn settle<P: Provider>(
+        &mut self,
+        provider: &P,
+        direction: Direction,
+        chunk: &[String],
+        outcome: Batch,
+    ) -> anyhow::Result<bool> {
+        let (result, error) = parts(outcome);
+        let full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
+        let answered = self.record(direction, chunk, result);
+        provider.stats().answered(answered as u64);
+        error.map_or(Ok(full), Err)
+    }
+
+    /// Record one call's outcome; returns how many users it answered. Only
+    /// users that were sent count: a provider that reports success for a
+    /// user it was not asked about is ignored.
+    fn record(&mut self, direction: Direction, sent: &[String], result: BatchResult) -> usize {
+        let before = self.answered();
         let sent: HashSet<&str> = sent.iter().map(String::as_str).collect();
         let done = match direction {
             Direction::Block => &mut self.blocked,
@@ -221,6 +248,12 @@ impl TargetReport {
                 self.failed.push(outcome);
             }
         }
+        self.answered() - before
+    }
+
+    /// Planned users whose outcome is in this report.
+    fn answered(&self) -> usize {
+        self.blocked.len() + self.unblocked.len() + self.deferred.len() + self.failed.len()
     }
 }
 

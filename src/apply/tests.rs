@@ -20,6 +20,9 @@ struct Scripted {
     full: bool,
     /// Calls after this many fail as a network error would after retries.
     fail_after: Option<usize>,
+    /// The call that fails has answered this many of its users first (a
+    /// WAHA lane, or a Cloud API half, done before the stop).
+    done_before_failing: usize,
     /// The first call refuses its first user with a transient per-user code.
     transient_first: bool,
     stats: Stats,
@@ -29,10 +32,10 @@ impl Provider for Scripted {
     async fn list(&self) -> anyhow::Result<Vec<String>> {
         Ok(Vec::new())
     }
-    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn block(&self, users: &[String]) -> Batch {
         self.answer("block", users)
     }
-    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn unblock(&self, users: &[String]) -> Batch {
         self.answer("unblock", users)
     }
     fn max_batch(&self) -> usize {
@@ -44,11 +47,20 @@ impl Provider for Scripted {
 }
 
 impl Scripted {
-    fn answer(&self, what: &'static str, users: &[String]) -> anyhow::Result<BatchResult> {
+    fn answer(&self, what: &'static str, users: &[String]) -> Batch {
         self.stats.request();
         let mut calls = self.calls.lock().unwrap();
         if self.fail_after.is_some_and(|n| calls.len() >= n) {
-            anyhow::bail!("POST /api/wa/createBlockUsers: gave up after 6 attempts: HTTP 503");
+            let done = users.len().min(self.done_before_failing);
+            return Err(Interrupted {
+                partial: BatchResult {
+                    done: users[..done].to_vec(),
+                    failed: Vec::new(),
+                },
+                error: anyhow::anyhow!(
+                    "POST /api/wa/createBlockUsers: gave up after 6 attempts: HTTP 503"
+                ),
+            });
         }
         calls.push((what, users.to_vec()));
         if self.transient_first && calls.len() == 1 {
@@ -270,6 +282,50 @@ async fn a_failure_part_way_keeps_what_was_done_and_says_so() {
         "{message}"
     );
     assert!(message.contains("HTTP 503"), "{message}");
+}
+
+#[tokio::test]
+async fn a_call_that_stops_part_way_reports_what_it_had_answered() {
+    // One chunk of 6; the call blocks 5, then meets a fatal error (a WAHA
+    // engine that stops implementing blocking, a Cloud API half that fails).
+    let provider = Scripted {
+        fail_after: Some(0),
+        done_before_failing: 5,
+        ..Scripted::default()
+    };
+    let p = plan(users(0..6), users(0..6), Vec::new());
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 1000).await;
+    assert_eq!(report.blocked, users(0..5));
+    assert_eq!(provider.stats.users_answered(), 5);
+    let message = format!("{:#}", error.unwrap());
+    assert!(
+        message.starts_with("apply stopped part-way: 5 of 6 changes were answered"),
+        "{message}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_chance_that_stops_keeps_the_first_answers() {
+    // The first call blocks 1 and 2 and refuses 0 for now; the second call,
+    // for 0 alone, fails outright: 0 keeps its first answer.
+    let provider = Scripted {
+        transient_first: true,
+        fail_after: Some(1),
+        ..Scripted::default()
+    };
+    let p = plan(users(0..3), users(0..3), Vec::new());
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 1000).await;
+    assert_eq!(report.blocked, users(1..3));
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(
+        (report.failed[0].user.as_str(), report.failed[0].code),
+        (users(0..1)[0].as_str(), 131000)
+    );
+    let message = format!("{:#}", error.unwrap());
+    assert!(
+        message.contains("3 of 3 changes were answered"),
+        "{message}"
+    );
 }
 
 #[test]

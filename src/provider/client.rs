@@ -7,7 +7,7 @@ use crate::provider::nxcloud::{self, Credentials, NxCloud, NxCloudConfig};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
 use crate::provider::waha::{self, Waha, WahaConfig};
-use crate::provider::{BatchResult, Provider, Stats};
+use crate::provider::{Batch, Provider, Stats};
 use crate::sandbox::Sandboxes;
 
 /// One client per target, whatever its provider.
@@ -99,7 +99,7 @@ impl Provider for Client {
         }
     }
 
-    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn block(&self, users: &[String]) -> Batch {
         match self {
             Client::NxCloud(c) => c.block(users).await,
             Client::CloudApi(c) => c.block(users).await,
@@ -107,7 +107,7 @@ impl Provider for Client {
         }
     }
 
-    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn unblock(&self, users: &[String]) -> Batch {
         match self {
             Client::NxCloud(c) => c.unblock(users).await,
             Client::CloudApi(c) => c.unblock(users).await,

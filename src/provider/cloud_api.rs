@@ -26,7 +26,7 @@ use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
 use super::secret::{Redactor, Secret};
-use super::{BatchResult, Provider, Stats, codes};
+use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
 use exchange::{Answer, Request};
 use usage::Throttle;
 
@@ -137,7 +137,10 @@ impl CloudApi {
     /// 130429 is sent again as two halves after backing off, down to single
     /// users (providers.md §2: "back off; shrink the chunk"); the halves go
     /// depth first, so a limit that never lifts fails after a few calls.
-    async fn write(&self, direction: Direction, users: &[String]) -> anyhow::Result<BatchResult> {
+    ///
+    /// Halves already answered when a later one fails are handed back with
+    /// the error ([`Interrupted`]): those users were blocked or unblocked.
+    async fn write(&self, direction: Direction, users: &[String]) -> Batch {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
@@ -147,25 +150,21 @@ impl CloudApi {
         };
         let what = format!("{method} {}", self.shown_url);
         let most = self.config.chunk_size;
-        anyhow::ensure!(
-            users.len() <= most,
-            "{what}: {} users in one call; at most {most} are allowed",
-            users.len()
-        );
+        if users.len() > most {
+            let error = anyhow::anyhow!(
+                "{what}: {} users in one call; at most {most} are allowed",
+                users.len()
+            );
+            return Err(error.into());
+        }
         let mut result = BatchResult::default();
         let mut pending: Vec<(&[String], u32)> = vec![(users, 0)];
         while let Some((piece, splits)) = pending.pop() {
-            let body = serde_json::to_vec(&Body {
-                messaging_product: "whatsapp",
-                block_users: meta::user_refs(piece),
-            })?;
-            let request = Request {
-                method: method.clone(),
-                url: &self.url,
-                body: Some(&body),
-                can_shrink: piece.len() > 1,
+            let answer = match self.send_piece(&method, piece, &what).await {
+                Ok(answer) => answer,
+                Err(error) => return Err(Interrupted::stopped(result, error)),
             };
-            match self.call::<BatchData>(request, &what).await? {
+            match answer {
                 Answer::Data(data) => {
                     merge(&mut result, meta::batch_result(piece, data, direction))
                 }
@@ -188,7 +187,9 @@ impl CloudApi {
                 Answer::Refused(meta) if codes::is_per_user(meta.code) => {
                     merge(&mut result, meta::refuse_all(piece, &meta))
                 }
-                Answer::Refused(meta) => return Err(unexpected(&what, &meta)),
+                Answer::Refused(meta) => {
+                    return Err(Interrupted::stopped(result, unexpected(&what, &meta)));
+                }
                 Answer::TooMany { why, retry_after } => {
                     let splits = splits + 1;
                     let delay = retry::delay(&self.config.retry, splits, retry_after);
@@ -206,6 +207,26 @@ impl CloudApi {
             }
         }
         Ok(result)
+    }
+
+    /// One block or unblock request for `piece`, with retries.
+    async fn send_piece(
+        &self,
+        method: &Method,
+        piece: &[String],
+        what: &str,
+    ) -> anyhow::Result<Answer<BatchData>> {
+        let body = serde_json::to_vec(&Body {
+            messaging_product: "whatsapp",
+            block_users: meta::user_refs(piece),
+        })?;
+        let request = Request {
+            method: method.clone(),
+            url: &self.url,
+            body: Some(&body),
+            can_shrink: piece.len() > 1,
+        };
+        self.call::<BatchData>(request, what).await
     }
 
     /// Read every page. The next page is asked for with the `after` cursor on
@@ -252,12 +273,12 @@ impl Provider for CloudApi {
         listed.map_err(|error| self.redactor.error(error))
     }
 
-    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn block(&self, users: &[String]) -> Batch {
         let result = self.write(Direction::Block, users).await;
         self.redactor.batch_result(result)
     }
 
-    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn unblock(&self, users: &[String]) -> Batch {
         let result = self.write(Direction::Unblock, users).await;
         self.redactor.batch_result(result)
     }

@@ -17,6 +17,7 @@ pub mod secret;
 pub mod sign;
 pub mod waha;
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A user the platform refused, with Meta's per-user error code.
@@ -36,6 +37,47 @@ pub struct BatchResult {
     /// user (139101, block list full) is reported here for each user of the call.
     pub failed: Vec<UserError>,
 }
+
+/// A block or unblock call that stopped part-way: what the platform had
+/// answered before it stopped, and why it stopped. Apply records `partial`
+/// before it stops the target, so a run that stops says exactly what it did.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub partial: BatchResult,
+    pub error: anyhow::Error,
+}
+
+impl Interrupted {
+    /// Stopped by `error` after `partial` was answered.
+    pub fn stopped(partial: BatchResult, error: anyhow::Error) -> Self {
+        Interrupted { partial, error }
+    }
+}
+
+/// Shown as its error. Deliberately not a `std::error::Error`: `?` must not
+/// turn it into a bare `anyhow::Error` and drop the partial answers.
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if f.alternate() {
+            write!(f, "{:#}", self.error)
+        } else {
+            write!(f, "{}", self.error)
+        }
+    }
+}
+
+/// An error before any user was answered.
+impl From<anyhow::Error> for Interrupted {
+    fn from(error: anyhow::Error) -> Self {
+        Interrupted {
+            partial: BatchResult::default(),
+            error,
+        }
+    }
+}
+
+/// What a block or unblock call comes to.
+pub type Batch = Result<BatchResult, Interrupted>;
 
 /// Meta per-user and envelope codes the reconciler acts on (providers.md §2).
 pub mod codes {
@@ -119,11 +161,11 @@ impl Stats {
 pub trait Provider: Send + Sync {
     /// The whole live block list, canonical digits, in the order served.
     fn list(&self) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
-    /// Block at most [`Provider::max_batch`] users in one call.
-    fn block(&self, users: &[String]) -> impl Future<Output = anyhow::Result<BatchResult>> + Send;
-    /// Unblock at most [`Provider::max_batch`] users in one call.
-    fn unblock(&self, users: &[String])
-    -> impl Future<Output = anyhow::Result<BatchResult>> + Send;
+    /// Block at most [`Provider::max_batch`] users in one call. A call that
+    /// stops part-way hands back what was answered ([`Interrupted`]).
+    fn block(&self, users: &[String]) -> impl Future<Output = Batch> + Send;
+    /// Unblock at most [`Provider::max_batch`] users in one call, likewise.
+    fn unblock(&self, users: &[String]) -> impl Future<Output = Batch> + Send;
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
     fn stats(&self) -> &Stats;

@@ -23,7 +23,7 @@ pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
-use super::{BatchResult, Provider, Stats, codes};
+use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 use exchange::Answer;
 
@@ -209,14 +209,18 @@ impl Provider for NxCloud {
         listed.map_err(|error| self.redactor.error(error))
     }
 
-    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    /// One request per batch: it is answered whole or not at all, so an
+    /// error hands back no partial result.
+    async fn block(&self, users: &[String]) -> Batch {
         let result = self.write(Endpoint::Block, users).await;
-        self.redactor.batch_result(result)
+        self.redactor
+            .batch_result(result.map_err(Interrupted::from))
     }
 
-    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn unblock(&self, users: &[String]) -> Batch {
         let result = self.write(Endpoint::Unblock, users).await;
-        self.redactor.batch_result(result)
+        self.redactor
+            .batch_result(result.map_err(Interrupted::from))
     }
 
     fn max_batch(&self) -> usize {

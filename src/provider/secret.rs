@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::fmt;
 
-use super::BatchResult;
+use super::{Batch, BatchResult, Interrupted};
 
 /// A string whose value only [`Secret::expose`] reveals.
 #[derive(Clone, PartialEq, Eq)]
@@ -135,10 +135,16 @@ impl Redactor {
         result
     }
 
-    /// What a client's block or unblock returns, checked: see [`Redactor::batch`]
-    /// and [`Redactor::error`].
-    pub fn batch_result(&self, result: anyhow::Result<BatchResult>) -> anyhow::Result<BatchResult> {
-        result.map(|r| self.batch(r)).map_err(|e| self.error(e))
+    /// What a client's block or unblock returns, checked, partial answers
+    /// included: see [`Redactor::batch`] and [`Redactor::error`].
+    pub fn batch_result(&self, result: Batch) -> Batch {
+        match result {
+            Ok(result) => Ok(self.batch(result)),
+            Err(Interrupted { partial, error }) => Err(Interrupted {
+                partial: self.batch(partial),
+                error: self.error(error),
+            }),
+        }
     }
 }
 
@@ -257,6 +263,15 @@ mod tests {
                 message: "header accessKey=key-abc".into(),
             }],
         };
+        let stopped = redactor.batch_result(Err(Interrupted {
+            partial: result.clone(),
+            error: anyhow::anyhow!("echo: accessKey=key-abc"),
+        }));
+        let Err(stopped) = stopped else {
+            panic!("the interruption is kept")
+        };
+        assert_eq!(stopped.partial.failed[0].message, "header accessKey=***");
+        assert_eq!(format!("{:#}", stopped.error), "echo: accessKey=***");
         let result = redactor.batch_result(Ok(result)).unwrap();
         assert_eq!(result.failed[0].message, "header accessKey=***");
         assert_eq!(result.done, ["1"]);

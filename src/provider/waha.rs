@@ -26,7 +26,7 @@ use super::http;
 use super::ledger::Ledger;
 use super::retry::{self, Outcome, RetryPolicy};
 use super::secret::{Redactor, Secret};
-use super::{BatchResult, Provider, Stats, UserError};
+use super::{Batch, BatchResult, Interrupted, Provider, Stats, UserError};
 use crate::number::canonical;
 use reply::Verdict;
 
@@ -153,8 +153,9 @@ impl Waha {
     /// written to the ledger before that lane takes its next contact, so a
     /// crash loses at most the calls in flight. A fatal answer stops every
     /// lane from taking more work; calls already in flight finish and are
-    /// recorded.
-    async fn batch(&self, route: Route, users: &[String]) -> anyhow::Result<BatchResult> {
+    /// recorded, and every contact answered so far is handed back with the
+    /// error ([`Interrupted`]).
+    async fn batch(&self, route: Route, users: &[String]) -> Batch {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let answers: Mutex<Vec<Option<Result<(), UserError>>>> =
@@ -170,7 +171,12 @@ impl Waha {
                         return Err(error);
                     }
                 };
-                if answer.is_ok() {
+                let confirmed = answer.is_ok();
+                // WAHA has answered, whatever the ledger says next.
+                if let Ok(mut answers) = answers.lock() {
+                    answers[at] = Some(answer);
+                }
+                if confirmed {
                     let recorded = match route {
                         Route::Block => self.ledger.add(user).await,
                         Route::Unblock => self.ledger.remove(user).await,
@@ -180,23 +186,28 @@ impl Waha {
                         return Err(error);
                     }
                 }
-                if let Ok(mut answers) = answers.lock() {
-                    answers[at] = Some(answer);
-                }
             }
             Ok(())
         };
-        join_all((0..IN_FLIGHT.min(users.len())).map(|_| lane()).collect()).await?;
+        let stopped = join_all((0..IN_FLIGHT.min(users.len())).map(|_| lane()).collect()).await;
         let answers = answers.into_inner().unwrap_or_default();
         let mut result = BatchResult::default();
+        let mut unanswered = 0;
         for (user, answer) in users.iter().zip(answers) {
             match answer {
                 Some(Ok(())) => result.done.push(user.clone()),
                 Some(Err(error)) => result.failed.push(error),
-                None => anyhow::bail!("{user}: no answer recorded (a bug)"),
+                None => unanswered += 1,
             }
         }
-        Ok(result)
+        match stopped {
+            Err(error) => Err(Interrupted::stopped(result, error)),
+            Ok(()) if unanswered > 0 => {
+                let error = anyhow::anyhow!("{unanswered} contact(s) got no answer (a bug)");
+                Err(Interrupted::stopped(result, error))
+            }
+            Ok(()) => Ok(result),
+        }
     }
 
     /// Block or unblock one contact, with retries. `Ok(Err(_))` is this
@@ -304,12 +315,12 @@ impl Provider for Waha {
     }
 
     /// Server text is redacted where it is read; this is the last check.
-    async fn block(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn block(&self, users: &[String]) -> Batch {
         let result = self.batch(Route::Block, users).await;
         self.redactor.batch_result(result)
     }
 
-    async fn unblock(&self, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn unblock(&self, users: &[String]) -> Batch {
         let result = self.batch(Route::Unblock, users).await;
         self.redactor.batch_result(result)
     }

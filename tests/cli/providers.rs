@@ -219,3 +219,74 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     );
     assert!(!apply.all().contains(WAHA_API_KEY));
 }
+
+/// A WAHA that blocks the first `good` contacts it is sent, then answers
+/// every request as an engine without blocking would. Each request is read
+/// whole and its connection closed, so nothing depends on keep-alive.
+fn waha_that_stops_after(good: usize) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (served, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let reply = if served < good {
+                "HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            } else {
+                let body = r#"{"statusCode":501,"message":"Not implemented"}"#;
+                format!(
+                    "HTTP/1.1 501 Not Implemented\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    base
+}
+
+#[test]
+fn waha_stopping_part_way_reports_every_contact_it_blocked() {
+    let base = waha_that_stops_after(5);
+    let ws = Workspace::new();
+    let wanted: String = (0..10).map(|i| format!("  - \"86133{i:08}\"\n")).collect();
+    ws.write(
+        "bot.yaml",
+        &format!("business_phone: \"+{PHONE}\"\nprovider: {{kind: waha, base_url: \"{base}\"}}\nblocked:\n{wanted}"),
+    );
+    let apply = ws.run(&["apply", "bot.yaml", "--yes", "--format", "json"]);
+    apply.code(1);
+    let report = apply.json();
+    let blocked = report["targets"][0]["blocked"].as_array().unwrap().clone();
+    assert_eq!(blocked.len(), 5, "{report}");
+    let error = report["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        error.starts_with("apply stopped part-way: 5 of 10 changes were answered"),
+        "{error}"
+    );
+    assert!(
+        error.contains("does not implement blocking contacts"),
+        "{error}"
+    );
+    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    let mut recorded = ledger["blocked"].as_array().unwrap().clone();
+    let mut reported = blocked;
+    recorded.sort_by_key(|v| v.to_string());
+    reported.sort_by_key(|v| v.to_string());
+    assert_eq!(recorded, reported, "the report and the ledger agree");
+}

@@ -252,6 +252,12 @@ async fn errors_name_the_endpoint_never_a_credential() {
     };
     let (nxcloud, _) = serve(vec![status(200), ok(json!({"code": 0})), truncated]).await;
     let malformed = nxcloud.block(&users(&["8613300000001"])).await.unwrap_err();
+    assert_eq!(
+        malformed.partial,
+        BatchResult::default(),
+        "one call: all or nothing"
+    );
+    let malformed = malformed.error;
     let text = malformed.to_string();
     assert!(
         text.contains(

@@ -172,7 +172,8 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     let sent = users(12);
     let not_implemented = r#"{"statusCode":501,"message":"Not implemented by this engine"}"#;
     let Setup { waha, script, _dir } = serve(&[(sent[5].as_str(), 501, not_implemented)]).await;
-    let error = waha.block(&sent).await.unwrap_err().to_string();
+    let stopped = waha.block(&sent).await.unwrap_err();
+    let error = stopped.to_string();
     let base = &waha.config.base_url;
     assert_eq!(
         error,
@@ -199,6 +200,9 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
         .collect();
     assert_eq!(recorded, created);
     assert!(!created.is_empty());
+    // And the call hands back exactly those as done, for apply's report.
+    let answered: HashSet<String> = stopped.partial.done.iter().map(|u| contact_id(u)).collect();
+    assert_eq!(answered, created);
 }
 
 #[tokio::test]

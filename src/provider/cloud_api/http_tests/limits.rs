@@ -50,6 +50,32 @@ async fn rate_limit_130429_halves_the_batch_after_backing_off() {
 }
 
 #[tokio::test]
+async fn halves_answered_before_a_later_one_fails_are_handed_back() {
+    let replies = vec![
+        meta_error(400, 130429),
+        done("added_users", &["8613300000001", "8613300000002"]),
+        meta_error(403, 10),
+    ];
+    let (client, _, _) = serve(replies).await;
+    let sent = users(&[
+        "8613300000001",
+        "8613300000002",
+        "8613300000003",
+        "8613300000004",
+    ]);
+    let stopped = client.block(&sent).await.unwrap_err();
+    assert_eq!(
+        stopped.partial.done,
+        users(&["8613300000001", "8613300000002"])
+    );
+    assert!(stopped.partial.failed.is_empty());
+    assert!(
+        stopped.to_string().contains("permission denied"),
+        "{stopped}"
+    );
+}
+
+#[tokio::test]
 async fn a_full_list_refuses_the_rest_of_the_batch() {
     let replies = vec![meta_error(400, 130429), meta_error(400, 139101)];
     let (client, script, _) = serve(replies).await;
