@@ -153,8 +153,15 @@ enum Direction {
 /// "never", so they get a second chance before being reported failed. If
 /// the second call stops part-way, users it did not answer keep the first
 /// call's answer.
+///
+/// A provider that counts its own answers gets no second call: it would
+/// count those users twice, and it needs none, as it spends a request per
+/// user and retries each one itself until the answer is final (WAHA).
 async fn call<P: Provider>(provider: &P, direction: Direction, users: &[String]) -> Batch {
     let mut result = send(provider, direction, users).await?;
+    if provider.counts_answers() {
+        return Ok(result);
+    }
     let again: Vec<String> = result
         .failed
         .iter()
@@ -210,7 +217,9 @@ impl TargetReport {
         let (result, error) = parts(outcome);
         let full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
         let answered = self.record(direction, chunk, result);
-        provider.stats().answered(answered as u64);
+        if !provider.counts_answers() {
+            provider.stats().answered(answered as u64);
+        }
         error.map_or(Ok(full), Err)
     }
 

@@ -25,6 +25,8 @@ struct Scripted {
     done_before_failing: usize,
     /// The first call refuses its first user with a transient per-user code.
     transient_first: bool,
+    /// Counts each user it answers itself, as WAHA does per contact.
+    counts_itself: bool,
     stats: Stats,
 }
 
@@ -40,6 +42,9 @@ impl Provider for Scripted {
     }
     fn max_batch(&self) -> usize {
         1000
+    }
+    fn counts_answers(&self) -> bool {
+        self.counts_itself
     }
     fn stats(&self) -> &Stats {
         &self.stats
@@ -63,6 +68,9 @@ impl Scripted {
             });
         }
         calls.push((what, users.to_vec()));
+        if self.counts_itself {
+            self.stats.answered(users.len() as u64);
+        }
         if self.transient_first && calls.len() == 1 {
             let failed = vec![UserError {
                 user: users[0].clone(),
@@ -326,6 +334,31 @@ async fn a_second_chance_that_stops_keeps_the_first_answers() {
         message.contains("3 of 3 changes were answered"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_provider_that_counts_its_answers_is_not_counted_twice() {
+    let provider = Scripted {
+        counts_itself: true,
+        ..Scripted::default()
+    };
+    let p = plan(users(0..5), users(0..5), users(10..13));
+    let (report, error) = apply(&provider, &listing(&p.desired), &p, 2).await;
+    assert!(error.is_none());
+    assert_eq!(report.blocked.len() + report.unblocked.len(), 8);
+    assert_eq!(provider.stats.users_answered(), 8);
+
+    // Nor is a user it refused for now sent (and counted) a second time.
+    let provider = Scripted {
+        counts_itself: true,
+        transient_first: true,
+        ..Scripted::default()
+    };
+    let p = plan(users(0..3), users(0..3), Vec::new());
+    let (report, _) = apply(&provider, &listing(&p.desired), &p, 1000).await;
+    assert_eq!(provider.calls.lock().unwrap().len(), 1);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(provider.stats.users_answered(), 3);
 }
 
 #[test]

@@ -123,6 +123,14 @@ impl Provider for Client {
         }
     }
 
+    fn counts_answers(&self) -> bool {
+        match self {
+            Client::NxCloud(c) => c.counts_answers(),
+            Client::CloudApi(c) => c.counts_answers(),
+            Client::Waha(c) => c.counts_answers(),
+        }
+    }
+
     fn stats(&self) -> &Stats {
         match self {
             Client::NxCloud(c) => c.stats(),

@@ -111,7 +111,9 @@ pub struct Stats {
     pages_read: AtomicU64,
     users_listed: AtomicU64,
     /// Planned users whose outcome is known: answered by the platform, or
-    /// not sent because the list is full.
+    /// not sent because the list is full. Apply counts them per call, unless
+    /// the provider counts them itself as they come
+    /// ([`Provider::counts_answers`]).
     users_answered: AtomicU64,
 }
 
@@ -168,6 +170,13 @@ pub trait Provider: Send + Sync {
     fn unblock(&self, users: &[String]) -> impl Future<Output = Batch> + Send;
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
+    /// Does this provider add each user to [`Stats::answered`] as it is
+    /// answered? One that spends a request per user (WAHA: a chunk of 1 000
+    /// is 1 000 requests) should, or progress stands still for minutes; apply
+    /// then leaves the counting to it, so no user is counted twice.
+    fn counts_answers(&self) -> bool {
+        false
+    }
     fn stats(&self) -> &Stats;
 }
 

@@ -176,6 +176,7 @@ impl Waha {
                 if let Ok(mut answers) = answers.lock() {
                     answers[at] = Some(answer);
                 }
+                self.stats.answered(1);
                 if confirmed {
                     let recorded = match route {
                         Route::Block => self.ledger.add(user).await,
@@ -327,6 +328,11 @@ impl Provider for Waha {
 
     fn max_batch(&self) -> usize {
         MAX_BATCH
+    }
+
+    /// Each contact is a request of its own, so progress moves per contact.
+    fn counts_answers(&self) -> bool {
+        true
     }
 
     fn stats(&self) -> &Stats {

@@ -30,6 +30,8 @@ struct Script {
     created: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
+    /// Contacts answered only after a long pause.
+    slow: Mutex<HashSet<String>>,
 }
 
 async fn answer(
@@ -43,6 +45,9 @@ async fn answer(
     tokio::time::sleep(Duration::from_millis(10)).await;
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let contact = body["contactId"].as_str().unwrap_or_default().to_string();
+    if script.slow.lock().unwrap().contains(&contact) {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+    }
     let path = uri.path().to_string();
     script.seen.lock().unwrap().push((path, headers, body));
     let next = script
@@ -140,6 +145,25 @@ async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
     assert!((2..=IN_FLIGHT).contains(&most), "{most} in flight");
     assert_eq!(ledger_file(&waha)["blocked"], json!(sent));
     assert_eq!(waha.list().await.unwrap(), sent);
+}
+
+/// A chunk is up to 1 000 requests: progress must move per contact, not
+/// stand still until the whole chunk is done.
+#[tokio::test]
+async fn each_answered_contact_counts_while_the_chunk_still_runs() {
+    let Setup { waha, script, _dir } = serve(&[]).await;
+    let sent = users(10);
+    script.slow.lock().unwrap().insert(contact_id(&sent[0]));
+    let batch = waha.block(&sent);
+    tokio::pin!(batch);
+    tokio::select! {
+        _ = &mut batch => panic!("the slow contact should still be in flight"),
+        _ = tokio::time::sleep(Duration::from_millis(400)) => {}
+    }
+    assert_eq!(waha.stats().users_answered(), 9);
+    assert_eq!(batch.await.unwrap().done, sent);
+    assert_eq!(waha.stats().users_answered(), 10);
+    assert!(waha.counts_answers());
 }
 
 #[tokio::test]
