@@ -60,6 +60,29 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.block.is_empty() || !self.unblock.is_empty()
     }
+
+    /// Send again the changes the provider never confirmed (WAHA contacts
+    /// left pending in the ledger by a run that stopped). Such a user is
+    /// *maybe blocked*: it is in `live`, so one the files no longer want is
+    /// already planned for unblocking; one they want is planned for
+    /// blocking instead of counted unchanged, as it may never have been
+    /// blocked. Both calls are idempotent on the platform.
+    pub fn resend(&mut self, unconfirmed: &[String]) {
+        if unconfirmed.is_empty() {
+            return;
+        }
+        let unsure: HashSet<String> = unconfirmed.iter().map(|u| user_key(u)).collect();
+        let live: HashSet<String> = self.live.iter().map(|u| user_key(u)).collect();
+        let mut planned: HashSet<String> = self.block.iter().map(|u| user_key(u)).collect();
+        for user in &self.desired {
+            let key = user_key(user);
+            if unsure.contains(&key) && live.contains(&key) && planned.insert(key) {
+                self.block.push(user.clone());
+                self.unchanged = self.unchanged.saturating_sub(1);
+            }
+        }
+        self.block.sort_unstable();
+    }
 }
 
 /// Compare what the files want with what is live.

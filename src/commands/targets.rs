@@ -93,11 +93,15 @@ pub async fn plan_all(
             let _permit = gate.acquire_owned().await;
             crate::info!("{}: reading the live block list", target.file.display());
             let bar = progress.listing(&target.file.display().to_string(), &client);
-            let listed = client.list().await;
+            let listed = match client.list().await {
+                Ok(live) => client.unconfirmed().await.map(|unsure| (live, unsure)),
+                Err(e) => Err(e),
+            };
             drop(bar);
             let result = match listed {
-                Ok(live) => {
-                    let plan = plan::plan(&target, &live, today);
+                Ok((live, unconfirmed)) => {
+                    let mut plan = plan::plan(&target, &live, today);
+                    plan.resend(&unconfirmed);
                     let refused =
                         guards.and_then(|g| safety::check(&plan, target.mode, &target.safety, &g));
                     Ok(Planned {
@@ -105,7 +109,7 @@ pub async fn plan_all(
                             target,
                             plan,
                             refused,
-                            notes: client.notes(),
+                            notes: client.notes(&unconfirmed),
                         },
                         client,
                     })

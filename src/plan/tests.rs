@@ -97,6 +97,35 @@ fn exclusive_mode_reasons() {
 }
 
 #[test]
+fn unconfirmed_changes_are_sent_again_whichever_way_the_files_say() {
+    // 1 and 2 are pending in a WAHA ledger, so they are listed as live.
+    // The files want 1 (blocked again) but not 2 (unblocked); 3 is a
+    // confirmed block and stays unchanged.
+    for mode in [Mode::Exclusive, Mode::Additive] {
+        let t = target(
+            mode,
+            vec![entry("8613300000001", None), entry("8613300000003", None)],
+            vec![entry("8613300000002", None)],
+        );
+        let live = strings(&["8613300000001", "8613300000002", "8613300000003"]);
+        let mut p = plan(&t, &live, TODAY);
+        assert_eq!((p.block.len(), p.unchanged), (0, 2), "{mode:?}");
+        p.resend(&strings(&[
+            "8613300000001",
+            "8613300000002",
+            "8613300000009",
+        ]));
+        assert_eq!(p.block, strings(&["8613300000001"]), "{mode:?}");
+        assert_eq!(p.unblock.len(), 1, "{mode:?}");
+        assert_eq!(p.unblock[0].user, "8613300000002", "{mode:?}");
+        assert_eq!(p.unchanged, 1, "{mode:?}");
+        // Sending again twice plans it once.
+        p.resend(&strings(&["8613300000001"]));
+        assert_eq!(p.block, strings(&["8613300000001"]), "{mode:?}");
+    }
+}
+
+#[test]
 fn additive_mode_only_unblocks_what_unblock_names() {
     let t = target(
         Mode::Additive,

@@ -79,12 +79,23 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
 }
 
 impl Client {
+    /// Listed users whose last change the provider may or may not have
+    /// made, so plans send them again ([`crate::plan::Plan::resend`]): WAHA
+    /// contacts left pending in the ledger by a run that stopped. A platform
+    /// that lists its own blocks has none.
+    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<String>> {
+        match self {
+            Client::Waha(c) => c.unconfirmed().await,
+            Client::NxCloud(_) | Client::CloudApi(_) => Ok(Vec::new()),
+        }
+    }
+
     /// Lines every plan shows under this target, e.g. that WAHA's live list
     /// is the tool's ledger (providers.md §3). Ask after listing: what is
     /// said may depend on what the listing found.
-    pub fn notes(&self) -> Vec<String> {
+    pub fn notes(&self, unconfirmed: &[String]) -> Vec<String> {
         match self {
-            Client::Waha(c) => c.notes(),
+            Client::Waha(c) => c.notes(unconfirmed),
             Client::NxCloud(_) | Client::CloudApi(_) => Vec::new(),
         }
     }

@@ -4,7 +4,8 @@
 //! WAHA blocks one contact per request and cannot list blocked contacts, so
 //! this client is write-only against the server: a batch becomes one request
 //! per contact, a few in flight at once, and the live list is the tool's own
-//! [`Ledger`], updated after every successful call.
+//! [`Ledger`], written ahead of every call and settled after its answer (the
+//! ledger's module doc says exactly what that guarantees).
 
 #[cfg(test)]
 mod http_tests;
@@ -23,7 +24,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
 use super::http;
-use super::ledger::Ledger;
+use super::ledger::{Change, Ledger};
 use super::retry::{self, Outcome, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, Interrupted, Provider, Stats, UserError};
@@ -58,6 +59,13 @@ enum Route {
 }
 
 impl Route {
+    fn change(self) -> Change {
+        match self {
+            Route::Block => Change::Block,
+            Route::Unblock => Change::Unblock,
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             Route::Block => "/api/contacts/block",
@@ -135,8 +143,15 @@ impl Waha {
         })
     }
 
-    /// What plans say under a WAHA target (providers.md §3: "say plainly").
-    pub fn notes(&self) -> Vec<String> {
+    /// Contacts the ledger holds as pending: a run stopped after recording
+    /// a change and before WAHA's answer was settled. Plans send them again.
+    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<String>> {
+        self.ledger.pending().await
+    }
+
+    /// What plans say under a WAHA target (providers.md §3: "say plainly"),
+    /// given the [`Waha::unconfirmed`] contacts.
+    pub fn notes(&self, unconfirmed: &[String]) -> Vec<String> {
         let ledger = self.ledger.path().display();
         let mut notes = vec![format!(
             "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
@@ -146,15 +161,23 @@ impl Waha {
                 "No ledger yet at {ledger}: nothing is recorded as blocked, so every desired user is planned for blocking."
             ));
         }
+        if !unconfirmed.is_empty() {
+            notes.push(format!(
+                "{} contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: {}.",
+                unconfirmed.len(),
+                unconfirmed.join(", ")
+            ));
+        }
         notes
     }
 
-    /// One request per contact, [`IN_FLIGHT`] at a time; each success is
-    /// written to the ledger before that lane takes its next contact, so a
-    /// crash loses at most the calls in flight. A fatal answer stops every
-    /// lane from taking more work; calls already in flight finish and are
-    /// recorded, and every contact answered so far is handed back with the
-    /// error ([`Interrupted`]).
+    /// One request per contact, [`IN_FLIGHT`] at a time. Each contact is
+    /// recorded in the ledger as pending before it is sent, and settled
+    /// (confirmed, or the mark cleared if WAHA refused) before that lane
+    /// takes its next contact. A fatal answer stops every lane from taking
+    /// more work and leaves that contact pending (WAHA may have acted);
+    /// calls already in flight finish and are settled, and every contact
+    /// answered so far is handed back with the error ([`Interrupted`]).
     async fn batch(&self, route: Route, users: &[String]) -> Batch {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -164,28 +187,31 @@ impl Waha {
             while !stop.load(Ordering::Relaxed) {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(user) = users.get(at) else { break };
-                let answer = match self.one(route, user).await {
+                let change = route.change();
+                let answer = match self.ledger.begin(change, user).await {
+                    Ok(()) => self.one(route, user).await,
+                    Err(error) => Err(error),
+                };
+                let answer = match answer {
                     Ok(answer) => answer,
                     Err(error) => {
                         stop.store(true, Ordering::Relaxed);
                         return Err(error);
                     }
                 };
-                let confirmed = answer.is_ok();
-                // WAHA has answered, whatever the ledger says next.
+                let settled = match &answer {
+                    Ok(()) => self.ledger.confirm(change, user).await,
+                    Err(_) => self.ledger.abandon(user).await,
+                };
+                // WAHA has answered, whatever the ledger write did: if it
+                // failed, the pending mark stands, which errs the safe way.
                 if let Ok(mut answers) = answers.lock() {
                     answers[at] = Some(answer);
                 }
                 self.stats.answered(1);
-                if confirmed {
-                    let recorded = match route {
-                        Route::Block => self.ledger.add(user).await,
-                        Route::Unblock => self.ledger.remove(user).await,
-                    };
-                    if let Err(error) = recorded {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(error);
-                    }
+                if let Err(error) = settled {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(error);
                 }
             }
             Ok(())

@@ -159,7 +159,8 @@ fn waha_applies_through_its_ledger() {
     ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
     let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000002"]));
-    assert_eq!(ledger["format_version"], 1);
+    assert_eq!(ledger["format_version"], 2);
+    assert_eq!(ledger["pending_block"], json!([]));
     let state = emu.state();
     assert_eq!(
         state["waha"]["default"]["blocked"]
@@ -200,7 +201,11 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
         "{}",
         apply.all()
     );
-    assert!(!ws.path("bot.ledger.json").exists());
+    // Nothing confirmed; the contact is kept as maybe blocked, so the next
+    // plan sends it again rather than losing it.
+    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    assert_eq!(ledger["blocked"], json!([]));
+    assert_eq!(ledger["pending_block"], json!(["8613300000001"]));
 
     waha_file(
         &ws,
@@ -218,6 +223,48 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
         apply.all()
     );
     assert!(!apply.all().contains(WAHA_API_KEY));
+}
+
+/// A run that died between writing the ledger and WAHA's answer leaves
+/// pending contacts. Each counts as maybe blocked: the next plan blocks a
+/// wanted one again and unblocks an unwanted one, and apply settles both.
+#[test]
+fn waha_sends_unconfirmed_changes_again() {
+    let emu = Emulator::start(&waha_state(&["8613300000002"], true), &[]);
+    let ws = Workspace::new();
+    waha_file(
+        &ws,
+        &emu,
+        "",
+        "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000001\"\n  - \"8613300000003\"\n",
+    );
+    let ledger = json!({"format_version": 2, "business_phone": PHONE, "session": "default",
+        "blocked": ["8613300000003"], "pending_block": ["8613300000001", "8613300000002"],
+        "pending_unblock": []});
+    ws.write("bot.ledger.json", &ledger.to_string());
+    let plan = ws.run(&["plan", "bot.yaml", "--format", "json"]);
+    plan.code(0);
+    let t = &plan.json()["targets"][0];
+    assert_eq!(t["block"], json!(["8613300000001"]), "{t}");
+    assert_eq!(t["unblock"][0]["user"], "8613300000002", "{t}");
+    assert_eq!(t["unchanged"], 1, "{t}");
+    let text = ws.run(&["plan", "bot.yaml"]);
+    assert!(
+        text.stdout
+            .contains("2 contact(s) have a change in the ledger that WAHA never confirmed"),
+        "{}",
+        text.stdout
+    );
+
+    ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
+    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000003"]));
+    assert_eq!(ledger["pending_block"], json!([]));
+    assert_eq!(
+        emu.state()["waha"]["default"]["blocked"],
+        json!(["8613300000001"])
+    );
+    ws.run(&["plan", "bot.yaml", "--detailed-exitcode"]).code(0);
 }
 
 /// A WAHA that blocks the first `good` contacts it is sent, then answers

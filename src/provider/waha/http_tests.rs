@@ -187,6 +187,8 @@ async fn refused_contacts_fail_alone_and_stay_out_of_the_ledger() {
     );
     assert_eq!((waha.stats().requests(), waha.stats().retries()), (4, 1));
 
+    assert_eq!(ledger_file(&waha)["pending_block"], json!([]));
+
     waha.unblock(&sent[..1]).await.unwrap();
     assert_eq!(ledger_file(&waha)["blocked"], json!([sent[2]]));
 }
@@ -213,17 +215,20 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
         script.seen.lock().unwrap().len() < sent.len(),
         "lanes stopped taking work"
     );
-    // Exactly what WAHA confirmed is recorded: nothing lost, nothing invented.
+    // Exactly what WAHA confirmed is recorded as blocked: nothing lost,
+    // nothing invented.
     let created: HashSet<String> = script.created.lock().unwrap().iter().cloned().collect();
-    let recorded: HashSet<String> = waha
-        .list()
-        .await
-        .unwrap()
-        .iter()
-        .map(|u| contact_id(u))
-        .collect();
-    assert_eq!(recorded, created);
+    let as_ids = |list: &Value| -> HashSet<String> {
+        let list = list.as_array().unwrap().iter();
+        list.map(|u| contact_id(u.as_str().unwrap())).collect()
+    };
+    assert_eq!(as_ids(&ledger_file(&waha)["blocked"]), created);
     assert!(!created.is_empty());
+    // Contacts whose call stopped the target stay pending, so maybe
+    // blocked: the ledger does not guess what a failing server did.
+    let pending = as_ids(&ledger_file(&waha)["pending_block"]);
+    assert!(pending.contains(&contact_id(&sent[5])), "{pending:?}");
+    assert!(pending.is_disjoint(&created));
     // And the call hands back exactly those as done, for apply's report.
     let answered: HashSet<String> = stopped.partial.done.iter().map(|u| contact_id(u)).collect();
     assert_eq!(answered, created);
@@ -242,9 +247,10 @@ async fn the_key_is_checked_and_never_shown() {
     let shown = format!("{text} {error:?} {waha:?} {:?}", waha.config);
     assert!(!shown.contains(KEY), "{shown}");
     assert_eq!(script.seen.lock().unwrap().len(), 1);
-    assert!(
-        !waha.config.ledger.exists(),
-        "nothing was blocked, nothing written"
+    assert_eq!(
+        ledger_file(&waha)["blocked"],
+        json!([]),
+        "nothing was blocked"
     );
 
     let mut config = waha.config.clone();
@@ -260,7 +266,7 @@ async fn the_key_is_checked_and_never_shown() {
 async fn plans_say_the_ledger_is_the_list() {
     let Setup { waha, _dir, .. } = serve(&[]).await;
     let client = Client::Waha(waha);
-    let notes = client.notes();
+    let notes = client.notes(&[]);
     assert!(
         notes[0].starts_with(
             "WAHA cannot list blocked contacts: the live list is blocklist's ledger ("
@@ -273,7 +279,34 @@ async fn plans_say_the_ledger_is_the_list() {
     );
     assert!(notes[1].starts_with("No ledger yet at "), "{notes:?}");
     client.block(&users(1)).await.unwrap();
-    assert_eq!(client.notes().len(), 1);
+    assert_eq!(client.notes(&[]).len(), 1);
+    let notes = client.notes(&users(2));
+    assert_eq!(
+        notes[1],
+        "2 contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: 8613300000001, 8613300000002."
+    );
+}
+
+/// providers.md §3: apply updates the ledger so that a crash loses nothing.
+/// A run killed while a contact's request is in flight (WAHA may already
+/// have blocked it) leaves that contact in the ledger, as maybe blocked.
+#[tokio::test]
+async fn a_run_killed_mid_call_leaves_the_contact_maybe_blocked() {
+    let Setup { waha, script, _dir } = serve(&[]).await;
+    let sent = users(6);
+    script.slow.lock().unwrap().insert(contact_id(&sent[0]));
+    tokio::select! {
+        _ = waha.block(&sent) => panic!("the slow contact should still be in flight"),
+        _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+    }
+    // The future is dropped: as far as the ledger goes, the process died.
+    let next_run = Waha::new(waha.config.clone()).unwrap();
+    assert_eq!(next_run.list().await.unwrap(), sent);
+    assert_eq!(next_run.unconfirmed().await.unwrap(), sent[..1]);
+    // Whether WAHA blocked it or not, blocking it again settles it.
+    next_run.block(&sent[..1]).await.unwrap();
+    assert!(next_run.unconfirmed().await.unwrap().is_empty());
+    assert_eq!(next_run.list().await.unwrap(), sent);
 }
 
 #[tokio::test]
