@@ -46,11 +46,7 @@ pub(super) fn credential_message(key: &str, kind: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::config::provider::provider;
-    use crate::config::tree::{Report, Walker};
 
     #[test]
     fn key_names_that_hold_secrets() {
@@ -80,21 +76,7 @@ mod tests {
     }
 
     fn settings(file: &str, yaml: &str) -> (Option<crate::config::ProviderSettings>, Vec<String>) {
-        let node = marked_yaml::parse_yaml_with_options(
-            0,
-            yaml,
-            marked_yaml::LoaderOptions::default().prevent_coercion(true),
-        )
-        .expect("valid YAML");
-        let map = node.as_mapping().expect("mapping");
-        let (key, value) = map.get_key_value("provider").expect("provider key");
-        let mut report = Report::default();
-        let mut w = Walker {
-            file: Path::new(file),
-            report: &mut report,
-        };
-        let out = provider(&mut w, key.span(), value);
-        (out, report.errors.iter().map(ToString::to_string).collect())
+        crate::config::provider::settings_of(file, yaml)
     }
 
     #[test]

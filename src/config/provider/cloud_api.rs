@@ -123,28 +123,10 @@ fn is_header_name(v: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::config::provider::provider;
-    use crate::config::tree::Report;
 
     fn settings(yaml: &str) -> (Option<ProviderSettings>, Vec<String>) {
-        let node = marked_yaml::parse_yaml_with_options(
-            0,
-            yaml,
-            marked_yaml::LoaderOptions::default().prevent_coercion(true),
-        )
-        .expect("valid YAML");
-        let map = node.as_mapping().expect("mapping");
-        let (key, value) = map.get_key_value("provider").expect("provider key");
-        let mut report = Report::default();
-        let mut w = Walker {
-            file: Path::new("f.yaml"),
-            report: &mut report,
-        };
-        let out = provider(&mut w, key.span(), value);
-        (out, report.errors.iter().map(ToString::to_string).collect())
+        crate::config::provider::settings_of("f.yaml", yaml)
     }
 
     fn cloud(
