@@ -11,7 +11,9 @@
 use std::fmt::Write as _;
 
 use super::budget::Doc;
-use super::markdown::{Words, change_lists, escape, file_cell, push_errors, section_heading};
+use super::markdown::{
+    Words, change_lists, error_rows, escape, push_errors, section_heading, table_row,
+};
 use super::text::{Paint, Style, header};
 use super::{EntryIndex, PlannedTarget, TargetError, one_line};
 
@@ -171,20 +173,9 @@ pub fn drift_markdown(
         } else {
             "✅ in sync"
         };
-        let _ = writeln!(
-            head,
-            "| {} | {} | {} | {} | {} | {} | {status} |",
-            file_cell(&t.target.file),
-            t.target.business_phone,
-            t.target.provider.kind(),
-            t.plan.block.len(),
-            t.plan.unblock.len(),
-            t.plan.unchanged
-        );
+        table_row(&mut head, t, status);
     }
-    for e in errors {
-        let _ = writeln!(head, "| {} | | | | | | ❌ error |", file_cell(&e.file));
-    }
+    error_rows(&mut head, errors);
     head.push('\n');
     if sum.drifted > 0 {
         head.push_str(

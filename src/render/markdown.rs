@@ -48,20 +48,9 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
         } else {
             "✅ in sync"
         };
-        let _ = writeln!(
-            head,
-            "| {} | {} | {} | {} | {} | {} | {status} |",
-            file_cell(&t.target.file),
-            t.target.business_phone,
-            t.target.provider.kind(),
-            t.plan.block.len(),
-            t.plan.unblock.len(),
-            t.plan.unchanged
-        );
+        table_row(&mut head, t, status);
     }
-    for e in errors {
-        let _ = writeln!(head, "| {} | | | | | | ❌ error |", file_cell(&e.file));
-    }
+    error_rows(&mut head, errors);
     head.push('\n');
     doc.text(head);
 
@@ -252,6 +241,28 @@ pub(super) fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
+}
+
+/// One row of the plan and drift summary tables: file, phone, provider,
+/// the three counts, and a status.
+pub(super) fn table_row(head: &mut String, t: &PlannedTarget, status: &str) {
+    let _ = writeln!(
+        head,
+        "| {} | {} | {} | {} | {} | {} | {status} |",
+        file_cell(&t.target.file),
+        t.target.business_phone,
+        t.target.provider.kind(),
+        t.plan.block.len(),
+        t.plan.unblock.len(),
+        t.plan.unchanged
+    );
+}
+
+/// Rows for targets that could not be read, in the same tables.
+pub(super) fn error_rows(head: &mut String, errors: &[TargetError]) {
+    for e in errors {
+        let _ = writeln!(head, "| {} | | | | | | ❌ error |", file_cell(&e.file));
+    }
 }
 
 /// How a rendering names the two lists of changes: plans speak of what to
