@@ -194,30 +194,11 @@ fn expires(w: &mut Walker, key: &Span, node: &Node) -> Option<Date> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use super::*;
-    use crate::config::tree::Report;
 
     fn entries(yaml: &str, kind: List) -> (Vec<Written>, Vec<String>) {
-        let node = marked_yaml::parse_yaml_with_options(
-            0,
-            yaml,
-            marked_yaml::LoaderOptions::default().prevent_coercion(true),
-        )
-        .expect("valid YAML");
-        let value = node
-            .as_mapping()
-            .and_then(|m| m.get_node("list"))
-            .expect("list key");
-        let mut report = Report::default();
-        let mut w = Walker {
-            file: Path::new("f.yaml"),
-            report: &mut report,
-        };
-        let out = list(&mut w, value, kind);
-        let errors = report.errors.iter().map(ToString::to_string).collect();
-        (out, errors)
+        crate::config::tree::read_key("f.yaml", yaml, "list", |w, _, v| list(w, v, kind))
     }
 
     #[test]

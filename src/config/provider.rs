@@ -195,21 +195,7 @@ fn base_url(w: &mut Walker, map: &MarkedMappingNode) -> Option<Option<String>> {
 /// `provider:` key), and the errors they gave, as `file` would show them.
 #[cfg(test)]
 pub(super) fn settings_of(file: &str, yaml: &str) -> (Option<ProviderSettings>, Vec<String>) {
-    let node = marked_yaml::parse_yaml_with_options(
-        0,
-        yaml,
-        marked_yaml::LoaderOptions::default().prevent_coercion(true),
-    )
-    .expect("valid YAML");
-    let map = node.as_mapping().expect("mapping");
-    let (key, value) = map.get_key_value("provider").expect("provider key");
-    let mut report = super::tree::Report::default();
-    let mut w = Walker {
-        file: Path::new(file),
-        report: &mut report,
-    };
-    let out = provider(&mut w, key.span(), value);
-    (out, report.errors.iter().map(ToString::to_string).collect())
+    super::tree::read_key(file, yaml, "provider", provider)
 }
 
 #[cfg(test)]

@@ -66,29 +66,11 @@ pub(super) fn safety(w: &mut Walker, node: &Node) -> Safety {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
 
     use super::*;
-    use crate::config::tree::Report;
 
     fn parse(yaml: &str) -> (Safety, Vec<String>) {
-        let node = marked_yaml::parse_yaml_with_options(
-            0,
-            yaml,
-            marked_yaml::LoaderOptions::default().prevent_coercion(true),
-        )
-        .expect("valid YAML");
-        let value = node
-            .as_mapping()
-            .and_then(|m| m.get_node("safety"))
-            .expect("safety key");
-        let mut report = Report::default();
-        let mut w = Walker {
-            file: Path::new("f.yaml"),
-            report: &mut report,
-        };
-        let out = safety(&mut w, value);
-        (out, report.errors.iter().map(ToString::to_string).collect())
+        crate::config::tree::read_key("f.yaml", yaml, "safety", |w, _, v| safety(w, v))
     }
 
     #[test]

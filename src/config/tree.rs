@@ -217,6 +217,33 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// Test support: parse `yaml` as `file` would be, find the top-level `key`,
+/// run `read` on it with a fresh report, and return what it read with the
+/// errors as users see them.
+#[cfg(test)]
+pub(super) fn read_key<T>(
+    file: &str,
+    yaml: &str,
+    key: &str,
+    read: impl FnOnce(&mut Walker, &Span, &Node) -> T,
+) -> (T, Vec<String>) {
+    let node = marked_yaml::parse_yaml_with_options(
+        0,
+        yaml,
+        marked_yaml::LoaderOptions::default().prevent_coercion(true),
+    )
+    .expect("valid YAML");
+    let map = node.as_mapping().expect("mapping");
+    let (k, value) = map.get_key_value(key).expect("the key");
+    let mut report = Report::default();
+    let mut w = Walker {
+        file: Path::new(file),
+        report: &mut report,
+    };
+    let out = read(&mut w, k.span(), value);
+    (out, report.errors.iter().map(ToString::to_string).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
