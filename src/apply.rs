@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::config::Target;
 use crate::date::Date;
-use crate::number::user_key;
+use crate::user::{Lookup, User};
 use crate::plan::Plan;
 use crate::provider::retry::{RetryPolicy, backoff, meta_code_is_transient};
 use crate::provider::{Batch, BatchResult, Interrupted, Provider, codes};
@@ -12,7 +12,7 @@ use crate::provider::{Batch, BatchResult, Interrupted, Provider, codes};
 /// A user the platform did not block or unblock, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserOutcome {
-    pub user: String,
+    pub user: User,
     /// Meta's per-user error code (e.g. 131047).
     pub code: i64,
     /// Machine-readable reason: `not_messaged_24h`, `cannot_block_self`,
@@ -25,8 +25,8 @@ pub struct UserOutcome {
 /// What apply did to one target (product.md §4, apply report).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetReport {
-    pub blocked: Vec<String>,
-    pub unblocked: Vec<String>,
+    pub blocked: Vec<User>,
+    pub unblocked: Vec<User>,
     /// Refused for now (131047: the user has not messaged in 24 h): drift, not failure.
     pub deferred: Vec<UserOutcome>,
     /// Refused for good (e.g. 131021, cannot block yourself).
@@ -83,19 +83,18 @@ pub async fn apply<P: Provider>(
     (report, error)
 }
 
-/// The users the files list as blocked today, by [`user_key`].
-fn listed_now(target: &Target, today: Date) -> HashSet<String> {
-    target
-        .blocked
-        .iter()
-        .filter(|e| e.expires.is_none_or(|d| d >= today))
-        .map(|e| user_key(&e.user))
-        .collect()
+/// The users the files list as blocked today, by either id.
+fn listed_now(target: &Target, today: Date) -> Lookup<()> {
+    let mut listed = Lookup::with_capacity(target.blocked.len());
+    for e in target.blocked.iter().filter(|e| e.expires.is_none_or(|d| d >= today)) {
+        listed.insert(&e.user, ());
+    }
+    listed
 }
 
 async fn run<P: Provider>(
     provider: &P,
-    desired: &HashSet<String>,
+    desired: &Lookup<()>,
     plan: &Plan,
     chunk_size: usize,
     report: &mut TargetReport,
@@ -103,21 +102,21 @@ async fn run<P: Provider>(
     if let Some(bad) = plan
         .unblock
         .iter()
-        .find(|u| desired.contains(&user_key(&u.user)))
+        .find(|u| desired.contains(&u.user))
     {
         anyhow::bail!(
             "refusing to unblock {}: the files list it as blocked (a bug; nothing was sent)",
             bad.user
         );
     }
-    if let Some(bad) = plan.block.iter().find(|u| !desired.contains(&user_key(u))) {
+    if let Some(bad) = plan.block.iter().find(|u| !desired.contains(u)) {
         anyhow::bail!(
             "refusing to block {bad}: the files do not list it (a bug; nothing was sent)"
         );
     }
     let size = chunk_size.clamp(1, provider.max_batch());
 
-    let unblocks: Vec<String> = plan.unblock.iter().map(|u| u.user.clone()).collect();
+    let unblocks: Vec<User> = plan.unblock.iter().map(|u| u.user.clone()).collect();
     for chunk in unblocks.chunks(size) {
         let outcome = call(provider, Direction::Unblock, chunk).await;
         report.settle(provider, Direction::Unblock, chunk, outcome)?;
@@ -157,12 +156,12 @@ enum Direction {
 /// A provider that counts its own answers gets no second call: it would
 /// count those users twice, and it needs none, as it spends a request per
 /// user and retries each one itself until the answer is final (WAHA).
-async fn call<P: Provider>(provider: &P, direction: Direction, users: &[String]) -> Batch {
+async fn call<P: Provider>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     let mut result = send(provider, direction, users).await?;
     if provider.counts_answers() {
         return Ok(result);
     }
-    let again: Vec<String> = result
+    let again: Vec<User> = result
         .failed
         .iter()
         .filter(|f| meta_code_is_transient(f.code, false))
@@ -174,13 +173,10 @@ async fn call<P: Provider>(provider: &P, direction: Direction, users: &[String])
     provider.stats().retry();
     tokio::time::sleep(backoff(&RetryPolicy::default(), 1)).await;
     let (second, error) = parts(send(provider, direction, &again).await);
-    let answered: HashSet<&str> = (second.done.iter())
+    let answered: HashSet<&User> = (second.done.iter())
         .chain(second.failed.iter().map(|f| &f.user))
-        .map(String::as_str)
         .collect();
-    result
-        .failed
-        .retain(|f| !answered.contains(f.user.as_str()));
+    result.failed.retain(|f| !answered.contains(&f.user));
     result.done.extend(second.done);
     result.failed.extend(second.failed);
     match error {
@@ -189,7 +185,7 @@ async fn call<P: Provider>(provider: &P, direction: Direction, users: &[String])
     }
 }
 
-async fn send<P: Provider>(provider: &P, direction: Direction, users: &[String]) -> Batch {
+async fn send<P: Provider>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     match direction {
         Direction::Block => provider.block(users).await,
         Direction::Unblock => provider.unblock(users).await,
@@ -211,7 +207,7 @@ impl TargetReport {
         &mut self,
         provider: &P,
         direction: Direction,
-        chunk: &[String],
+        chunk: &[User],
         outcome: Batch,
     ) -> anyhow::Result<bool> {
         let (result, error) = parts(outcome);
@@ -226,9 +222,9 @@ impl TargetReport {
     /// Record one call's outcome; returns how many users it answered. Only
     /// users that were sent count: a provider that reports success for a
     /// user it was not asked about is ignored.
-    fn record(&mut self, direction: Direction, sent: &[String], result: BatchResult) -> usize {
+    fn record(&mut self, direction: Direction, sent: &[User], result: BatchResult) -> usize {
         let before = self.answered();
-        let sent: HashSet<&str> = sent.iter().map(String::as_str).collect();
+        let sent: HashSet<&User> = sent.iter().collect();
         let done = match direction {
             Direction::Block => &mut self.blocked,
             Direction::Unblock => &mut self.unblocked,
@@ -237,12 +233,12 @@ impl TargetReport {
             result
                 .done
                 .into_iter()
-                .filter(|u| sent.contains(u.as_str())),
+                .filter(|u| sent.contains(u)),
         );
         for e in result
             .failed
             .into_iter()
-            .filter(|e| sent.contains(e.user.as_str()))
+            .filter(|e| sent.contains(&e.user))
         {
             let outcome = UserOutcome {
                 reason: reason_for(e.code).into_owned(),

@@ -183,9 +183,9 @@ pub enum PagingArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListShapeArg {
-    /// Meta's `data: [{messaging_product, wa_id}]`.
+    /// Meta's `data: [{messaging_product, wa_id?, user_id?}]`.
     Graph,
-    /// Some resellers' `data: [{block_users: [{input, wa_id}]}]`.
+    /// Some resellers' `data: [{block_users: [{input, wa_id?, user_id?}]}]`.
     BlockUsers,
 }
 
@@ -256,6 +256,26 @@ pub struct EmulatorArgs {
     /// Change the list once after serving N list pages, so cursors go stale (139102).
     #[arg(long, value_name = "N")]
     pub change_list_after_pages: Option<u64>,
+
+    /// How per-user error codes are written in failed_users: as numbers, as
+    /// numeric strings (as Meta's guide prints them), or left out.
+    #[arg(long, value_enum, default_value_t = CodeStyleArg::Number)]
+    pub failed_code_style: CodeStyleArg,
+
+    /// NxCloud: refuse {"user_id": …} items (BSUIDs) with code 1002, as a
+    /// server that knows only phone numbers would.
+    #[arg(long)]
+    pub nxcloud_refuses_user_id: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CodeStyleArg {
+    /// `"code": 131047`
+    Number,
+    /// `"code": "131047"`
+    String,
+    /// No `code` at all.
+    Missing,
 }
 
 fn fraction(s: &str) -> Result<f64, String> {

@@ -2,7 +2,8 @@
 //!
 //! Files hold numbers the way people type them (`+86 133-0000 0002`); the
 //! provider APIs speak digits with the country code and no `+`. Everything
-//! inside the tool uses that canonical digits-only form.
+//! inside the tool uses that canonical digits-only form. Which phones are
+//! the same user (the `wa_id` variants) is decided in [`crate::user`].
 
 use std::fmt;
 
@@ -58,46 +59,6 @@ pub fn canonical(raw: &str) -> Result<String, NumberError> {
     Ok(digits)
 }
 
-/// The key under which two spellings of one WhatsApp user compare equal.
-///
-/// WhatsApp IDs are not always the dialled number (providers.md §2):
-/// - Mexican mobiles are dialled `52…` but their `wa_id` is `521…`;
-/// - older Brazilian mobiles may have a `wa_id` without the ninth digit
-///   (`55` + area + 8 digits instead of `55` + area + `9` + 8 digits).
-///
-/// Comparing raw strings would show such users as "to block" forever, so the
-/// plan compares these keys instead. The key is the shorter spelling.
-pub fn user_key(canonical: &str) -> String {
-    match variant_digit(canonical) {
-        Some(drop_at) => {
-            let mut key = String::with_capacity(canonical.len() - 1);
-            key.push_str(&canonical[..drop_at]);
-            key.push_str(&canonical[drop_at + 1..]);
-            key
-        }
-        None => canonical.to_string(),
-    }
-}
-
-/// Index of the digit to drop to reach the shorter spelling, if this is the
-/// longer spelling of a known variant pair.
-fn variant_digit(d: &str) -> Option<usize> {
-    let b = d.as_bytes();
-    if b.len() != 13 {
-        return None;
-    }
-    // Mexico: 52 1 + 10 digits  ->  52 + 10 digits.
-    if d.starts_with("521") {
-        return Some(2);
-    }
-    // Brazil: 55 + area(2) + 9 + 8-digit mobile subscriber (first digit 6-9)
-    //   ->  55 + area(2) + 8 digits.
-    if d.starts_with("55") && b[4] == b'9' && (b'6'..=b'9').contains(&b[5]) {
-        return Some(4);
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,26 +88,6 @@ mod tests {
         ];
         for (raw, want) in bad {
             assert_eq!(canonical(raw), Err(want), "{raw:?}");
-        }
-    }
-
-    #[test]
-    fn mexico_variants_share_a_key() {
-        assert_eq!(user_key("5215512345678"), user_key("525512345678"));
-        assert_eq!(user_key("5215512345678"), "525512345678");
-    }
-
-    #[test]
-    fn brazil_ninth_digit_variants_share_a_key() {
-        assert_eq!(user_key("5511987654321"), user_key("551187654321"));
-        // A landline-looking remainder (first digit 2-5) is not a mobile variant.
-        assert_eq!(user_key("5511923456789"), "5511923456789");
-    }
-
-    #[test]
-    fn other_numbers_are_their_own_key() {
-        for n in ["8613300000001", "14155550100", "5215512345"] {
-            assert_eq!(user_key(n), n);
         }
     }
 }

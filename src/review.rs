@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::config::Mode;
-use crate::number::user_key;
+use crate::user::{Lookup, User};
 use crate::render::PlannedTarget;
 use crate::render::{FORMAT_VERSION, ModeWire, PlanDocument, TargetPlanWire};
 
@@ -96,12 +96,12 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
     let reviewed_unblocks: HashSet<&str> =
         reviewed.unblock.iter().map(|u| u.user.as_str()).collect();
     for user in &now.plan.block {
-        if !reviewed_blocks.contains(user.as_str()) {
+        if !reviewed_blocks.contains(user.id()) {
             differences.push(format!("block {user} was not in the reviewed plan"));
         }
     }
     for u in &now.plan.unblock {
-        if !reviewed_unblocks.contains(u.user.as_str()) {
+        if !reviewed_unblocks.contains(u.user.id()) {
             differences.push(format!("unblock {} was not in the reviewed plan", u.user));
         }
     }
@@ -112,19 +112,26 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
     // only what the live list shows done counts as done (an earlier apply,
     // or someone else); a reviewed change that is simply no longer wanted is
     // not sent, and not claimed either.
-    let live: HashSet<String> = now.plan.live.iter().map(|u| user_key(u)).collect();
-    let needed_blocks: HashSet<&str> = now.plan.block.iter().map(String::as_str).collect();
-    let needed_unblocks: HashSet<&str> = now.plan.unblock.iter().map(|u| u.user.as_str()).collect();
+    let mut live = Lookup::with_capacity(now.plan.live.len());
+    for user in &now.plan.live {
+        live.insert(user, ());
+    }
+    let is_live = |id: &str, user_id: Option<&String>| {
+        let user = User::from_id(id).map(|u| u.with_user_id(user_id.cloned()));
+        user.is_some_and(|u| live.contains(&u))
+    };
+    let needed_blocks: HashSet<&str> = now.plan.block.iter().map(User::id).collect();
+    let needed_unblocks: HashSet<&str> = now.plan.unblock.iter().map(|u| u.user.id()).collect();
     let blocks_done = reviewed
         .block
         .iter()
-        .filter(|u| !needed_blocks.contains(u.as_str()) && live.contains(&user_key(u)))
+        .filter(|u| !needed_blocks.contains(u.as_str()) && is_live(u, None))
         .count();
     let unblocks_done = reviewed
         .unblock
         .iter()
         .filter(|u| {
-            !needed_unblocks.contains(u.user.as_str()) && !live.contains(&user_key(&u.user))
+            !needed_unblocks.contains(u.user.as_str()) && !is_live(&u.user, u.user_id.as_ref())
         })
         .count();
     Verdict::Approved {
@@ -148,7 +155,7 @@ mod tests {
         let entries = blocked
             .iter()
             .map(|u| crate::config::Entry {
-                user: u.to_string(),
+                user: User::from(*u),
                 reason: None,
                 expires: None,
                 at: crate::config::Location {
@@ -167,7 +174,7 @@ mod tests {
             unblock: Vec::new(),
             safety: Default::default(),
         };
-        let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+        let live: Vec<User> = live.iter().map(|s| User::from(*s)).collect();
         let today = crate::date::Date::parse("2026-11-21").unwrap();
         PlannedTarget {
             plan: crate::plan::plan(&target, &live, today),
@@ -259,7 +266,7 @@ mod tests {
         now.target.mode = Mode::Additive;
         now.plan = crate::plan::plan(
             &now.target,
-            &["8613300000007".to_string()],
+            &crate::user::phones(&["8613300000007"]),
             crate::date::Date::parse("2026-11-21").unwrap(),
         );
         let Verdict::Stale(why) = check(&doc, &now) else {

@@ -144,8 +144,10 @@ mod tests {
     use crate::plan::{Unblock, UnblockReason};
 
     fn plan(live: usize, desired: usize, block: usize, unblock: usize) -> Plan {
-        let users = |prefix: &str, n: usize| -> Vec<String> {
-            (0..n).map(|i| format!("{prefix}{i:08}")).collect()
+        let users = |prefix: &str, n: usize| -> Vec<crate::user::User> {
+            (0..n)
+                .map(|i| crate::user::User::phone(format!("{prefix}{i:08}")))
+                .collect()
         };
         Plan {
             desired: users("86133", desired),

@@ -13,9 +13,9 @@ use crate::provider::{Stats, UserError};
 /// pin apply's own rules against answers no honest server would give.
 #[derive(Default)]
 struct Scripted {
-    calls: Mutex<Vec<(&'static str, Vec<String>)>>,
+    calls: Mutex<Vec<(&'static str, Vec<User>)>>,
     /// Extra users every answer claims were done (a lying provider).
-    claims: Vec<String>,
+    claims: Vec<User>,
     /// Block calls answer 139101 for every user.
     full: bool,
     /// Calls after this many fail as a network error would after retries.
@@ -31,13 +31,13 @@ struct Scripted {
 }
 
 impl Provider for Scripted {
-    async fn list(&self) -> anyhow::Result<Vec<String>> {
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
         Ok(Vec::new())
     }
-    async fn block(&self, users: &[String]) -> Batch {
+    async fn block(&self, users: &[User]) -> Batch {
         self.answer("block", users)
     }
-    async fn unblock(&self, users: &[String]) -> Batch {
+    async fn unblock(&self, users: &[User]) -> Batch {
         self.answer("unblock", users)
     }
     fn max_batch(&self) -> usize {
@@ -52,7 +52,7 @@ impl Provider for Scripted {
 }
 
 impl Scripted {
-    fn answer(&self, what: &'static str, users: &[String]) -> Batch {
+    fn answer(&self, what: &'static str, users: &[User]) -> Batch {
         self.stats.request();
         let mut calls = self.calls.lock().unwrap();
         if self.fail_after.is_some_and(|n| calls.len() >= n) {
@@ -105,12 +105,12 @@ impl Scripted {
     }
 }
 
-fn users(range: std::ops::Range<u32>) -> Vec<String> {
-    range.map(|i| format!("86133{i:08}")).collect()
+fn users(range: std::ops::Range<u32>) -> Vec<User> {
+    range.map(|i| User::phone(format!("86133{i:08}"))).collect()
 }
 
 /// A target whose files list exactly `users`.
-fn listing(users: &[String]) -> Target {
+fn listing(users: &[User]) -> Target {
     Target {
         file: "t.yaml".into(),
         business_phone: "8615800001795".into(),
@@ -134,7 +134,7 @@ fn listing(users: &[String]) -> Target {
     }
 }
 
-fn plan(desired: Vec<String>, block: Vec<String>, unblock: Vec<String>) -> Plan {
+fn plan(desired: Vec<User>, block: Vec<User>, unblock: Vec<User>) -> Plan {
     Plan {
         desired,
         live: Vec::new(),
@@ -326,8 +326,8 @@ async fn a_second_chance_that_stops_keeps_the_first_answers() {
     assert_eq!(report.blocked, users(1..3));
     assert_eq!(report.failed.len(), 1);
     assert_eq!(
-        (report.failed[0].user.as_str(), report.failed[0].code),
-        (users(0..1)[0].as_str(), 131000)
+        (report.failed[0].user.id(), report.failed[0].code),
+        (users(0..1)[0].id(), 131000)
     );
     let message = format!("{:#}", error.unwrap());
     assert!(
@@ -366,10 +366,10 @@ fn not_messaged_in_24h_defers_in_either_direction() {
     // providers.md §2: whether unblock is exempt from the 24-hour rule is
     // contradictory in the sources, so 131047 on unblock is deferred too.
     let mut report = TargetReport::default();
-    let refused = |user: &str| BatchResult {
+    let refused = |user: &User| BatchResult {
         done: Vec::new(),
         failed: vec![UserError {
-            user: user.into(),
+            user: user.clone(),
             code: codes::NOT_MESSAGED_24H,
             message: "Re-engagement check failed".into(),
         }],

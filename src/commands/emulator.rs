@@ -2,8 +2,10 @@
 
 use anyhow::bail;
 
-use crate::cli::{EmulatorArgs, ListShapeArg, PagingArg};
-use crate::emulator::{self, CloudApiOptions, Faults, ListShape, NxCloudKeys, Options, Paging};
+use crate::cli::{CodeStyleArg, EmulatorArgs, ListShapeArg, PagingArg};
+use crate::emulator::{
+    self, CloudApiOptions, CodeStyle, Faults, ListShape, NxCloudKeys, Options, Paging,
+};
 use crate::exit::Exit;
 
 pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
@@ -36,6 +38,12 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
             },
             change_list_after_pages: args.change_list_after_pages,
             usage_percent: Some(args.usage_percent),
+            failed_code_style: match args.failed_code_style {
+                CodeStyleArg::Number => CodeStyle::Number,
+                CodeStyleArg::String => CodeStyle::String,
+                CodeStyleArg::Missing => CodeStyle::Missing,
+            },
+            nxcloud_refuses_user_id: args.nxcloud_refuses_user_id,
         },
         auto_create_phones: args.auto_create_phones,
     };

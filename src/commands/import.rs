@@ -141,13 +141,13 @@ fn explain(target: &Target, imported: &Imported, comments_dropped: usize) {
     if !imported.past_expiry_cleared.is_empty() {
         note(format_args!(
             "note: still blocked after their expires date, so written without it: {}.",
-            imported.past_expiry_cleared.join(", ")
+            crate::render::user_list(&imported.past_expiry_cleared)
         ));
     }
     if !imported.listed_in_unblock.is_empty() {
         eprintln!(
             "warning: live but listed in unblock: of {file}, so left out of blocked: (plan will unblock them): {}.",
-            imported.listed_in_unblock.join(", ")
+            crate::render::user_list(&imported.listed_in_unblock)
         );
     }
     if comments_dropped > 0 {

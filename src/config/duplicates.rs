@@ -1,55 +1,113 @@
-//! Two spellings of one user in one desired set. Users are compared by
-//! [`user_key`], so Mexican `52`/`521` and Brazilian ninth-digit variants of
-//! one person count as the same user, as they do in the plan.
-
-use std::collections::HashMap;
-use std::collections::hash_map::Entry as Slot;
+//! Two entries for one person in one desired set. Entries are compared as
+//! [`crate::user`] says: by BSUID, or by phone with the Mexican `52`/`521`
+//! and Brazilian ninth-digit variants counted as one. An entry that gives
+//! both ids ties them together, so `user: P` and `user_id: X` are one person
+//! once a third entry says `{user: P, user_id: X}`.
 
 use super::entry::Written;
 use super::tree::Report;
-use crate::number::user_key;
+use crate::user::{Lookup, User, phone_key};
 
 /// The list without repeats, each repeat a warning naming both places (a
 /// silent merge could hide a copy-paste mistake, but it is no reason to stop
-/// a run).
+/// a run). The entry kept for a person carries every id its duplicates
+/// gave, so the plan matches them all.
 ///
 /// A user stays desired while any of its entries does, so of two entries
-/// the one that lasts longer is kept (no `expires` outlasts any date): an
-/// expired copy in the file must never cost the permanent block an include
-/// holds. Between equals, the first stays.
+/// the one that lasts longer gives the reason and expiry (no `expires`
+/// outlasts any date): an expired copy in the file must never cost the
+/// permanent block an include holds. Between equals, the first stays.
+///
+/// Entries that tie one id to two different others (one BSUID with two
+/// phones, or one phone with two BSUIDs) are an error: one of them is out
+/// of date, and guessing which could block or unblock the wrong person.
 pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
-    let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
-    let mut kept: Vec<Written> = Vec::with_capacity(list.len());
+    let mut kept: Vec<Option<Written>> = Vec::with_capacity(list.len());
+    // Where an entry merged into another went: kept[i] is None and
+    // moved[i] names the survivor (followed until it is not moved).
+    let mut moved: Vec<usize> = Vec::with_capacity(list.len());
+    let mut lookup: Lookup<usize> = Lookup::with_capacity(list.len());
     for written in list {
-        match first.entry(user_key(&written.entry.user)) {
-            Slot::Occupied(slot) => {
-                let earlier = &mut kept[*slot.get()];
-                let later_lasts_longer = lasts(&written) > lasts(earlier);
-                report.warn(
-                    written.entry.at.clone(),
-                    format!(
-                        "{:?} duplicates {:?} at {}; keeping the {}",
-                        written.raw,
-                        earlier.raw,
-                        earlier.entry.at,
-                        if later_lasts_longer {
-                            "later one, which lasts longer"
-                        } else {
-                            "first"
-                        }
-                    ),
-                );
-                if later_lasts_longer {
-                    *earlier = written;
+        let resolve = |mut i: usize| {
+            while moved[i] != i {
+                i = moved[i];
+            }
+            i
+        };
+        let mut found: Vec<usize> = lookup.matches(&written.entry.user).iter().map(|&i| resolve(i)).collect();
+        found.dedup();
+        let Some(&first) = found.first() else {
+            let at = kept.len();
+            lookup.insert(&written.entry.user, at);
+            kept.push(Some(written));
+            moved.push(at);
+            continue;
+        };
+        // Check every tie first, so a conflict changes nothing.
+        let mut ids = written.entry.user.clone();
+        let mut conflict = false;
+        for &at in &found {
+            if let Some(earlier) = &kept[at] {
+                match merge_ids(earlier, &written, &ids, report) {
+                    Some(both) => ids = both,
+                    None => conflict = true,
                 }
             }
-            Slot::Vacant(slot) => {
-                slot.insert(kept.len());
-                kept.push(written);
-            }
         }
+        if conflict {
+            continue;
+        }
+        let mut merged = written;
+        for &earlier_at in &found {
+            let Some(earlier) = kept[earlier_at].take() else {
+                continue;
+            };
+            let later_lasts_longer = lasts(&merged) > lasts(&earlier);
+            report.warn(
+                merged.entry.at.clone(),
+                format!(
+                    "{:?} duplicates {:?} at {}; keeping the {}",
+                    merged.raw,
+                    earlier.raw,
+                    earlier.entry.at,
+                    if later_lasts_longer {
+                        "later one, which lasts longer"
+                    } else {
+                        "first"
+                    }
+                ),
+            );
+            merged = if later_lasts_longer { merged } else { earlier };
+            moved[earlier_at] = first;
+        }
+        merged.entry.user = ids;
+        moved[first] = first;
+        lookup.insert(&merged.entry.user, first);
+        kept[first] = Some(merged);
     }
-    kept
+    kept.into_iter().flatten().collect()
+}
+
+/// The ids gathered so far for `later`'s person (`b`) joined with those of
+/// `earlier`, or `None` (and an error) when they tie one id to two
+/// different others.
+fn merge_ids(earlier: &Written, later: &Written, b: &User, report: &mut Report) -> Option<User> {
+    let a = &earlier.entry.user;
+    let phones_differ = matches!((a.phone_digits(), b.phone_digits()), (Some(x), Some(y)) if phone_key(x) != phone_key(y));
+    let ids_differ = matches!((a.user_id(), b.user_id()), (Some(x), Some(y)) if x != y);
+    if phones_differ || ids_differ {
+        report.error(
+            later.entry.at.clone(),
+            format!(
+                "{:?} and {:?} at {} share one id but disagree on the other; one person has one phone and one BSUID, so correct or remove the out-of-date entry",
+                later.raw, earlier.raw, earlier.entry.at
+            ),
+        );
+        return None;
+    }
+    let phone = a.phone_digits().or(b.phone_digits()).map(str::to_string);
+    let user_id = a.user_id().or(b.user_id()).map(str::to_string);
+    User::new(phone, user_id)
 }
 
 /// How long an entry keeps its user desired: no expiry outlasts any date.
@@ -63,12 +121,12 @@ pub(super) fn conflicts(blocked: &[Written], unblock: &[Written], report: &mut R
     if unblock.is_empty() {
         return;
     }
-    let by_key: HashMap<String, &Written> = blocked
-        .iter()
-        .map(|b| (user_key(&b.entry.user), b))
-        .collect();
+    let mut lookup: Lookup<&Written> = Lookup::with_capacity(blocked.len());
+    for b in blocked {
+        lookup.insert(&b.entry.user, b);
+    }
     for u in unblock {
-        if let Some(b) = by_key.get(&user_key(&u.entry.user)) {
+        if let Some(b) = lookup.get(&u.entry.user) {
             report.error(
                 u.entry.at.clone(),
                 format!(
@@ -88,7 +146,7 @@ mod tests {
     fn written(raw: &str, line: usize) -> Written {
         Written {
             entry: Entry {
-                user: crate::number::canonical(raw).expect("valid number"),
+                user: User::phone(crate::number::canonical(raw).expect("valid number")),
                 reason: None,
                 expires: None,
                 at: Location {

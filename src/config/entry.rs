@@ -1,5 +1,6 @@
 //! Entries of `blocked:` and `unblock:` lists, and phone numbers in general:
-//! a bare number, or a mapping with `user`, `reason` and `expires`.
+//! a bare number or BSUID, or a mapping with `user` (a phone), `user_id` (a
+//! BSUID), `reason` and `expires`. An entry may give both ids of one person.
 
 use marked_yaml::{Node, Span};
 
@@ -7,8 +8,9 @@ use super::Entry;
 use super::tree::{Walker, describe, entry, is_null, mapping_span};
 use crate::date::Date;
 use crate::number;
+use crate::user::{self, User};
 
-/// An entry with the number as it was written, for messages that must show
+/// An entry with the user as it was written, for messages that must show
 /// the user's own spelling (duplicates, conflicts).
 #[derive(Debug, Clone)]
 pub(super) struct Written {
@@ -32,8 +34,8 @@ impl List {
 
     fn keys(self) -> &'static [&'static str] {
         match self {
-            List::Blocked => &["user", "reason", "expires"],
-            List::Unblock => &["user", "reason"],
+            List::Blocked => &["user", "user_id", "reason", "expires"],
+            List::Unblock => &["user", "user_id", "reason"],
         }
     }
 }
@@ -85,13 +87,61 @@ pub(super) fn list(w: &mut Walker, node: &Node, list: List) -> Vec<Written> {
     out
 }
 
+/// A BSUID as written, or an error naming the value.
+fn bsuid(w: &mut Walker, key: Option<&Span>, node: &Node, what: &dyn Fn() -> String) -> Option<String> {
+    let Some(scalar) = node.as_scalar() else {
+        w.scalar(node, &what());
+        return None;
+    };
+    if is_null(node) {
+        w.error(
+            key.unwrap_or(scalar.span()),
+            format!("{} is empty; write a BSUID such as \"US.13491208655302741918\"", what()),
+        );
+        return None;
+    }
+    let raw = scalar.as_str();
+    match user::bsuid(raw.trim()) {
+        Ok(id) => Some(id.to_string()),
+        Err(err) => {
+            w.error(scalar.span(), format!("{raw:?} {err}"));
+            None
+        }
+    }
+}
+
+/// `user:` holds a phone; a BSUID there is almost certainly meant for
+/// `user_id:`, and saying so beats "unexpected character".
+fn user_phone(w: &mut Walker, key: &Span, node: &Node) -> Option<(String, String)> {
+    if let Some(scalar) = node.as_scalar()
+        && user::looks_like_bsuid(scalar.as_str())
+    {
+        w.error(
+            scalar.span(),
+            format!(
+                "{:?} is a BSUID, not a phone number; write it as user_id: {:?}",
+                scalar.as_str(),
+                scalar.as_str().trim()
+            ),
+        );
+        return None;
+    }
+    phone(w, Some(key), node, &|| "user".to_string())
+}
+
 /// `ordinal` counts from 1 and names the entry in messages, since an empty
 /// entry has no position of its own.
 fn one(w: &mut Walker, node: &Node, ordinal: usize, list: List) -> Option<Written> {
     let what = || format!("entry {ordinal} of {}", list.key());
     match node {
-        Node::Scalar(_) => {
-            let (user, raw) = phone(w, None, node, &what)?;
+        Node::Scalar(scalar) => {
+            let (user, raw) = if user::looks_like_bsuid(scalar.as_str()) {
+                let id = bsuid(w, None, node, &what)?;
+                (User::bsuid(id), scalar.as_str().to_string())
+            } else {
+                let (digits, raw) = phone(w, None, node, &what)?;
+                (User::phone(digits), raw)
+            };
             Some(Written {
                 entry: Entry {
                     user,
@@ -116,28 +166,48 @@ fn one(w: &mut Walker, node: &Node, ordinal: usize, list: List) -> Option<Writte
                     w.error(key.span(), message);
                 }
             }
-            let Some((user_key, user_node)) = entry(map, "user") else {
+            let phone_entry = entry(map, "user");
+            let id_entry = entry(map, "user_id");
+            if phone_entry.is_none() && id_entry.is_none() {
                 w.error(
                     mapping_span(map),
                     format!(
-                        "{} has no user; write the number as user: \"+86 133 0000 0002\"",
+                        "{} has no user; write the number as user: \"+86 133 0000 0002\" or the BSUID as user_id: \"US.13491208655302741918\"",
                         what()
                     ),
                 );
                 return None;
-            };
+            }
             let reason = entry(map, "reason").and_then(|(k, n)| reason(w, k.span(), n));
             let expires = match (list, entry(map, "expires")) {
                 (List::Blocked, Some((k, n))) => expires(w, k.span(), n),
                 _ => None,
             };
-            let (user, raw) = phone(w, Some(user_key.span()), user_node, &|| "user".to_string())?;
+            let phone = phone_entry.map(|(k, n)| user_phone(w, k.span(), n));
+            let user_id = id_entry.map(|(k, n)| bsuid(w, Some(k.span()), n, &|| "user_id".to_string()));
+            // Either id that was given must be valid: half an entry would
+            // block or match the wrong person.
+            if matches!(phone, Some(None)) || matches!(user_id, Some(None)) {
+                return None;
+            }
+            let (phone, user_id) = (phone.flatten(), user_id.flatten());
+            let raw = match (&phone, &user_id) {
+                (Some((_, raw)), Some(id)) => format!("{raw} ({id})"),
+                (Some((_, raw)), None) => raw.clone(),
+                (None, Some(id)) => id.clone(),
+                (None, None) => return None,
+            };
+            let at = match (phone_entry, id_entry) {
+                (Some((_, n)), _) | (None, Some((_, n))) => w.at(n.span()),
+                (None, None) => return None,
+            };
+            let user = User::new(phone.map(|(digits, _)| digits), user_id)?;
             Some(Written {
                 entry: Entry {
                     user,
                     reason,
                     expires,
-                    at: w.at(user_node.span()),
+                    at,
                 },
                 raw,
             })
@@ -146,7 +216,7 @@ fn one(w: &mut Walker, node: &Node, ordinal: usize, list: List) -> Option<Writte
             w.error(
                 node.span(),
                 format!(
-                    "{} must be a phone number or a mapping with user:, not {}",
+                    "{} must be a phone number, a BSUID or a mapping with user: or user_id:, not {}",
                     what(),
                     describe(node)
                 ),
@@ -209,9 +279,9 @@ mod tests {
         );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].entry.user, "8613300000001");
+        assert_eq!(out[0].entry.user, User::phone("8613300000001"));
         assert_eq!(out[0].entry.at.to_string(), "f.yaml:2:5");
-        assert_eq!(out[1].entry.user, "8613300000002");
+        assert_eq!(out[1].entry.user, User::phone("8613300000002"));
         assert_eq!(out[1].raw, "+86 133 0000 0002");
         assert_eq!(out[1].entry.reason.as_deref(), Some("phishing"));
         assert_eq!(out[1].entry.expires, Date::parse("2027-01-31"));
@@ -237,10 +307,10 @@ mod tests {
             [
                 "f.yaml:2:5: \"86133xx\" is not a phone number (unexpected character 'x'; only digits, '+', spaces, dashes, dots and parentheses are allowed)",
                 "f.yaml:3:5: \"1234567\" is not a phone number (needs 8 to 15 digits, has 7)",
-                "f.yaml:5:5: unknown key \"reson\" in entry 3 of blocked (expected one of: user, reason, expires; did you mean \"reason\"?)",
+                "f.yaml:5:5: unknown key \"reson\" in entry 3 of blocked (expected one of: user, user_id, reason, expires; did you mean \"reason\"?)",
                 "f.yaml:7:14: expires \"2027-02-30\" is not a valid date; write YYYY-MM-DD, e.g. 2027-01-31",
-                "f.yaml:8:5: entry 5 of blocked has no user; write the number as user: \"+86 133 0000 0002\"",
-                "f.yaml:9:5: entry 6 of blocked must be a phone number or a mapping with user:, not a list",
+                "f.yaml:8:5: entry 5 of blocked has no user; write the number as user: \"+86 133 0000 0002\" or the BSUID as user_id: \"US.13491208655302741918\"",
+                "f.yaml:9:5: entry 6 of blocked must be a phone number, a BSUID or a mapping with user: or user_id:, not a list",
                 // The parser places an empty value at the next token.
                 "f.yaml:11:1: entry 7 of blocked is empty; write a phone number",
             ]

@@ -13,7 +13,7 @@ use super::source::{self, Role};
 use super::tree::{
     Report, Walker, did_you_mean, entry, is_null, mapping_span, unknown_key_message,
 };
-use super::{Location, Mode, Target, duplicates};
+use super::{Location, Mode, ProviderSettings, Target, duplicates};
 
 const KEYS: &[&str] = &[
     "business_phone",
@@ -112,6 +112,9 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Out
     let blocked = duplicates::dedupe(blocked, w.report);
     let unblock = duplicates::dedupe(unblock, w.report);
     duplicates::conflicts(&blocked, &unblock, w.report);
+    if matches!(settings, Some(ProviderSettings::Waha { .. })) {
+        phones_only(&blocked, &unblock, w.report);
+    }
 
     let target = match (&business_phone, settings, mode, includes_ok) {
         (Some((phone, _)), Some(provider), Some(mode), true) => Some(Target {
@@ -128,6 +131,22 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Out
     Outcome {
         target,
         business_phone,
+    }
+}
+
+/// WAHA addresses contacts by phone (`<digits>@c.us`), never by BSUID, so
+/// an entry without a phone could never be blocked or unblocked there.
+fn phones_only(blocked: &[entry::Written], unblock: &[entry::Written], report: &mut Report) {
+    for written in blocked.iter().chain(unblock) {
+        if written.entry.user.phone_digits().is_none() {
+            report.error(
+                written.entry.at.clone(),
+                format!(
+                    "{:?} names a user by BSUID only, but WAHA blocks contacts by phone number; add the user's phone as user:, or list them for a cloud-api or nxcloud target",
+                    written.raw
+                ),
+            );
+        }
     }
 }
 
@@ -202,7 +221,7 @@ safety:
             }
         );
         assert_eq!(t.mode, Mode::Exclusive);
-        let users: Vec<&str> = t.blocked.iter().map(|e| e.user.as_str()).collect();
+        let users: Vec<&str> = t.blocked.iter().map(|e| e.user.id()).collect();
         assert_eq!(users, ["8613300000001", "8613300000002", "8613300000003"]);
         assert_eq!(t.blocked[1].expires, Date::parse("2027-01-31"));
         assert_eq!(

@@ -31,7 +31,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::date::Date;
-use crate::number::user_key;
+use crate::user::{User, phone_key};
 
 /// Where a value came from: `file:line:col` (1-based, as editors count).
 /// Line 0 means the file as a whole.
@@ -143,8 +143,8 @@ pub struct Safety {
 /// One entry of a `blocked:` or `unblock:` list, canonicalised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
-    /// Canonical digits (see [`crate::number::canonical`]).
-    pub user: String,
+    /// Who: a phone (canonical digits), a BSUID, or both for one person.
+    pub user: User,
     pub reason: Option<String>,
     /// After this date (UTC) the entry is no longer desired.
     pub expires: Option<Date>,
@@ -215,7 +215,7 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
         let Some((phone, at)) = &outcome.business_phone else {
             continue;
         };
-        match first.get(&user_key(phone)) {
+        match first.get(&phone_key(phone)) {
             Some((j, earlier)) => {
                 report.error(
                     at.clone(),
@@ -226,7 +226,7 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
                 contested.extend([i, *j]);
             }
             None => {
-                first.insert(user_key(phone), (i, at));
+                first.insert(phone_key(phone), (i, at));
             }
         }
     }

@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use super::graph::GraphError;
-use super::phone::{Change, PageError, page_size};
+use super::phone::{Change, Named, PageError, named_users, page_size};
 use super::server::Shared;
 use super::state::Store;
 use super::{ListShape, Paging};
@@ -178,7 +178,7 @@ async fn change(
         persist(&store).await?;
     }
     let failed = batch.failed.len();
-    let mut reply = batch.into_json(op);
+    let mut reply = batch.into_json(op, s.options.faults.failed_code_style);
     if failed == 0 {
         return Ok(Json(reply).into_response());
     }
@@ -202,8 +202,8 @@ async fn change(
     Ok((StatusCode::BAD_REQUEST, Json(reply)).into_response())
 }
 
-/// `{"messaging_product": "whatsapp", "block_users": [{"user": "…"}]}`.
-fn block_users(body: &[u8]) -> Result<Vec<String>, GraphError> {
+/// `{"messaging_product": "whatsapp", "block_users": [{"user": "…"} or {"user_id": "…"}]}`.
+fn block_users(body: &[u8]) -> Result<Vec<Named>, GraphError> {
     let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
         return Err(GraphError::param("The request body must be a JSON object"));
     };
@@ -214,22 +214,13 @@ fn block_users(body: &[u8]) -> Result<Vec<String>, GraphError> {
     }
     let Some(Value::Array(items)) = fields.get("block_users") else {
         return Err(GraphError::param(
-            "The parameter block_users is required: a list of {\"user\": \"<digits>\"}",
+            "The parameter block_users is required: a list of {\"user\": \"<digits>\"} or {\"user_id\": \"<BSUID>\"}",
         ));
     };
     if items.is_empty() {
         return Err(GraphError::param("Param block_users must not be empty"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item.get("user") {
-            Some(Value::String(user)) => Ok(user.clone()),
-            _ => Err(GraphError::param(format!(
-                "Param block_users[{i}][user] must be a string"
-            ))),
-        })
-        .collect()
+    named_users(items).map_err(GraphError::param)
 }
 
 async fn list(s: &Shared, id: &str, path: &str, query: QueryMap) -> Result<Response, GraphError> {
@@ -261,9 +252,19 @@ async fn list(s: &Shared, id: &str, path: &str, query: QueryMap) -> Result<Respo
     let data: Vec<Value> = page
         .items
         .iter()
-        .map(|wa_id| match s.options.cloud_api.list_shape {
-            ListShape::Graph => json!({"messaging_product": "whatsapp", "wa_id": wa_id}),
-            ListShape::BlockUsers => json!({"block_users": [{"input": wa_id, "wa_id": wa_id}]}),
+        .map(|listed| match s.options.cloud_api.list_shape {
+            ListShape::Graph => listed.to_json(),
+            // The reseller shape echoes what was sent as `input`.
+            ListShape::BlockUsers => {
+                let mut item = json!({"input": listed.wa_id.as_ref().or(listed.user_id.as_ref())});
+                if let Some(wa_id) = &listed.wa_id {
+                    item["wa_id"] = json!(wa_id);
+                }
+                if let Some(user_id) = &listed.user_id {
+                    item["user_id"] = json!(user_id);
+                }
+                json!({ "block_users": [item] })
+            }
         })
         .collect();
     let mut reply = json!({ "data": data });

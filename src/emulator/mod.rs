@@ -19,6 +19,7 @@ mod faults;
 mod graph;
 mod nxcloud;
 mod phone;
+pub use phone::{CodeStyle, Person};
 mod server;
 mod state;
 #[cfg(test)]
@@ -107,8 +108,14 @@ pub struct Faults {
     pub change_list_after_pages: Option<u64>,
     /// The percentage every Cloud API reply reports in
     /// `x-business-use-case-usage` (`None`: 5). A high value tells the
-    /// client to slow down before it hits the wall (providers.md §2).
+    /// client to slow down before it hits the wall.
     pub usage_percent: Option<u8>,
+    /// How `failed_users` codes are written: numbers, numeric strings (as
+    /// Meta's guide prints them), or left out.
+    pub failed_code_style: phone::CodeStyle,
+    /// The NxCloud routes refuse `{"user_id": …}` items with 1002, as a
+    /// server that knows only phones would (docs/providers.md, NxCloud).
+    pub nxcloud_refuses_user_id: bool,
 }
 
 #[derive(Clone)]

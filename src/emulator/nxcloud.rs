@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
 
-use super::phone::{Change, MetaError, PageError, Phone, is_valid_number, page_size};
+use super::phone::{
+    Change, MetaError, Named, PageError, Phone, is_valid_number, named_users, page_size,
+};
 use super::server::Shared;
 use super::state::Store;
 use super::{NxCloudKeys, Paging};
@@ -88,7 +90,7 @@ async fn change(
     op: Change,
 ) -> Result<Value, NxError> {
     let req = Body::parse(s, headers, body)?;
-    let users = block_users(&req.fields)?;
+    let users = block_users(&req.fields, s.options.faults.nxcloud_refuses_user_id)?;
     let mut store = s.store.lock().await;
     let (phone, created) = phone(&mut store, &req, s.options.auto_create_phones)?;
     let batch = match op {
@@ -98,7 +100,7 @@ async fn change(
     if batch.changed || created {
         persist(&store).await?;
     }
-    Ok(batch.into_json(op))
+    Ok(batch.into_json(op, s.options.faults.failed_code_style))
 }
 
 async fn list_page(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value, NxError> {
@@ -115,7 +117,7 @@ async fn list_page(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value
     let data: Vec<Value> = page
         .items
         .iter()
-        .map(|wa_id| json!({"messaging_product": "whatsapp", "wa_id": wa_id}))
+        .map(|listed| listed.to_json())
         .collect();
     let mut reply = json!({ "data": data });
     if let (Some(before), Some(after)) = (page.before, page.after) {
@@ -260,7 +262,11 @@ fn phone<'a>(
     Ok((phone, created))
 }
 
-fn block_users(fields: &Map<String, Value>) -> Result<Vec<String>, NxError> {
+/// NxCloud's block pages document `{"user": "<digits>"}` only. Whether it
+/// passes Meta's `user_id` through is unknown (docs/providers.md), so the
+/// emulator takes it, unless told to refuse it as a bad parameter (1002),
+/// the way a server that knows only `user` would.
+fn block_users(fields: &Map<String, Value>, refuse_user_id: bool) -> Result<Vec<Named>, NxError> {
     let Some(Value::Array(items)) = fields.get("block_users") else {
         return Err(NxError::new(
             1002,
@@ -270,17 +276,14 @@ fn block_users(fields: &Map<String, Value>) -> Result<Vec<String>, NxError> {
     if items.is_empty() {
         return Err(NxError::new(1002, "block_users is empty"));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match item.get("user") {
-            Some(Value::String(user)) => Ok(user.clone()),
-            _ => Err(NxError::new(
-                1002,
-                format!("block_users[{i}].user must be a string"),
-            )),
-        })
-        .collect()
+    let named = named_users(items).map_err(|e| NxError::new(1002, e))?;
+    if refuse_user_id && let Some(i) = named.iter().position(|n| matches!(n, Named::Bsuid(_))) {
+        return Err(NxError::new(
+            1002,
+            format!("block_users[{i}].user must be a string"),
+        ));
+    }
+    Ok(named)
 }
 
 /// `limit`: a positive whole number, default 100, capped at 1 000 and at

@@ -25,7 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use super::phone::{Phone, is_valid_number};
+use super::phone::{Person, Phone, is_valid_number};
+use crate::user;
 
 /// The file as written: wire types apart from the in-memory [`Phone`].
 #[derive(Deserialize)]
@@ -44,6 +45,9 @@ struct PhoneFile {
     appkey: Option<String>,
     #[serde(default)]
     phone_number_id: Option<String>,
+    /// Who is who: persons with a phone, a BSUID or both.
+    #[serde(default)]
+    users: Vec<Person>,
     #[serde(default)]
     blocked: Vec<String>,
     #[serde(default)]
@@ -55,12 +59,20 @@ struct PhoneFile {
 struct SessionFile {
     #[serde(default)]
     blocked: Vec<String>,
-    #[serde(default = "can_block_by_default")]
+    #[serde(default = "yes")]
     engine_can_block: bool,
+    #[serde(default = "yes")]
+    running: bool,
+    #[serde(default)]
+    failing_contacts: Vec<String>,
 }
 
-fn can_block_by_default() -> bool {
+fn yes() -> bool {
     true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// The same shape, borrowed, so saving a 64 000-entry list copies nothing.
@@ -79,17 +91,25 @@ struct PhoneFileRef<'a> {
     appkey: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phone_number_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Person]>::is_empty")]
+    users: &'a [Person],
     blocked: &'a [String],
     recent_contacts: &'a [String],
 }
 
 /// One WAHA session: the contacts blocked through it (digits, in blocking
-/// order) and whether its engine implements blocking at all (some answer
-/// "not implemented", providers.md §3).
+/// order), whether its engine implements blocking at all (NOWEB and GOWS
+/// answer "not implemented"), whether it is running, and contacts on which
+/// WAHA throws an exception (HTTP 500) every time, as a broken chat can.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Session {
     pub blocked: Vec<String>,
     pub engine_can_block: bool,
+    /// Written only when false, so older state files round-trip unchanged.
+    #[serde(skip_serializing_if = "is_true")]
+    pub running: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failing_contacts: Vec<String>,
 }
 
 impl Default for Session {
@@ -97,6 +117,8 @@ impl Default for Session {
         Session {
             blocked: Vec::new(),
             engine_can_block: true,
+            running: true,
+            failing_contacts: Vec::new(),
         }
     }
 }
@@ -133,13 +155,8 @@ impl Store {
         for (number, p) in file.phones {
             check_numbers(path, &number, &p)?;
             check_ids(path, &number, &p, &mut ids)?;
-            let mut phone = Phone::new(p.appkey, p.blocked, p.recent_contacts, epoch)
-                .map_err(|dup| {
-                    anyhow::anyhow!(
-                        "{}: phone {number}: {dup:?} is blocked twice (as two spellings of one user)",
-                        path.display()
-                    )
-                })?;
+            let mut phone = Phone::new(p.appkey, p.users, p.blocked, p.recent_contacts, epoch)
+                .map_err(|why| anyhow::anyhow!("{}: phone {number}: {why}", path.display()))?;
             phone.phone_number_id = p.phone_number_id;
             phones.insert(number, phone);
         }
@@ -149,6 +166,8 @@ impl Store {
             let session = Session {
                 blocked: s.blocked,
                 engine_can_block: s.engine_can_block,
+                running: s.running,
+                failing_contacts: s.failing_contacts,
             };
             waha.insert(name, session);
         }
@@ -204,6 +223,7 @@ impl Store {
                     let phone = PhoneFileRef {
                         appkey: p.appkey.as_deref(),
                         phone_number_id: p.phone_number_id.as_deref(),
+                        users: p.users(),
                         blocked: p.blocked(),
                         recent_contacts: p.recent_contacts(),
                     };
@@ -242,10 +262,25 @@ fn check_numbers(path: &Path, number: &str, phone: &PhoneFile) -> anyhow::Result
         ("blocked", phone.blocked.as_slice()),
         ("recent_contacts", phone.recent_contacts.as_slice()),
     ];
+    let is_id = |n: &str| is_valid_number(n) || user::bsuid(n).is_ok();
     for (what, list) in lists {
-        if let Some(bad) = list.iter().find(|n| !is_valid_number(n)) {
+        if let Some(bad) = list.iter().find(|n| !is_id(n)) {
             bail!(
-                "{}: phone {number}: {what} entry {bad:?} is not 8 to 15 digits",
+                "{}: phone {number}: {what} entry {bad:?} is neither 8 to 15 digits nor a BSUID",
+                path.display()
+            );
+        }
+    }
+    for person in &phone.users {
+        if let Some(bad) = person.phone.as_deref().filter(|p| !is_valid_number(p)) {
+            bail!(
+                "{}: phone {number}: users entry phone {bad:?} is not 8 to 15 digits",
+                path.display()
+            );
+        }
+        if let Some(bad) = person.user_id.as_deref().filter(|id| user::bsuid(id).is_err()) {
+            bail!(
+                "{}: phone {number}: users entry user_id {bad:?} is not a BSUID",
                 path.display()
             );
         }

@@ -51,8 +51,11 @@ fn respond(route: &str, result: Result<(), WahaError>) -> Response {
 enum WahaError {
     Unauthorized,
     BadRequest(&'static str),
-    NoSession,
+    NoSession(String),
+    NotRunning(String),
     NotImplemented,
+    /// WAHA's exception while handling one contact.
+    ContactException,
     Internal,
 }
 
@@ -64,9 +67,34 @@ impl IntoResponse for WahaError {
         match self {
             WahaError::Unauthorized => plain(StatusCode::UNAUTHORIZED, "Unauthorized"),
             WahaError::BadRequest(message) => nest_error(StatusCode::BAD_REQUEST, message),
-            WahaError::NoSession => plain(StatusCode::NOT_FOUND, "Session not found"),
-            // Some engines do not implement blocking (providers.md §3).
-            WahaError::NotImplemented => nest_error(StatusCode::NOT_IMPLEMENTED, "Not implemented"),
+            WahaError::NoSession(name) => plain(
+                StatusCode::NOT_FOUND,
+                &format!("We didn't find a session with name '{name}'. Please start it first by using POST /api/sessions/{name}/start request"),
+            ),
+            WahaError::NotRunning(name) => {
+                let body = json!({
+                    "error": "Session status is not as expected. Try again later or restart the session",
+                    "session": name,
+                    "status": "STOPPED",
+                    "expected": ["WORKING"],
+                });
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+            }
+            // NOWEB and GOWS do not implement blocking (docs/providers.md, WAHA).
+            WahaError::NotImplemented => nest_error(
+                StatusCode::NOT_IMPLEMENTED,
+                "The method is not implemented by 'NOWEB' engine. Try another engine",
+            ),
+            WahaError::ContactException => {
+                let body = json!({
+                    "statusCode": 500,
+                    "timestamp": "2026-01-01T00:00:00.000Z",
+                    "exception": {"message": "Evaluation failed: Error: Chat not found", "name": "Error"},
+                    "request": {"path": "/api/contacts/block", "method": "POST"},
+                    "version": {"version": "2026.1.1", "engine": "WEBJS", "tier": "CORE"},
+                });
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+            }
             WahaError::Internal => {
                 nest_error(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
             }
@@ -92,10 +120,16 @@ async fn change(s: &Shared, headers: &HeaderMap, body: &[u8], op: Change) -> Res
     let mut store = s.store.lock().await;
     let Some((session, created)) = store.session(&session_name, s.options.auto_create_phones)
     else {
-        return Err(WahaError::NoSession);
+        return Err(WahaError::NoSession(session_name));
     };
+    if !session.running {
+        return Err(WahaError::NotRunning(session_name));
+    }
     if !session.engine_can_block {
         return Err(WahaError::NotImplemented);
+    }
+    if session.failing_contacts.contains(&contact) {
+        return Err(WahaError::ContactException);
     }
     // Both calls are idempotent, as blocking on a phone is.
     let known = session.blocked.contains(&contact);

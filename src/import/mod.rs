@@ -2,8 +2,8 @@
 //! A pure function, like the plan, so every rule can be tested without I/O;
 //! [`splice`] then writes the result into the file's text.
 //!
-//! The rules, all by [`user_key`] so a `wa_id` variant matches the file's
-//! spelling of the same person:
+//! The rules, all by either id ([`crate::user`]) so a `wa_id` variant, or
+//! the BSUID of a person the file names by phone, matches the file's entry:
 //! - a live user the file lists keeps the file's entry (spelling, reason,
 //!   expiry); an expiry already past is left out, since the user is still
 //!   blocked and import states what is, not what was planned;
@@ -11,23 +11,24 @@
 //!   copied into the file's own list;
 //! - a live user the file's `unblock:` names is left out: the file says to
 //!   unblock them, and listing them in both places is invalid;
-//! - any other live user becomes a bare entry in the live spelling;
+//! - any other live user becomes an entry with the ids the platform gave:
+//!   a bare number, a `user_id:` for a user whose phone is hidden, or both;
 //! - an entry of the file's own list that is not live would be dropped
 //!   ([`Imported::dropped`]): the caller decides whether that is allowed.
 
 pub mod splice;
 
-use std::collections::{HashMap, HashSet};
-
 use crate::config::{Entry, Target};
 use crate::date::Date;
-use crate::number::user_key;
+use crate::plan::{by_id, sort_by_id};
+use crate::user::{Lookup, User};
 
 /// One entry of the new `blocked:` list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEntry {
-    /// Canonical digits: the file's when it listed the user, else the live `wa_id`.
-    pub user: String,
+    /// The file's ids when it listed the user (with a live id it lacked
+    /// added), else the live ids.
+    pub user: User,
     pub reason: Option<String>,
     pub expires: Option<Date>,
 }
@@ -35,7 +36,7 @@ pub struct NewEntry {
 /// An entry of the file's own list that the live list does not hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dropped {
-    pub user: String,
+    pub user: User,
     /// The entry had expired already, so dropping it changes no plan.
     pub expired: Option<Date>,
 }
@@ -52,53 +53,56 @@ pub struct Imported {
     /// unblock them, and only the include can change that.
     pub expired_in_include: usize,
     /// Live users the file's `unblock:` names (left out), sorted.
-    pub listed_in_unblock: Vec<String>,
+    pub listed_in_unblock: Vec<User>,
     /// Own entries still live after their `expires` date, written without it.
-    pub past_expiry_cleared: Vec<String>,
+    pub past_expiry_cleared: Vec<User>,
 }
 
 /// The new own `blocked:` list of `target` given its `live` list.
-pub fn import(target: &Target, live: &[String], today: Date) -> Imported {
+pub fn import(target: &Target, live: &[User], today: Date) -> Imported {
     let expired = |e: &Entry| e.expires.is_some_and(|d| d < today);
-    let mut own: HashMap<String, &Entry> = HashMap::new();
-    let mut included: HashMap<String, &Entry> = HashMap::new();
+    let mut own: Lookup<&Entry> = Lookup::default();
+    let mut included: Lookup<&Entry> = Lookup::default();
     for e in &target.blocked {
         // Includes are read from other files; their entries say so.
-        let map = if e.at.file == target.file {
+        let lookup = if e.at.file == target.file {
             &mut own
         } else {
             &mut included
         };
-        map.entry(user_key(&e.user)).or_insert(e);
+        lookup.insert(&e.user, e);
     }
-    let unblock: HashSet<String> = target.unblock.iter().map(|e| user_key(&e.user)).collect();
+    let mut unblock = Lookup::default();
+    for e in &target.unblock {
+        unblock.insert(&e.user, ());
+    }
 
     // Sorted first, so which of two live spellings of one person wins does
     // not depend on the order the provider served them in.
-    let mut live_sorted: Vec<&String> = live.iter().collect();
-    live_sorted.sort_unstable();
-    let mut seen = HashSet::with_capacity(live.len());
+    let mut live_sorted: Vec<&User> = live.iter().collect();
+    live_sorted.sort_unstable_by(|a, b| by_id(a, b));
+    let mut seen = Lookup::with_capacity(live.len());
     let mut out = Imported::default();
     for user in live_sorted {
-        let key = user_key(user);
-        if !seen.insert(key.clone()) {
+        if seen.contains(user) {
             continue;
         }
-        if let Some(e) = own.get(&key) {
+        seen.insert(user, ());
+        if let Some(e) = own.get(user) {
             let mut expires = e.expires;
             if expired(e) {
                 expires = None;
                 out.past_expiry_cleared.push(e.user.clone());
             }
             out.entries.push(NewEntry {
-                user: e.user.clone(),
+                user: with_live_ids(&e.user, user),
                 reason: e.reason.clone(),
                 expires,
             });
-        } else if let Some(e) = included.get(&key) {
+        } else if let Some(e) = included.get(user) {
             out.covered_by_include += 1;
             out.expired_in_include += usize::from(expired(e));
-        } else if unblock.contains(&key) {
+        } else if unblock.contains(user) {
             out.listed_in_unblock.push(user.clone());
         } else {
             out.entries.push(NewEntry {
@@ -111,16 +115,30 @@ pub fn import(target: &Target, live: &[String], today: Date) -> Imported {
     out.dropped = target
         .blocked
         .iter()
-        .filter(|e| e.at.file == target.file && !seen.contains(&user_key(&e.user)))
+        .filter(|e| e.at.file == target.file && !seen.contains(&e.user))
         .map(|e| Dropped {
             user: e.user.clone(),
             expired: e.expires.filter(|_| expired(e)),
         })
         .collect();
-    out.entries.sort_unstable_by(|a, b| a.user.cmp(&b.user));
-    out.past_expiry_cleared.sort_unstable();
-    out.dropped.sort_unstable_by(|a, b| a.user.cmp(&b.user));
+    out.entries.sort_unstable_by(|a, b| by_id(&a.user, &b.user));
+    sort_by_id(&mut out.past_expiry_cleared);
+    out.dropped.sort_unstable_by(|a, b| by_id(&a.user, &b.user));
     out
+}
+
+/// The file's entry with the id the live list adds (the BSUID beside a
+/// phone the file names, or the phone beside its BSUID), so the file learns
+/// both ids of the person while it still can: a user who later hides their
+/// phone still matches. A live id that contradicts the file's is left out.
+fn with_live_ids(file: &User, live: &User) -> User {
+    let phone = file.phone_digits().or(live.phone_digits());
+    let user_id = file.user_id().or(live.user_id());
+    let merged = User::new(phone.map(str::to_string), user_id.map(str::to_string));
+    match merged {
+        Some(merged) if merged.same_person(live) => merged,
+        _ => file.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -138,7 +156,7 @@ mod tests {
 
     fn entry(file: &str, user: &str, reason: Option<&str>, expires: Option<&str>) -> Entry {
         Entry {
-            user: user.to_string(),
+            user: User::phone(user),
             reason: reason.map(str::to_string),
             expires: expires.and_then(Date::parse),
             at: Location {
@@ -161,13 +179,13 @@ mod tests {
         }
     }
 
-    fn live(users: &[&str]) -> Vec<String> {
-        users.iter().map(|s| s.to_string()).collect()
+    fn live(users: &[&str]) -> Vec<User> {
+        users.iter().map(|s| User::phone(*s)).collect()
     }
 
     fn bare(user: &str) -> NewEntry {
         NewEntry {
-            user: user.to_string(),
+            user: User::phone(user),
             reason: None,
             expires: None,
         }
@@ -197,7 +215,7 @@ mod tests {
             vec![
                 bare("8613300000001"),
                 NewEntry {
-                    user: "8613300000002".to_string(),
+                    user: User::phone("8613300000002"),
                     reason: Some("phishing".to_string()),
                     expires: Date::parse("2027-01-31"),
                 },
@@ -216,7 +234,7 @@ mod tests {
         );
         let got = import(&t, &live(&["5215512345678", "525512345678"]), TODAY);
         assert_eq!(got.entries.len(), 1, "{got:?}");
-        assert_eq!(got.entries[0].user, "525512345678");
+        assert_eq!(got.entries[0].user.id(), "525512345678");
         assert!(got.dropped.is_empty());
         // Without a file entry, the smaller live spelling, whatever the order served.
         let t = target(vec![], vec![]);
@@ -241,11 +259,11 @@ mod tests {
             got.dropped,
             vec![
                 Dropped {
-                    user: "8613300000004".to_string(),
+                    user: User::phone("8613300000004"),
                     expired: Date::parse("2026-01-01"),
                 },
                 Dropped {
-                    user: "8613300000005".to_string(),
+                    user: User::phone("8613300000005"),
                     expired: None,
                 },
             ]
@@ -266,7 +284,7 @@ mod tests {
         let got = import(&t, &live(&["8613300000001"]), TODAY);
         assert_eq!(got.entries[0].expires, None);
         assert_eq!(got.entries[0].reason.as_deref(), Some("spam"));
-        assert_eq!(got.past_expiry_cleared, vec!["8613300000001"]);
+        assert_eq!(crate::user::ids(&got.past_expiry_cleared), ["8613300000001"]);
     }
 
     #[test]
@@ -298,7 +316,7 @@ mod tests {
         );
         assert_eq!(got.entries, vec![bare("8613300000001")]);
         assert_eq!((got.covered_by_include, got.expired_in_include), (2, 1));
-        assert_eq!(got.listed_in_unblock, vec!["8613300000009"]);
+        assert_eq!(crate::user::ids(&got.listed_in_unblock), ["8613300000009"]);
         assert!(got.dropped.is_empty(), "{got:?}");
     }
 }

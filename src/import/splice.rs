@@ -191,12 +191,23 @@ fn render(
     }
     let mut out = format!("blocked:{comment}{newline}");
     for e in entries {
-        let user = spellings.get(&e.user).unwrap_or(&e.user);
-        if e.reason.is_none() && e.expires.is_none() {
-            out.push_str(&format!("  - \"{user}\"{newline}"));
-            continue;
+        let phone = e.user.phone_digits();
+        let phone = phone.map(|digits| spellings.get(digits).map_or(digits, String::as_str));
+        // A BSUID that came from a server holds only letters, digits and
+        // `._-` (see `user::from_server`), so it is safe in double quotes too.
+        match (phone, e.user.user_id()) {
+            (Some(phone), None) if e.reason.is_none() && e.expires.is_none() => {
+                out.push_str(&format!("  - \"{phone}\"{newline}"));
+                continue;
+            }
+            (Some(phone), None) => out.push_str(&format!("  - user: \"{phone}\"{newline}")),
+            (Some(phone), Some(id)) => {
+                out.push_str(&format!("  - user: \"{phone}\"{newline}"));
+                out.push_str(&format!("    user_id: \"{id}\"{newline}"));
+            }
+            (None, Some(id)) => out.push_str(&format!("  - user_id: \"{id}\"{newline}")),
+            (None, None) => continue,
         }
-        out.push_str(&format!("  - user: \"{user}\"{newline}"));
         if let Some(reason) = &e.reason {
             out.push_str(&format!(
                 "    reason: {}{newline}",

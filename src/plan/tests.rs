@@ -1,6 +1,8 @@
 //! The plan against hand-made desired and live sets: every mode, expiry,
-//! `wa_id` variants, and the fingerprints.
+//! `wa_id` variants, users known by phone, by BSUID or both, and the
+//! fingerprints.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use super::*;
@@ -12,9 +14,22 @@ const TODAY: Date = Date {
     day: 21,
 };
 
+/// A user from how a test writes it: digits, a BSUID, or `digits/BSUID`.
+fn u(text: &str) -> User {
+    match text.split_once('/') {
+        Some((phone, id)) => User::new(Some(phone.into()), Some(id.into())).expect("two ids"),
+        None if crate::user::looks_like_bsuid(text) => User::bsuid(text),
+        None => User::phone(text),
+    }
+}
+
 fn entry(user: &str, expires: Option<&str>) -> Entry {
+    entry_for(u(user), expires)
+}
+
+fn entry_for(user: User, expires: Option<&str>) -> Entry {
     Entry {
-        user: user.to_string(),
+        user,
         reason: None,
         expires: expires.and_then(Date::parse),
         at: Location {
@@ -37,20 +52,8 @@ fn target(mode: Mode, blocked: Vec<Entry>, unblock: Vec<Entry>) -> Target {
     }
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-/// What the live list becomes once every planned change succeeds.
-fn applied(live: &[String], plan: &Plan) -> Vec<String> {
-    let gone: HashSet<&str> = plan.unblock.iter().map(|u| u.user.as_str()).collect();
-    let mut next: Vec<String> = live
-        .iter()
-        .filter(|u| !gone.contains(u.as_str()))
-        .cloned()
-        .collect();
-    next.extend(plan.block.iter().cloned());
-    next
+fn strings(v: &[&str]) -> Vec<User> {
+    v.iter().map(|s| u(s)).collect()
 }
 
 #[test]
@@ -76,15 +79,15 @@ fn exclusive_mode_reasons() {
         p.unblock,
         vec![
             Unblock {
-                user: "8613300000002".into(),
+                user: u("8613300000002"),
                 reason: UnblockReason::Expired
             },
             Unblock {
-                user: "8613300000004".into(),
+                user: u("8613300000004"),
                 reason: UnblockReason::ListedInUnblock
             },
             Unblock {
-                user: "8613300000005".into(),
+                user: u("8613300000005"),
                 reason: UnblockReason::NotInFile
             },
         ]
@@ -117,7 +120,7 @@ fn unconfirmed_changes_are_sent_again_whichever_way_the_files_say() {
         ]));
         assert_eq!(p.block, strings(&["8613300000001"]), "{mode:?}");
         assert_eq!(p.unblock.len(), 1, "{mode:?}");
-        assert_eq!(p.unblock[0].user, "8613300000002", "{mode:?}");
+        assert_eq!(p.unblock[0].user, u("8613300000002"), "{mode:?}");
         assert_eq!(p.unchanged, 1, "{mode:?}");
         // Sending again twice plans it once.
         p.resend(&strings(&["8613300000001"]));
@@ -141,7 +144,7 @@ fn additive_mode_only_unblocks_what_unblock_names() {
     assert_eq!(
         p.unblock,
         vec![Unblock {
-            user: "8613300000004".into(),
+            user: u("8613300000004"),
             reason: UnblockReason::ListedInUnblock
         }]
     );
@@ -174,9 +177,133 @@ fn fingerprint_is_md5_of_sorted_lines() {
     );
 }
 
-/// Properties over many generated cases: the plan is deterministic,
-/// its two directions are disjoint, and carrying it out yields the
-/// desired set, after which there is nothing left to do.
+#[test]
+fn a_person_matches_by_either_id() {
+    // The file names one by phone, one by BSUID, one by both; the platform
+    // lists each with both ids, or by BSUID alone when the phone is hidden.
+    let t = target(
+        Mode::Exclusive,
+        vec![
+            entry("8613300000001", None),
+            entry("CN.2", None),
+            entry("8613300000003/CN.3", None),
+        ],
+        vec![],
+    );
+    let live = strings(&["8613300000001/CN.1", "8613300000002/CN.2", "CN.3"]);
+    let p = plan(&t, &live, TODAY);
+    assert!(!p.has_changes(), "{p:?}");
+    assert_eq!(p.unchanged, 3);
+}
+
+#[test]
+fn blocks_send_the_phone_when_known_and_unblocks_what_was_listed() {
+    let t = target(
+        Mode::Exclusive,
+        vec![entry("8613300000001/CN.1", None), entry("CN.2", None)],
+        vec![],
+    );
+    let live = strings(&["CN.9", "8613300000008/CN.8", "8613300000007"]);
+    let p = plan(&t, &live, TODAY);
+    assert_eq!(p.block, strings(&["8613300000001/CN.1", "CN.2"]));
+    assert_eq!(p.block[0].wire(), crate::user::Wire::Phone("8613300000001"));
+    assert_eq!(p.block[1].wire(), crate::user::Wire::UserId("CN.2"));
+    let unblocked: Vec<&User> = p.unblock.iter().map(|u| &u.user).collect();
+    assert_eq!(unblocked, [&u("8613300000007"), &u("8613300000008/CN.8"), &u("CN.9")]);
+    // JSON and fingerprints name each user by phone when known, else BSUID.
+    let ids: Vec<&str> = p.desired.iter().map(User::id).collect();
+    assert_eq!(ids, ["8613300000001", "CN.2"]);
+    assert_eq!(p.desired_fingerprint, fingerprint(["8613300000001", "CN.2"].into_iter()));
+}
+
+#[test]
+fn a_listed_person_ties_two_entries_together() {
+    // The file does not know that 1 and CN.1 are one person; the platform
+    // does. Nothing is blocked twice and nothing is unblocked.
+    let t = target(
+        Mode::Exclusive,
+        vec![entry("8613300000001", None), entry("CN.1", None)],
+        vec![],
+    );
+    let p = plan(&t, &strings(&["8613300000001/CN.1"]), TODAY);
+    assert!(!p.has_changes(), "{p:?}");
+    assert_eq!((p.unchanged, p.live.len(), p.desired.len()), (1, 1, 2));
+}
+
+#[test]
+fn expiry_and_unblock_lists_match_by_either_id() {
+    let t = target(
+        Mode::Exclusive,
+        vec![entry("8613300000001/CN.1", Some("2020-01-01"))],
+        vec![entry("CN.2", None)],
+    );
+    let p = plan(&t, &strings(&["CN.1", "8613300000002/CN.2"]), TODAY);
+    let reasons: Vec<(String, UnblockReason)> =
+        p.unblock.iter().map(|x| (x.user.to_string(), x.reason)).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("8613300000002 (CN.2)".to_string(), UnblockReason::ListedInUnblock),
+            ("CN.1".to_string(), UnblockReason::Expired),
+        ]
+    );
+}
+
+#[test]
+fn one_person_listed_twice_is_one_live_user() {
+    // A phone variant and the same person's BSUID entry.
+    let t = target(Mode::Exclusive, vec![entry("CN.5", None)], vec![]);
+    let p = plan(&t, &strings(&["525512345678", "5215512345678/CN.5"]), TODAY);
+    assert!(!p.has_changes(), "{p:?}");
+    assert_eq!((p.live.len(), p.unchanged), (1, 1));
+}
+
+/// A platform that knows who is who: person `i` has phone `86133000000i`
+/// and BSUID `CN.i`; some hide their phone, so they are listed by BSUID
+/// alone. Blocks and unblocks name a person by either id.
+struct Platform {
+    hidden: HashSet<u64>,
+    /// Lists phones only, as a provider from before BSUIDs would.
+    phones_only: bool,
+    blocked: std::collections::BTreeSet<u64>,
+}
+
+impl Platform {
+    fn person(user: &User) -> u64 {
+        match (user.phone_digits(), user.user_id()) {
+            (Some(phone), _) => phone[5..].parse().expect("test phone"),
+            (None, Some(id)) => id[3..].parse().expect("test BSUID"),
+            (None, None) => unreachable!(),
+        }
+    }
+
+    fn phone(i: u64) -> String {
+        format!("86133{i:08}")
+    }
+
+    fn listed(&self) -> Vec<User> {
+        (self.blocked.iter())
+            .map(|&i| {
+                let phone = (!self.hidden.contains(&i)).then(|| Self::phone(i));
+                let id = (!self.phones_only).then(|| format!("CN.{i}"));
+                User::new(phone, id).expect("every person is listed by some id")
+            })
+            .collect()
+    }
+
+    fn apply(&mut self, plan: &Plan) {
+        for unblock in &plan.unblock {
+            self.blocked.remove(&Self::person(&unblock.user));
+        }
+        for user in &plan.block {
+            self.blocked.insert(Self::person(user));
+        }
+    }
+}
+
+/// Properties over many generated cases with mixed ids: the plan is
+/// deterministic, never names one person twice or in both directions, and
+/// carrying it out yields the desired set, after which nothing is left.
 #[test]
 fn plan_properties_hold_on_generated_cases() {
     let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
@@ -186,64 +313,90 @@ fn plan_properties_hold_on_generated_cases() {
         seed ^= seed << 17;
         seed
     };
-    for case in 0..300 {
+    for case in 0..400 {
         let mut pick = |n: u64| next() % n;
-        let user = |i: u64| format!("86133{:08}", i);
         let mode = if case % 3 == 0 {
             Mode::Additive
         } else {
             Mode::Exclusive
         };
+        let phones_only = case % 5 == 0;
+        let hidden: HashSet<u64> = if phones_only {
+            HashSet::new()
+        } else {
+            (0..60).filter(|_| pick(4) == 0).collect()
+        };
+        // How a file names person i: by phone only where the platform
+        // shows the phone (a hidden phone can only be matched by BSUID), by
+        // BSUID only where the platform lists BSUIDs, or by both.
+        let name = |i: u64, form: u64| {
+            let phone = Platform::phone(i);
+            let id = format!("CN.{i}");
+            match form {
+                0 if !hidden.contains(&i) => User::phone(phone),
+                1 if !phones_only => User::bsuid(id),
+                _ => User::new(Some(phone), Some(id)).expect("two ids"),
+            }
+        };
+        // One entry per person, as validation leaves the files.
+        let mut chosen = HashSet::new();
         let blocked: Vec<Entry> = (0..pick(40))
-            .map(|_| {
+            .map(|_| pick(60))
+            .filter(|&i| chosen.insert(i))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|i| {
                 let expires = match pick(4) {
                     0 => Some("2026-01-01"),
                     1 => Some("2027-01-01"),
                     _ => None,
                 };
-                entry(&user(pick(60)), expires)
+                entry_for(name(i, pick(3)), expires)
             })
             .collect();
-        // Files never list one user under both blocked and unblock (validation refuses it).
-        let listed: HashSet<String> = blocked.iter().map(|e| e.user.clone()).collect();
         let unblock: Vec<Entry> = (0..pick(10))
-            .map(|_| user(pick(60)))
-            .filter(|u| !listed.contains(u))
-            .map(|u| entry(&u, None))
+            .map(|_| pick(60))
+            .filter(|&i| chosen.insert(i))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|i| entry_for(name(i, pick(3)), None))
             .collect();
-        let live: Vec<String> = (0..pick(50)).map(|_| user(pick(60))).collect();
+        let mut platform = Platform {
+            hidden,
+            phones_only,
+            blocked: (0..pick(50)).map(|_| pick(60)).collect(),
+        };
         let t = target(mode, blocked, unblock);
+        let live = platform.listed();
 
         let p = plan(&t, &live, TODAY);
         assert_eq!(p, plan(&t, &live, TODAY), "deterministic");
-        let blocks: HashSet<&str> = p.block.iter().map(String::as_str).collect();
+        let blocks: Vec<u64> = p.block.iter().map(Platform::person).collect();
+        let unblocks: Vec<u64> = p.unblock.iter().map(|x| Platform::person(&x.user)).collect();
+        let block_set: HashSet<u64> = blocks.iter().copied().collect();
+        let unblock_set: HashSet<u64> = unblocks.iter().copied().collect();
+        assert_eq!(block_set.len(), blocks.len(), "no person blocked twice");
+        assert_eq!(unblock_set.len(), unblocks.len(), "no person unblocked twice");
+        assert!(block_set.is_disjoint(&unblock_set), "disjoint");
+        assert_eq!(p.live.len(), p.unchanged + p.unblock.len(), "every live user accounted for");
         assert!(
-            p.unblock.iter().all(|u| !blocks.contains(u.user.as_str())),
-            "disjoint"
-        );
-        assert!(
-            p.block.windows(2).all(|w| w[0] < w[1]),
-            "sorted, no duplicates"
-        );
-        assert!(
-            p.unblock.windows(2).all(|w| w[0].user < w[1].user),
-            "sorted, no duplicates"
+            p.block.windows(2).all(|w| w[0].id() < w[1].id()),
+            "sorted by id"
         );
 
-        let after = applied(&live, &p);
-        let after_set: HashSet<&str> = after.iter().map(String::as_str).collect();
+        platform.apply(&p);
+        let desired: HashSet<u64> = p.desired.iter().map(Platform::person).collect();
         assert!(
-            p.desired.iter().all(|d| after_set.contains(d.as_str())),
+            desired.iter().all(|d| platform.blocked.contains(d)),
             "every desired user is blocked"
         );
         if mode == Mode::Exclusive {
-            let desired: HashSet<&str> = p.desired.iter().map(String::as_str).collect();
             assert!(
-                after_set.iter().all(|u| desired.contains(u)),
+                platform.blocked.iter().all(|b| desired.contains(b)),
                 "exclusive: nothing else stays"
             );
         }
-        let again = plan(&t, &after, TODAY);
+        let again = plan(&t, &platform.listed(), TODAY);
         assert!(!again.has_changes(), "idempotent: {again:?}");
     }
 }

@@ -9,6 +9,7 @@ use crate::provider::secret;
 use crate::provider::waha::{self, Waha, WahaConfig};
 use crate::provider::{Batch, Provider, Stats};
 use crate::sandbox::Sandboxes;
+use crate::user::User;
 
 /// One client per target, whatever its provider.
 pub enum Client {
@@ -83,7 +84,7 @@ impl Client {
     /// made, so plans send them again ([`crate::plan::Plan::resend`]): WAHA
     /// contacts left pending in the ledger by a run that stopped. A platform
     /// that lists its own blocks has none.
-    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<String>> {
+    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<User>> {
         match self {
             Client::Waha(c) => c.unconfirmed().await,
             Client::NxCloud(_) | Client::CloudApi(_) => Ok(Vec::new()),
@@ -93,7 +94,7 @@ impl Client {
     /// Lines every plan shows under this target, e.g. that WAHA's live list
     /// is the tool's ledger (providers.md §3). Ask after listing: what is
     /// said may depend on what the listing found.
-    pub fn notes(&self, unconfirmed: &[String]) -> Vec<String> {
+    pub fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
         match self {
             Client::Waha(c) => c.notes(unconfirmed),
             Client::NxCloud(_) | Client::CloudApi(_) => Vec::new(),
@@ -102,7 +103,7 @@ impl Client {
 }
 
 impl Provider for Client {
-    async fn list(&self) -> anyhow::Result<Vec<String>> {
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
         match self {
             Client::NxCloud(c) => c.list().await,
             Client::CloudApi(c) => c.list().await,
@@ -110,7 +111,7 @@ impl Provider for Client {
         }
     }
 
-    async fn block(&self, users: &[String]) -> Batch {
+    async fn block(&self, users: &[User]) -> Batch {
         match self {
             Client::NxCloud(c) => c.block(users).await,
             Client::CloudApi(c) => c.block(users).await,
@@ -118,7 +119,7 @@ impl Provider for Client {
         }
     }
 
-    async fn unblock(&self, users: &[String]) -> Batch {
+    async fn unblock(&self, users: &[User]) -> Batch {
         match self {
             Client::NxCloud(c) => c.unblock(users).await,
             Client::CloudApi(c) => c.unblock(users).await,

@@ -13,6 +13,7 @@ mod exchange;
 mod http_tests;
 mod usage;
 
+use crate::user::User;
 use std::fmt;
 use std::time::Duration;
 
@@ -140,7 +141,7 @@ impl CloudApi {
     ///
     /// Halves already answered when a later one fails are handed back with
     /// the error ([`Interrupted`]): those users were blocked or unblocked.
-    async fn write(&self, direction: Direction, users: &[String]) -> Batch {
+    async fn write(&self, direction: Direction, users: &[User]) -> Batch {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
@@ -158,7 +159,7 @@ impl CloudApi {
             return Err(error.into());
         }
         let mut result = BatchResult::default();
-        let mut pending: Vec<(&[String], u32)> = vec![(users, 0)];
+        let mut pending: Vec<(&[User], u32)> = vec![(users, 0)];
         while let Some((piece, splits)) = pending.pop() {
             let answer = match self.send_piece(&method, piece, &what).await {
                 Ok(answer) => answer,
@@ -174,7 +175,7 @@ impl CloudApi {
                     if meta.code == codes::LIST_FULL && direction == Direction::Block =>
                 {
                     let rest = pending.iter().rev().map(|(p, _)| *p);
-                    let rest: Vec<String> = std::iter::once(piece)
+                    let rest: Vec<User> = std::iter::once(piece)
                         .chain(rest)
                         .flatten()
                         .cloned()
@@ -213,7 +214,7 @@ impl CloudApi {
     async fn send_piece(
         &self,
         method: &Method,
-        piece: &[String],
+        piece: &[User],
         what: &str,
     ) -> anyhow::Result<Answer<BatchData>> {
         let body = serde_json::to_vec(&Body {
@@ -232,7 +233,7 @@ impl CloudApi {
     /// Read every page. The next page is asked for with the `after` cursor on
     /// the configured URL, never by following `paging.next`: that URL could
     /// point at another host, and the token must go nowhere else.
-    async fn read_all(&self) -> anyhow::Result<Vec<String>> {
+    async fn read_all(&self) -> anyhow::Result<Vec<User>> {
         let what = format!("GET {}", self.shown_url);
         let what = what.as_str();
         let limit = self.config.chunk_size.to_string();
@@ -268,17 +269,17 @@ impl CloudApi {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for CloudApi {
-    async fn list(&self) -> anyhow::Result<Vec<String>> {
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
         let listed = self.read_all().await;
         listed.map_err(|error| self.redactor.error(error))
     }
 
-    async fn block(&self, users: &[String]) -> Batch {
+    async fn block(&self, users: &[User]) -> Batch {
         let result = self.write(Direction::Block, users).await;
         self.redactor.batch_result(result)
     }
 
-    async fn unblock(&self, users: &[String]) -> Batch {
+    async fn unblock(&self, users: &[User]) -> Batch {
         let result = self.write(Direction::Unblock, users).await;
         self.redactor.batch_result(result)
     }

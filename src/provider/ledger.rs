@@ -36,7 +36,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use crate::fsutil::write_atomic;
-use crate::number::{canonical, user_key};
+use crate::number::canonical;
+use crate::user::phone_key as user_key;
 
 pub const FORMAT_VERSION: u32 = 2;
 

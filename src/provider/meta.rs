@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::number::{canonical, user_key};
+use crate::number::canonical;
+use crate::user::{self, User, Wire, phone_key};
 use crate::provider::retry::meta_flag_is_transient;
 use crate::provider::{BatchResult, UserError};
 
@@ -62,26 +63,47 @@ pub fn passed_through(message: &str) -> Option<(MetaError, bool)> {
     Some((MetaError { code, message }, flagged))
 }
 
-/// The block and unblock request body (providers.md §2); NxCloud adds its
-/// own fields around the same `block_users` list.
+/// One item of the block and unblock request body's `block_users`:
+/// `{"user": "<phone>"}` or `{"user_id": "<BSUID>"}` (see [`User::wire`]).
+/// NxCloud adds its own fields around the same list.
 #[derive(Serialize)]
 pub(super) struct UserRef<'a> {
-    pub user: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<&'a str>,
 }
 
-pub(super) fn user_refs(users: &[String]) -> Vec<UserRef<'_>> {
-    users.iter().map(|user| UserRef { user }).collect()
+pub(super) fn user_refs(users: &[User]) -> Vec<UserRef<'_>> {
+    users
+        .iter()
+        .map(|u| match u.wire() {
+            Wire::Phone(phone) => UserRef {
+                user: Some(phone),
+                user_id: None,
+            },
+            Wire::UserId(id) => UserRef {
+                user: None,
+                user_id: Some(id),
+            },
+        })
+        .collect()
+}
+
+/// How many of `users` would be sent by BSUID alone.
+pub(super) fn by_bsuid_only(users: &[User]) -> usize {
+    users.iter().filter(|u| u.phone_digits().is_none()).count()
 }
 
 /// A refusal of the whole call that concerns every user of it: each distinct
 /// user is reported failed with it. For 139101 (the block list is full) apply
 /// then stops further blocks for this phone; 131047 and 131021 are read as
 /// if `failed_users` had named each user (providers.md §2).
-pub(super) fn refuse_all(users: &[String], error: &MetaError) -> BatchResult {
+pub(super) fn refuse_all(users: &[User], error: &MetaError) -> BatchResult {
     let mut seen = HashSet::new();
     let failed = users
         .iter()
-        .filter(|user| seen.insert(user.as_str()))
+        .filter(|user| seen.insert(*user))
         .map(|user| UserError {
             user: user.clone(),
             code: error.code,
@@ -110,12 +132,17 @@ pub(super) struct BlockUsers {
     failed_users: Option<Vec<Failed>>,
 }
 
+/// `added_users` and `removed_users` items: `input` is what was sent;
+/// `wa_id` comes when the user was named by phone, `user_id` when by BSUID
+/// (each may be missing, docs/providers.md "Users without a visible phone").
 #[derive(Debug, Deserialize)]
 struct Entry {
     #[serde(default)]
     input: Option<String>,
     #[serde(default)]
     wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -123,12 +150,42 @@ struct Failed {
     #[serde(default)]
     input: Option<String>,
     #[serde(default)]
+    wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
     errors: Option<Vec<FailedError>>,
 }
 
+/// Meta's guide prints a per-user code as a string (`"131047"`) where its
+/// field table says integer; both are read. A code that is missing or not a
+/// number leaves the user failed with [`UNKNOWN_CODE`]: one odd entry must
+/// not make the whole reply malformed.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Code {
+    Number(i64),
+    Text(String),
+    Other(serde::de::IgnoredAny),
+}
+
+impl Code {
+    fn value(code: Option<Code>) -> i64 {
+        match code {
+            Some(Code::Number(n)) => n,
+            Some(Code::Text(text)) => text.trim().parse().unwrap_or(UNKNOWN_CODE),
+            Some(Code::Other(_)) | None => UNKNOWN_CODE,
+        }
+    }
+}
+
+/// The code of a per-user failure the platform gave no (numeric) code for.
+pub const UNKNOWN_CODE: i64 = -1;
+
 #[derive(Debug, Deserialize)]
 struct FailedError {
-    code: i64,
+    #[serde(default)]
+    code: Option<Code>,
     #[serde(default)]
     message: Option<String>,
     #[serde(default)]
@@ -153,17 +210,25 @@ pub(super) enum Direction {
 /// The platform's `input` is matched back to what was sent; users it mentions
 /// that were not sent are ignored, and a sent user it does not mention at all
 /// is reported failed, so no user silently counts as done.
-pub(super) fn batch_result(sent: &[String], data: BatchData, direction: Direction) -> BatchResult {
+pub(super) fn batch_result(sent: &[User], data: BatchData, direction: Direction) -> BatchResult {
     let index = SentIndex::new(sent);
     let mut failed: HashMap<usize, UserError> = HashMap::new();
     for entry in data.block_users.failed_users.into_iter().flatten() {
-        let Some(at) = entry.input.as_deref().and_then(|input| index.find(input)) else {
+        let ids = [entry.input.as_deref(), entry.wa_id.as_deref(), entry.user_id.as_deref()];
+        let Some(at) = ids.into_iter().flatten().find_map(|id| index.find(id)) else {
             continue;
         };
         let first = entry.errors.into_iter().flatten().next();
         let (code, message) = match first {
-            Some(error) => (error.code, describe(error)),
-            None => (-1, "the platform gave no reason".to_string()),
+            Some(mut error) => {
+                let code = Code::value(error.code.take());
+                let mut message = describe(error);
+                if code == UNKNOWN_CODE && message.is_empty() {
+                    message = "the platform gave no error code".to_string();
+                }
+                (code, message)
+            }
+            None => (UNKNOWN_CODE, "the platform gave no reason".to_string()),
         };
         let user = sent[at].clone();
         failed.entry(at).or_insert(UserError {
@@ -180,8 +245,8 @@ pub(super) fn batch_result(sent: &[String], data: BatchData, direction: Directio
         .into_iter()
         .flatten()
         .filter_map(|entry| {
-            let by_input = entry.input.as_deref().and_then(|i| index.find(i));
-            by_input.or_else(|| entry.wa_id.as_deref().and_then(|w| index.find(w)))
+            let ids = [entry.input.as_deref(), entry.wa_id.as_deref(), entry.user_id.as_deref()];
+            ids.into_iter().flatten().find_map(|id| index.find(id))
         })
         .collect();
 
@@ -195,7 +260,7 @@ pub(super) fn batch_result(sent: &[String], data: BatchData, direction: Directio
         } else {
             result.failed.push(UserError {
                 user: sent[at].clone(),
-                code: -1,
+                code: UNKNOWN_CODE,
                 message: "the platform returned no result for this user".to_string(),
             });
         }
@@ -217,43 +282,54 @@ fn describe(error: FailedError) -> String {
     }
 }
 
-/// Finds a sent user from the platform's spelling of it: as sent, as
-/// canonical digits, or as a known `wa_id` variant (Mexico, Brazil).
+/// Finds a sent user from the platform's spelling of it: a BSUID as sent,
+/// or a phone as sent, as canonical digits, or as a known `wa_id` variant.
 struct SentIndex {
-    by_key: HashMap<String, usize>,
-    by_user_key: HashMap<String, usize>,
+    /// As sent, for replies that echo a value exactly (even one that is
+    /// neither a phone nor a BSUID, as documentation examples do).
+    by_sent: HashMap<String, usize>,
+    by_phone: HashMap<String, usize>,
+    by_user_id: HashMap<String, usize>,
     /// Indexes of the first occurrence of each distinct sent user, in order.
     distinct: Vec<usize>,
 }
 
 impl SentIndex {
-    fn new(sent: &[String]) -> Self {
+    fn new(sent: &[User]) -> Self {
         let mut index = SentIndex {
-            by_key: HashMap::new(),
-            by_user_key: HashMap::new(),
+            by_sent: HashMap::new(),
+            by_phone: HashMap::new(),
+            by_user_id: HashMap::new(),
             distinct: Vec::new(),
         };
+        let mut seen = HashSet::new();
         for (at, user) in sent.iter().enumerate() {
-            let key = key(user);
-            if index.by_key.contains_key(&key) {
+            if !seen.insert(user) {
                 continue;
             }
-            index.by_user_key.entry(user_key(&key)).or_insert(at);
-            index.by_key.insert(key, at);
             index.distinct.push(at);
+            index.by_sent.entry(user.id().to_string()).or_insert(at);
+            if let Some(phone) = user.phone_digits() {
+                index.by_phone.entry(phone_key(phone)).or_insert(at);
+            }
+            if let Some(id) = user.user_id() {
+                index.by_user_id.entry(id.to_string()).or_insert(at);
+            }
         }
         index
     }
 
     fn find(&self, spelled: &str) -> Option<usize> {
-        let key = key(spelled);
-        let by_variant = || self.by_user_key.get(&user_key(&key));
-        self.by_key.get(&key).or_else(by_variant).copied()
+        let spelled = spelled.trim();
+        if let Some(&at) = self.by_sent.get(spelled) {
+            return Some(at);
+        }
+        if user::looks_like_bsuid(spelled) {
+            return self.by_user_id.get(spelled).copied();
+        }
+        let digits = canonical(spelled).ok()?;
+        self.by_phone.get(&phone_key(&digits)).copied()
     }
-}
-
-fn key(user: &str) -> String {
-    canonical(user).unwrap_or_else(|_| user.trim().to_string())
 }
 
 /// A list reply (NxCloud: its `data`): `data` items and `paging`.
@@ -269,13 +345,19 @@ pub(super) struct ListData {
     paging: Option<Paging>,
 }
 
-/// Meta's `{messaging_product, wa_id}`, or a reseller's `{block_users: [{input, wa_id}]}`
-/// (providers.md §2: "accept both shapes").
+/// Meta's `{messaging_product, wa_id?, user_id?, parent_user_id?}`, or a
+/// reseller's `{block_users: [{input, wa_id}]}` (docs/providers.md: accept
+/// both shapes). `wa_id` is left out for a user who hides their phone
+/// behind a username: an item without it is normal, not malformed. One
+/// struct reads both shapes, so no item is buffered to guess its shape.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum ListItem {
-    Plain { wa_id: String },
-    Reseller { block_users: Vec<Entry> },
+struct ListItem {
+    #[serde(default)]
+    wa_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    block_users: Option<Vec<Entry>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -292,25 +374,41 @@ struct Cursors {
     after: Option<String>,
 }
 
-/// One page as the pager sees it; `users` still as served, not canonical.
+/// One listed user's ids, as served: not yet checked or canonical.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Listed {
+    pub wa_id: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// One page as the pager sees it.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Page {
-    pub users: Vec<String>,
+    pub users: Vec<Listed>,
     pub after: Option<String>,
     pub has_next: bool,
 }
 
 impl From<ListData> for Page {
     fn from(data: ListData) -> Page {
-        let mut users = Vec::new();
+        let mut users = Vec::with_capacity(data.data.len());
         for item in data.data {
-            match item {
-                ListItem::Plain { wa_id } => users.push(wa_id),
-                ListItem::Reseller { block_users } => users.extend(
-                    block_users
-                        .into_iter()
-                        .map(|entry| entry.wa_id.or(entry.input).unwrap_or_default()),
-                ),
+            match item.block_users {
+                Some(block_users) => users.extend(block_users.into_iter().map(|entry| {
+                    // `input` is what was sent to block them: a phone or a BSUID.
+                    let (phone, id) = match entry.input {
+                        Some(input) if user::looks_like_bsuid(&input) => (None, Some(input)),
+                        input => (input, None),
+                    };
+                    Listed {
+                        wa_id: entry.wa_id.or(phone),
+                        user_id: entry.user_id.or(id),
+                    }
+                })),
+                None => users.push(Listed {
+                    wa_id: item.wa_id,
+                    user_id: item.user_id,
+                }),
             }
         }
         let paging = data.paging;

@@ -20,10 +20,13 @@ pub mod waha;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::user::User;
+
 /// A user the platform refused, with Meta's per-user error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserError {
-    pub user: String,
+    /// As sent.
+    pub user: User,
     pub code: i64,
     pub message: String,
 }
@@ -32,7 +35,7 @@ pub struct UserError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchResult {
     /// Users (as sent) the platform reports added or removed.
-    pub done: Vec<String>,
+    pub done: Vec<User>,
     /// Users the platform refused. A whole-call refusal that concerns every
     /// user (139101, block list full) is reported here for each user of the call.
     pub failed: Vec<UserError>,
@@ -161,13 +164,14 @@ impl Stats {
 /// The futures are `Send` so targets can be reconciled on tokio's worker threads;
 /// implementations may still write `async fn`.
 pub trait Provider: Send + Sync {
-    /// The whole live block list, canonical digits, in the order served.
-    fn list(&self) -> impl Future<Output = anyhow::Result<Vec<String>>> + Send;
+    /// The whole live block list, in the order served: each user with the
+    /// ids the platform gave (phones as canonical digits).
+    fn list(&self) -> impl Future<Output = anyhow::Result<Vec<User>>> + Send;
     /// Block at most [`Provider::max_batch`] users in one call. A call that
     /// stops part-way hands back what was answered ([`Interrupted`]).
-    fn block(&self, users: &[String]) -> impl Future<Output = Batch> + Send;
+    fn block(&self, users: &[User]) -> impl Future<Output = Batch> + Send;
     /// Unblock at most [`Provider::max_batch`] users in one call, likewise.
-    fn unblock(&self, users: &[String]) -> impl Future<Output = Batch> + Send;
+    fn unblock(&self, users: &[User]) -> impl Future<Output = Batch> + Send;
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
     /// Does this provider add each user to [`Stats::answered`] as it is

@@ -11,6 +11,7 @@ mod exchange;
 mod http_tests;
 mod wire;
 
+use crate::user::User;
 use std::fmt;
 
 use anyhow::Context as _;
@@ -149,7 +150,7 @@ impl NxCloud {
 
     /// Block or unblock one batch. Both are idempotent on the platform, so
     /// [`super::retry::run`] may send them again when a reply is lost.
-    async fn write(&self, endpoint: Endpoint, users: &[String]) -> anyhow::Result<BatchResult> {
+    async fn write(&self, endpoint: Endpoint, users: &[User]) -> anyhow::Result<BatchResult> {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
@@ -165,7 +166,16 @@ impl NxCloud {
             Endpoint::Block => Direction::Block,
             _ => Direction::Unblock,
         };
-        match self.call::<BatchData>(endpoint, body).await? {
+        let answer = self.call::<BatchData>(endpoint, body).await;
+        let answer = answer.map_err(|error| match meta::by_bsuid_only(users) {
+            0 => error,
+            // NxCloud documents phones only; say why before the caller
+            // hunts for a bug in their file (docs/providers.md, NxCloud).
+            n => error.context(format!(
+                "NxCloud refused a call that named {n} user(s) by BSUID (user_id) alone; its block-users API documents phone numbers only and may not accept BSUIDs: add those users' phones (user:) or manage them through a cloud-api target"
+            )),
+        })?;
+        match answer {
             Answer::Data(data) => Ok(meta::batch_result(users, data, direction)),
             // 139101 concerns the whole call: every user of it is refused, and
             // the caller stops further blocks for this phone (providers.md §2).
@@ -184,7 +194,7 @@ impl NxCloud {
 
     /// Read every page. A 139102 means the list changed under the cursors, so
     /// the listing starts again from the first page (providers.md §2).
-    async fn read_all(&self) -> anyhow::Result<Vec<String>> {
+    async fn read_all(&self) -> anyhow::Result<Vec<User>> {
         let what = self.what(Endpoint::List);
         let (config, what) = (&self.config, what.as_str());
         pager::read_all(what, &self.stats, |cursor| async move {
@@ -204,20 +214,20 @@ impl NxCloud {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for NxCloud {
-    async fn list(&self) -> anyhow::Result<Vec<String>> {
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
         let listed = self.read_all().await;
         listed.map_err(|error| self.redactor.error(error))
     }
 
     /// One request per batch: it is answered whole or not at all, so an
     /// error hands back no partial result.
-    async fn block(&self, users: &[String]) -> Batch {
+    async fn block(&self, users: &[User]) -> Batch {
         let result = self.write(Endpoint::Block, users).await;
         self.redactor
             .batch_result(result.map_err(Interrupted::from))
     }
 
-    async fn unblock(&self, users: &[String]) -> Batch {
+    async fn unblock(&self, users: &[User]) -> Batch {
         let result = self.write(Endpoint::Unblock, users).await;
         self.redactor
             .batch_result(result.map_err(Interrupted::from))

@@ -23,7 +23,9 @@ use std::collections::HashSet;
 
 use super::Stats;
 use super::meta::Page;
-use crate::number::canonical;
+#[cfg(test)]
+use super::meta::Listed;
+use crate::user::{self, User};
 use crate::safety::CAPACITY;
 
 /// A listing that keeps hitting 139102 is restarted this many times, then given up.
@@ -132,14 +134,15 @@ pub(crate) enum Fetched {
 }
 
 /// Read every page: `fetch(cursor)` requests one page (`None` for the first).
-/// Users come back as canonical digits, each once, in the order served. A
-/// listed value that is not a phone number is a malformed reply, never
-/// silently dropped. `what` names the endpoint in errors and the debug log.
+/// Users come back with their phones as canonical digits, each once, in the
+/// order served. A listed `wa_id` that is not a phone number, or an item
+/// with neither `wa_id` nor `user_id`, is a malformed reply, never silently
+/// dropped; an item with only a `user_id` is a user who hides their phone. `what` names the endpoint in errors and the debug log.
 pub(crate) async fn read_all<F, Fut>(
     what: &str,
     stats: &Stats,
     mut fetch: F,
-) -> anyhow::Result<Vec<String>>
+) -> anyhow::Result<Vec<User>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = anyhow::Result<Fetched>>,
@@ -170,9 +173,15 @@ where
             };
             let count = page.users.len();
             let before = users.len();
-            for raw in page.users {
-                let user = canonical(&raw)
-                    .map_err(|e| anyhow::anyhow!("{what}: malformed reply: wa_id {raw:?} {e}"))?;
+            for listed in page.users {
+                let ids = (listed.wa_id.as_deref(), listed.user_id.as_deref());
+                let user = user::from_server(ids.0, ids.1)
+                    .map_err(|e| anyhow::anyhow!("{what}: malformed reply: {e}"))?
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{what}: malformed reply: a listed user has neither wa_id nor user_id"
+                        )
+                    })?;
                 if seen.insert(user.clone()) {
                     users.push(user);
                 }
@@ -296,7 +305,7 @@ mod tests {
     /// `users_per_page` fresh users on every page, for `pages` pages; also
     /// how many pages it served. (Ending at all keeps a test of a missing
     /// bound from running out of memory instead of failing.)
-    async fn endless(users_per_page: usize, pages: usize) -> (anyhow::Result<Vec<String>>, usize) {
+    async fn endless(users_per_page: usize, pages: usize) -> (anyhow::Result<Vec<User>>, usize) {
         let stats = Stats::default();
         let fetched = std::cell::Cell::new(0usize);
         let result = read_all("GET http://127.0.0.1/list", &stats, |_| {
@@ -304,7 +313,10 @@ mod tests {
             fetched.set(page + 1);
             let first = 10_000_000_000u64 + (page * users_per_page) as u64;
             let users = (first..first + users_per_page as u64)
-                .map(|n| n.to_string())
+                .map(|n| Listed {
+                    wa_id: Some(n.to_string()),
+                    user_id: None,
+                })
                 .collect();
             let after = Some(format!("c{page}"));
             let has_next = page + 1 < pages;

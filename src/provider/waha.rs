@@ -29,6 +29,7 @@ use super::retry::{self, Outcome, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, Interrupted, Provider, Stats, UserError};
 use crate::number::canonical;
+use crate::user::User;
 use reply::Verdict;
 
 /// Where the API key comes from (product.md §1).
@@ -145,13 +146,14 @@ impl Waha {
 
     /// Contacts the ledger holds as pending: a run stopped after recording
     /// a change and before WAHA's answer was settled. Plans send them again.
-    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<String>> {
-        self.ledger.pending().await
+    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<User>> {
+        let pending = self.ledger.pending().await?;
+        Ok(pending.into_iter().map(User::phone).collect())
     }
 
     /// What plans say under a WAHA target (providers.md §3: "say plainly"),
     /// given the [`Waha::unconfirmed`] contacts.
-    pub fn notes(&self, unconfirmed: &[String]) -> Vec<String> {
+    pub fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
         let ledger = self.ledger.path().display();
         let mut notes = vec![format!(
             "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
@@ -165,7 +167,7 @@ impl Waha {
             notes.push(format!(
                 "{} contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: {}.",
                 unconfirmed.len(),
-                unconfirmed.join(", ")
+                unconfirmed.iter().map(User::id).collect::<Vec<_>>().join(", ")
             ));
         }
         notes
@@ -178,7 +180,7 @@ impl Waha {
     /// more work and leaves that contact pending (WAHA may have acted);
     /// calls already in flight finish and are settled, and every contact
     /// answered so far is handed back with the error ([`Interrupted`]).
-    async fn batch(&self, route: Route, users: &[String]) -> Batch {
+    async fn batch(&self, route: Route, users: &[User]) -> Batch {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let answers: Mutex<Vec<Option<Result<(), UserError>>>> =
@@ -187,9 +189,23 @@ impl Waha {
             while !stop.load(Ordering::Relaxed) {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(user) = users.get(at) else { break };
+                // WAHA addresses contacts by phone (`<digits>@c.us`); the
+                // loader refuses BSUID-only entries for WAHA targets, so this
+                // is a user no file could have sent here: refused, not sent.
+                let Some(phone) = user.phone_digits() else {
+                    if let Ok(mut answers) = answers.lock() {
+                        answers[at] = Some(Err(UserError {
+                            user: user.clone(),
+                            code: crate::provider::meta::UNKNOWN_CODE,
+                            message: "WAHA blocks contacts by phone number, and this user has only a BSUID".to_string(),
+                        }));
+                    }
+                    self.stats.answered(1);
+                    continue;
+                };
                 let change = route.change();
-                let answer = match self.ledger.begin(change, user).await {
-                    Ok(()) => self.one(route, user).await,
+                let answer = match self.ledger.begin(change, phone).await {
+                    Ok(()) => self.one(route, user, phone).await,
                     Err(error) => Err(error),
                 };
                 let answer = match answer {
@@ -200,8 +216,8 @@ impl Waha {
                     }
                 };
                 let settled = match &answer {
-                    Ok(()) => self.ledger.confirm(change, user).await,
-                    Err(_) => self.ledger.abandon(user).await,
+                    Ok(()) => self.ledger.confirm(change, phone).await,
+                    Err(_) => self.ledger.abandon(phone).await,
                 };
                 // WAHA has answered, whatever the ledger write did: if it
                 // failed, the pending mark stands, which errs the safe way.
@@ -239,14 +255,20 @@ impl Waha {
 
     /// Block or unblock one contact, with retries. `Ok(Err(_))` is this
     /// contact refused; `Err(_)` stops the target.
-    async fn one(&self, route: Route, user: &str) -> anyhow::Result<Result<(), UserError>> {
+    async fn one(
+        &self,
+        route: Route,
+        user: &User,
+        phone: &str,
+    ) -> anyhow::Result<Result<(), UserError>> {
         let url = format!("{}{}", self.config.base_url, route.path());
         let what = format!("POST {}{}", self.shown_base, route.path());
         let body = serde_json::to_vec(&Body {
             session: &self.config.session,
-            contact_id: contact_id(user),
+            contact_id: contact_id(phone),
         })?;
         let (url, what, body) = (url.as_str(), what.as_str(), body.as_slice());
+        let max_attempts = self.config.retry.max_attempts.max(1);
         retry::run(
             &self.config.retry,
             &self.stats,
@@ -262,7 +284,7 @@ impl Waha {
                     .body(body.to_vec());
                 let log = |outcome: &str| {
                     let (path, ms) = (route.path(), started.elapsed().as_millis());
-                    crate::debug!("waha: POST {path} {user} attempt {attempt}: {outcome}, {ms} ms");
+                    crate::debug!("waha: POST {path} {phone} attempt {attempt}: {outcome}, {ms} ms");
                 };
                 let response = match http::send(request).await {
                     Ok(response) => response,
@@ -285,13 +307,26 @@ impl Waha {
                 };
                 log(&format!("HTTP {}", status.as_u16()));
                 let session = &self.config.session;
-                match reply::classify(status, &bytes, session, &self.redactor) {
-                    Verdict::Done => Outcome::Done(Ok(())),
-                    Verdict::Refused { code, message } => Outcome::Done(Err(UserError {
-                        user: user.to_string(),
+                let refused = |code, message| {
+                    Outcome::Done(Err(UserError {
+                        user: user.clone(),
                         code,
                         message,
-                    })),
+                    }))
+                };
+                match reply::classify(status, &bytes, session, &self.redactor) {
+                    Verdict::Done => Outcome::Done(Ok(())),
+                    Verdict::Refused { code, message } => refused(code, message),
+                    // WAHA's 500 is an exception while handling this contact:
+                    // retried like any 5xx, then this contact's failure, so
+                    // one bad contact does not stop the others.
+                    Verdict::ContactError { code, message } if attempt >= max_attempts => {
+                        refused(code, format!("{message} (after {attempt} attempts)"))
+                    }
+                    Verdict::ContactError { message, .. } => Outcome::Transient {
+                        why: message,
+                        retry_after,
+                    },
                     Verdict::Transient(why) => Outcome::Transient { why, retry_after },
                     Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
                 }
@@ -333,21 +368,21 @@ async fn join_all<F: Future<Output = anyhow::Result<()>>>(lanes: Vec<F>) -> anyh
 
 impl Provider for Waha {
     /// The ledger: WAHA has no route that lists blocked contacts.
-    async fn list(&self) -> anyhow::Result<Vec<String>> {
+    async fn list(&self) -> anyhow::Result<Vec<User>> {
         self.stats.listing_started();
         let blocked = self.ledger.blocked().await?;
         // One "page", so progress reporting sees the listing end like any other.
         self.stats.page_read(blocked.len() as u64);
-        Ok(blocked)
+        Ok(blocked.into_iter().map(User::phone).collect())
     }
 
     /// Server text is redacted where it is read; this is the last check.
-    async fn block(&self, users: &[String]) -> Batch {
+    async fn block(&self, users: &[User]) -> Batch {
         let result = self.batch(Route::Block, users).await;
         self.redactor.batch_result(result)
     }
 
-    async fn unblock(&self, users: &[String]) -> Batch {
+    async fn unblock(&self, users: &[User]) -> Batch {
         let result = self.batch(Route::Unblock, users).await;
         self.redactor.batch_result(result)
     }

@@ -8,6 +8,9 @@
 //! Brazilian `wa_id` variant the plan treats as one user keeps its live
 //! spelling, so neither shows up as a change that apply would not make.
 
+use std::fmt::Write as _;
+
+use crate::user::User;
 use similar::TextDiff;
 
 use super::PlannedTarget;
@@ -36,27 +39,25 @@ pub fn plan_diff(targets: &[PlannedTarget]) -> String {
 }
 
 /// The live list once every planned change has succeeded, sorted.
-fn after_apply(plan: &crate::plan::Plan) -> Vec<String> {
-    let gone: std::collections::HashSet<&str> =
-        plan.unblock.iter().map(|u| u.user.as_str()).collect();
-    let mut after: Vec<String> = plan
+fn after_apply(plan: &crate::plan::Plan) -> Vec<User> {
+    let gone: std::collections::HashSet<&User> = plan.unblock.iter().map(|u| &u.user).collect();
+    let mut after: Vec<User> = plan
         .live
         .iter()
-        .filter(|u| !gone.contains(u.as_str()))
+        .filter(|u| !gone.contains(u))
         .chain(plan.block.iter())
         .cloned()
         .collect();
-    after.sort_unstable();
+    crate::plan::sort_by_id(&mut after);
     after
 }
 
 /// One number per line, each ending in `\n`, so the last line is not
 /// flagged "\ No newline at end of file".
-fn lines(users: &[String]) -> String {
-    let mut s = String::with_capacity(users.iter().map(|u| u.len() + 1).sum());
+fn lines(users: &[User]) -> String {
+    let mut s = String::with_capacity(users.len() * 16);
     for u in users {
-        s.push_str(u);
-        s.push('\n');
+        let _ = writeln!(s, "{u}");
     }
     s
 }

@@ -2,6 +2,7 @@
 //! the real [`crate::plan::plan`] with a fixed date, so the snapshots show
 //! what users will see for these files, not what a hand-written Plan says.
 
+use crate::user::User;
 use std::path::PathBuf;
 
 use super::{AppliedTarget, PlannedTarget, TargetError};
@@ -24,11 +25,19 @@ pub fn today() -> Date {
 /// `(user, reason, expires)` as a file would hold them.
 type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
 
+/// A user as fixtures write it: digits, a BSUID, or `digits/BSUID`.
+pub fn user(text: &str) -> User {
+    match text.split_once('/') {
+        Some((phone, id)) => User::new(Some(phone.into()), Some(id.into())).expect("two ids"),
+        None => User::from(text),
+    }
+}
+
 fn entries(file: &str, rows: &[Row]) -> Vec<Entry> {
     rows.iter()
         .enumerate()
-        .map(|(i, (user, reason, expires))| Entry {
-            user: user.to_string(),
+        .map(|(i, (text, reason, expires))| Entry {
+            user: user(text),
             reason: reason.map(str::to_string),
             expires: expires.and_then(Date::parse),
             at: Location {
@@ -59,7 +68,7 @@ pub fn target(
 }
 
 pub fn planned(target: Target, live: &[&str]) -> PlannedTarget {
-    let live: Vec<String> = live.iter().map(|s| s.to_string()).collect();
+    let live: Vec<User> = live.iter().map(|s| user(s)).collect();
     PlannedTarget {
         plan: plan(&target, &live, today()),
         target,
@@ -185,7 +194,7 @@ pub fn mixed_plan() -> Vec<PlannedTarget> {
 
 fn outcome(user: &str, code: i64, reason: &str, message: &str) -> UserOutcome {
     UserOutcome {
-        user: user.to_string(),
+        user: User::from(user),
         code,
         reason: reason.to_string(),
         message: message.to_string(),
@@ -199,11 +208,11 @@ pub fn applied() -> Vec<AppliedTarget> {
         AppliedTarget {
             target: support_line().target,
             report: TargetReport {
-                blocked: vec!["8613300000001".to_string()],
+                blocked: vec![User::from("8613300000001")],
                 unblocked: vec![
-                    "8613300000003".to_string(),
-                    "8613300000007".to_string(),
-                    "8613300000008".to_string(),
+                    User::from("8613300000003"),
+                    User::from("8613300000007"),
+                    User::from("8613300000008"),
                 ],
                 deferred: vec![outcome(
                     "8613300000002",
@@ -226,8 +235,8 @@ pub fn applied() -> Vec<AppliedTarget> {
         AppliedTarget {
             target: shop().target,
             report: TargetReport {
-                blocked: vec!["8613300000010".to_string()],
-                unblocked: vec!["8613300000012".to_string()],
+                blocked: vec![User::from("8613300000010")],
+                unblocked: vec![User::from("8613300000012")],
                 skipped_already_done: 1,
                 requests: 2,
                 ..TargetReport::default()

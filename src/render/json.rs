@@ -7,6 +7,7 @@
 //! and serde keeps it. A change to this file is a change to the contract:
 //! bump `format_version` for anything a reader could notice.
 
+use crate::user::User;
 use serde::{Deserialize, Serialize};
 
 use super::{AppliedTarget, PlannedTarget, TargetError};
@@ -63,7 +64,11 @@ pub enum ModeWire {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnblockWire {
+    /// Phone digits, or the BSUID when no phone is known.
     pub user: String,
+    /// The BSUID beside the phone, when both are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub reason: UnblockReasonWire,
 }
 
@@ -145,7 +150,11 @@ pub struct TargetReportWire {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeWire {
+    /// Phone digits, or the BSUID when no phone is known.
     pub user: String,
+    /// The BSUID beside the phone, when both are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub code: i64,
     pub reason: String,
     pub message: String,
@@ -233,7 +242,7 @@ impl From<&PlannedTarget> for TargetPlanWire {
             live_count: plan.live.len() as u64,
             desired_fingerprint: plan.desired_fingerprint.clone(),
             live_fingerprint: plan.live_fingerprint.clone(),
-            block: plan.block.clone(),
+            block: ids(&plan.block),
             unblock: plan.unblock.iter().map(UnblockWire::from).collect(),
             unchanged: plan.unchanged as u64,
             refused: t.refused.as_ref().map(RefusalWire::from),
@@ -247,7 +256,8 @@ impl From<&PlannedTarget> for TargetPlanWire {
 impl From<&Unblock> for UnblockWire {
     fn from(u: &Unblock) -> Self {
         UnblockWire {
-            user: u.user.clone(),
+            user: u.user.id().to_string(),
+            user_id: u.user.extra_user_id().map(str::to_string),
             reason: match u.reason {
                 UnblockReason::NotInFile => UnblockReasonWire::NotInFile,
                 UnblockReason::Expired => UnblockReasonWire::Expired,
@@ -283,8 +293,8 @@ impl From<&AppliedTarget> for TargetReportWire {
             file: a.target.file.display().to_string(),
             business_phone: a.target.business_phone.clone(),
             provider: a.target.provider.kind().to_string(),
-            blocked: r.blocked.clone(),
-            unblocked: r.unblocked.clone(),
+            blocked: ids(&r.blocked),
+            unblocked: ids(&r.unblocked),
             deferred: r.deferred.iter().map(OutcomeWire::from).collect(),
             failed: r.failed.iter().map(OutcomeWire::from).collect(),
             skipped_already_done: r.skipped_already_done as u64,
@@ -298,12 +308,18 @@ impl From<&AppliedTarget> for TargetReportWire {
 impl From<&UserOutcome> for OutcomeWire {
     fn from(o: &UserOutcome) -> Self {
         OutcomeWire {
-            user: o.user.clone(),
+            user: o.user.id().to_string(),
+            user_id: o.user.extra_user_id().map(str::to_string),
             code: o.code,
             reason: o.reason.clone(),
             message: o.message.clone(),
         }
     }
+}
+
+/// Users as JSON strings: phone digits, or the BSUID where no phone is known.
+pub(super) fn ids(users: &[User]) -> Vec<String> {
+    users.iter().map(|u| u.id().to_string()).collect()
 }
 
 impl From<&TargetError> for ErrorWire {

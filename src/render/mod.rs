@@ -6,12 +6,11 @@
 //! and `diff` for people who think in diffs. `drift` holds all three
 //! renderings of the scheduled drift check.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::apply::TargetReport;
 use crate::config::{Entry, Target};
-use crate::number::user_key;
+use crate::user::{Lookup, User};
 use crate::plan::{Plan, Unblock, UnblockReason};
 use crate::safety::Refusal;
 
@@ -95,30 +94,30 @@ pub enum ReportFormat {
 /// show why a number is blocked or unblocked. Built once per target because a
 /// plan may hold 64 000 blocks and a linear search per line would be quadratic.
 pub(crate) struct EntryIndex<'a> {
-    /// `blocked:` entries by the exact spelling the plan's `block` list uses.
-    blocked: HashMap<&'a str, &'a Entry>,
-    /// Expired `blocked:` entries by [`user_key`]: unblocks carry the live
-    /// spelling, which may be the other `wa_id` variant of the file's.
-    expired: HashMap<String, &'a Entry>,
-    /// `unblock:` entries by [`user_key`], for the same reason.
-    unblock: HashMap<String, &'a Entry>,
+    /// `blocked:` entries. Blocks carry the file's own ids; unblocks carry
+    /// the live ids, which may be the other `wa_id` variant or the other id
+    /// of a person the file names, so all are found by either id.
+    blocked: Lookup<&'a Entry>,
+    /// Expired `blocked:` entries.
+    expired: Lookup<&'a Entry>,
+    /// `unblock:` entries.
+    unblock: Lookup<&'a Entry>,
 }
 
 impl<'a> EntryIndex<'a> {
     pub(crate) fn new(target: &'a Target) -> Self {
-        let mut blocked = HashMap::with_capacity(target.blocked.len());
-        let mut expired = HashMap::new();
+        let mut blocked = Lookup::with_capacity(target.blocked.len());
+        let mut expired = Lookup::default();
         for entry in &target.blocked {
-            blocked.entry(entry.user.as_str()).or_insert(entry);
+            blocked.insert(&entry.user, entry);
             if entry.expires.is_some() {
-                expired.entry(user_key(&entry.user)).or_insert(entry);
+                expired.insert(&entry.user, entry);
             }
         }
-        let unblock = target
-            .unblock
-            .iter()
-            .map(|e| (user_key(&e.user), e))
-            .collect();
+        let mut unblock = Lookup::default();
+        for entry in &target.unblock {
+            unblock.insert(&entry.user, entry);
+        }
         EntryIndex {
             blocked,
             expired,
@@ -128,7 +127,7 @@ impl<'a> EntryIndex<'a> {
 
     /// The file's reason and expiry for a user to block, e.g.
     /// `phishing links; expires 2027-01-31`, or `None` for a bare number.
-    pub(crate) fn block_detail(&self, user: &str) -> Option<String> {
+    pub(crate) fn block_detail(&self, user: &User) -> Option<String> {
         let entry = self.blocked.get(user)?;
         let reason = entry.reason.as_deref().map(one_line);
         let expires = entry.expires.map(|d| format!("expires {d}"));
@@ -147,7 +146,7 @@ impl<'a> EntryIndex<'a> {
             UnblockReason::NotInFile => "not in file".to_string(),
             UnblockReason::Expired => match self
                 .expired
-                .get(&user_key(&unblock.user))
+                .get(&unblock.user)
                 .and_then(|e| e.expires)
             {
                 Some(date) => format!("expired {date}"),
@@ -155,7 +154,7 @@ impl<'a> EntryIndex<'a> {
             },
             UnblockReason::ListedInUnblock => match self
                 .unblock
-                .get(&user_key(&unblock.user))
+                .get(&unblock.user)
                 .and_then(|e| e.reason.as_deref())
             {
                 Some(reason) => format!("listed in unblock: {}", one_line(reason)),
@@ -180,4 +179,10 @@ pub(crate) fn one_line(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// Users as a comma-separated list for one line of a message.
+pub fn user_list(users: &[User]) -> String {
+    let shown: Vec<String> = users.iter().map(User::to_string).collect();
+    shown.join(", ")
 }

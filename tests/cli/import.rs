@@ -31,7 +31,7 @@ fn loads(path: &Path) -> Vec<String> {
     loaded.targets[0]
         .blocked
         .iter()
-        .map(|e| e.user.clone())
+        .map(|e| e.user.to_string())
         .collect()
 }
 

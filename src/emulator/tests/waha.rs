@@ -90,7 +90,10 @@ async fn an_unknown_session_is_404_unless_sessions_are_auto_created() {
     let emu = Emu::start(Some(sessions(true)), Faults::default()).await;
     let reply = emu.waha(BLOCK, &contact("other", RECENT[0])).await;
     assert_eq!(reply.status, 404);
-    assert_eq!(reply.json(), json!({"message": "Session not found"}));
+    assert_eq!(
+        reply.json(),
+        json!({"message": "We didn't find a session with name 'other'. Please start it first by using POST /api/sessions/other/start request"})
+    );
     assert!(emu.waha_state().await.get("other").is_none());
 
     let mut emu = emu;
@@ -142,7 +145,7 @@ async fn an_engine_that_cannot_block_answers_501() {
         assert_eq!(reply.status, 501);
         assert_eq!(
             reply.json(),
-            json!({"statusCode": 501, "message": "Not implemented", "error": "Not Implemented"})
+            json!({"statusCode": 501, "message": "The method is not implemented by 'NOWEB' engine. Try another engine", "error": "Not Implemented"})
         );
     }
     assert_eq!(emu.waha_state().await["webjs"]["blocked"], json!([]));

@@ -6,7 +6,7 @@ const HEADER: &str = "# Support line: who we block and why.\nbusiness_phone: \"+
 
 fn bare(user: &str) -> NewEntry {
     NewEntry {
-        user: user.to_string(),
+        user: crate::user::User::phone(user),
         reason: None,
         expires: None,
     }
@@ -14,7 +14,7 @@ fn bare(user: &str) -> NewEntry {
 
 fn with(user: &str, reason: Option<&str>, expires: Option<&str>) -> NewEntry {
     NewEntry {
-        user: user.to_string(),
+        user: crate::user::User::phone(user),
         reason: reason.map(str::to_string),
         expires: expires.and_then(Date::parse),
     }
@@ -62,7 +62,7 @@ fn replaces_the_list_and_keeps_everything_else_byte_for_byte() {
     );
     assert_eq!(splice(&source, &[]).comments_dropped, 2);
     let t = load(&out.text);
-    let users: Vec<&str> = t.blocked.iter().map(|e| e.user.as_str()).collect();
+    let users: Vec<&str> = t.blocked.iter().map(|e| e.user.id()).collect();
     assert_eq!(users, ["8613300000001", "8613300000002"]);
     assert_eq!(t.unblock.len(), 1);
 }

@@ -252,12 +252,12 @@ mod tests {
         let reply: ErrorReply = serde_json::from_str(body).unwrap();
         assert_eq!(verdict(400, &reply.error), Verdict::Partial);
         let data: crate::provider::meta::BatchData = serde_json::from_str(body).unwrap();
-        let sent = vec!["8613300000001".to_string(), "8613300000002".to_string()];
+        let sent = crate::user::phones(&["8613300000001", "8613300000002"]);
         let direction = crate::provider::meta::Direction::Block;
         let result = crate::provider::meta::batch_result(&sent, data, direction);
         assert_eq!(result.done, ["8613300000001"]);
         assert_eq!(
-            (result.failed[0].user.as_str(), result.failed[0].code),
+            (result.failed[0].user.id(), result.failed[0].code),
             ("8613300000002", 131047)
         );
     }

@@ -3,6 +3,7 @@
 //! error codes, the usage header, and errors that never show the token.
 //! (Full behaviour is tested against the emulator in `tests/`.)
 
+use crate::user::User;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -145,8 +146,8 @@ async fn serve(replies: Vec<Reply>) -> (CloudApi, Arc<Script>, String) {
     serve_with(replies, |_| {}).await
 }
 
-fn users(list: &[&str]) -> Vec<String> {
-    list.iter().map(|u| u.to_string()).collect()
+fn users(list: &[&str]) -> Vec<User> {
+    crate::user::phones(list)
 }
 
 fn header<'a>(seen: &'a Seen, name: &str) -> Option<&'a str> {
@@ -204,7 +205,7 @@ async fn http_400_with_139100_is_a_partial_result() {
     let failed: Vec<(&str, i64, &str)> = result
         .failed
         .iter()
-        .map(|f| (f.user.as_str(), f.code, f.message.as_str()))
+        .map(|f| (f.user.id(), f.code, f.message.as_str()))
         .collect();
     assert_eq!(
         failed,
@@ -306,7 +307,7 @@ async fn resellers_use_their_url_header_and_batch_size() {
         assert_eq!(header(&seen[0], "d360-api-key"), Some(TOKEN));
         assert_eq!(header(&seen[0], "authorization"), None);
     }
-    let too_many: Vec<String> = (0..101).map(|i| format!("86133{i:08}")).collect();
+    let too_many: Vec<User> = (0..101).map(|i| User::phone(format!("86133{i:08}"))).collect();
     let error = client.block(&too_many).await.unwrap_err().to_string();
     assert!(
         error.ends_with("101 users in one call; at most 100 are allowed"),

@@ -3,6 +3,7 @@
 //! that name the endpoint but never a credential. (Full behaviour is tested
 //! against the emulator in `tests/`.)
 
+use crate::user::User;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -149,8 +150,8 @@ fn assert_signed(seen: &Seen) {
     );
 }
 
-fn users(list: &[&str]) -> Vec<String> {
-    list.iter().map(|u| u.to_string()).collect()
+fn users(list: &[&str]) -> Vec<User> {
+    crate::user::phones(list)
 }
 
 #[tokio::test]
@@ -334,7 +335,7 @@ async fn a_full_list_refuses_every_user_of_the_call() {
     let refused: Vec<(&str, i64)> = result
         .failed
         .iter()
-        .map(|f| (f.user.as_str(), f.code))
+        .map(|f| (f.user.id(), f.code))
         .collect();
     assert_eq!(
         refused,
@@ -351,7 +352,7 @@ async fn a_whole_call_131047_is_per_user_not_fatal() {
     assert!(result.done.is_empty());
     let failed = &result.failed[0];
     assert_eq!(
-        (failed.user.as_str(), failed.code, failed.message.as_str()),
+        (failed.user.id(), failed.code, failed.message.as_str()),
         ("8613300000001", 131047, "Re-engagement check failed")
     );
 }
@@ -414,7 +415,7 @@ async fn network_errors_are_retried_and_described() {
 async fn batches_are_bounded_and_empty_ones_cost_nothing() {
     let (nxcloud, _) = serve(vec![]).await;
     assert_eq!(nxcloud.block(&[]).await.unwrap(), BatchResult::default());
-    let too_many: Vec<String> = (0..=MAX_BATCH).map(|i| format!("86133{i:08}")).collect();
+    let too_many: Vec<User> = (0..=MAX_BATCH).map(|i| User::phone(format!("86133{i:08}"))).collect();
     let error = nxcloud.unblock(&too_many).await.unwrap_err().to_string();
     assert!(
         error.ends_with("1001 users in one call; at most 1000 are allowed"),

@@ -2,6 +2,7 @@
 //! for the exact examples). What `data` holds is Meta's Block Users JSON,
 //! read by [`crate::provider::meta`].
 
+use crate::user::User;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -25,7 +26,7 @@ struct Body<'a> {
 pub(super) fn users_body(
     appkey: &str,
     business_phone: &str,
-    users: &[String],
+    users: &[User],
 ) -> anyhow::Result<Vec<u8>> {
     to_bytes(&Body {
         block_users: Some(user_refs(users)),

@@ -2,6 +2,7 @@
 //! request per contact with bounded concurrency, per-contact refusals,
 //! retries, engines without blocking, and the ledger kept in step.
 
+use crate::user::User;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
@@ -110,8 +111,8 @@ async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
     }
 }
 
-fn users(n: usize) -> Vec<String> {
-    (1..=n).map(|i| format!("86133{i:08}")).collect()
+fn users(n: usize) -> Vec<User> {
+    (1..=n).map(|i| User::phone(format!("86133{i:08}"))).collect()
 }
 
 fn ledger_file(waha: &Waha) -> Value {
@@ -143,7 +144,7 @@ async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
     }
     let most = script.most_in_flight.load(Ordering::SeqCst);
     assert!((2..=IN_FLIGHT).contains(&most), "{most} in flight");
-    assert_eq!(ledger_file(&waha)["blocked"], json!(sent));
+    assert_eq!(ledger_file(&waha)["blocked"], json!(crate::user::ids(&sent)));
     assert_eq!(waha.list().await.unwrap(), sent);
 }
 
@@ -153,7 +154,7 @@ async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
 async fn each_answered_contact_counts_while_the_chunk_still_runs() {
     let Setup { waha, script, _dir } = serve(&[]).await;
     let sent = users(10);
-    script.slow.lock().unwrap().insert(contact_id(&sent[0]));
+    script.slow.lock().unwrap().insert(contact_id(sent[0].id()));
     let batch = waha.block(&sent);
     tokio::pin!(batch);
     tokio::select! {
@@ -172,14 +173,14 @@ async fn refused_contacts_fail_alone_and_stay_out_of_the_ledger() {
     let refusal =
         r#"{"statusCode":400,"message":"Contact is not a WhatsApp user","error":"Bad Request"}"#;
     let replies = [
-        (sent[1].as_str(), 400, refusal),
-        (sent[2].as_str(), 503, ""),
+        (sent[1].id(), 400, refusal),
+        (sent[2].id(), 503, ""),
     ];
     let Setup { waha, .. } = serve(&replies).await;
     let result = waha.block(&sent).await.unwrap();
     assert_eq!(result.done, [sent[0].clone(), sent[2].clone()]);
     let failed = &result.failed[0];
-    assert_eq!((failed.user.as_str(), failed.code), (sent[1].as_str(), 400));
+    assert_eq!((failed.user.id(), failed.code), (sent[1].id(), 400));
     assert_eq!(failed.message, "Contact is not a WhatsApp user");
     assert_eq!(
         waha.list().await.unwrap(),
@@ -190,21 +191,21 @@ async fn refused_contacts_fail_alone_and_stay_out_of_the_ledger() {
     assert_eq!(ledger_file(&waha)["pending_block"], json!([]));
 
     waha.unblock(&sent[..1]).await.unwrap();
-    assert_eq!(ledger_file(&waha)["blocked"], json!([sent[2]]));
+    assert_eq!(ledger_file(&waha)["blocked"], json!([sent[2].id()]));
 }
 
 #[tokio::test]
 async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     let sent = users(12);
     let not_implemented = r#"{"statusCode":501,"message":"Not implemented by this engine"}"#;
-    let Setup { waha, script, _dir } = serve(&[(sent[5].as_str(), 501, not_implemented)]).await;
+    let Setup { waha, script, _dir } = serve(&[(sent[5].id(), 501, not_implemented)]).await;
     let stopped = waha.block(&sent).await.unwrap_err();
     let error = stopped.to_string();
     let base = &waha.config.base_url;
     assert_eq!(
         error,
         format!(
-            "POST {base}/api/contacts/block: this WAHA engine does not implement blocking contacts (HTTP 501: Not implemented by this engine); use an engine that supports it"
+            "POST {base}/api/contacts/block: this WAHA session's engine does not implement blocking contacts (HTTP 501: Not implemented by this engine); only the WEBJS and WPP engines can block (NOWEB and GOWS cannot): run the session on one of them"
         )
     );
     assert_eq!(
@@ -227,17 +228,17 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     // Contacts whose call stopped the target stay pending, so maybe
     // blocked: the ledger does not guess what a failing server did.
     let pending = as_ids(&ledger_file(&waha)["pending_block"]);
-    assert!(pending.contains(&contact_id(&sent[5])), "{pending:?}");
+    assert!(pending.contains(&contact_id(sent[5].id())), "{pending:?}");
     assert!(pending.is_disjoint(&created));
     // And the call hands back exactly those as done, for apply's report.
-    let answered: HashSet<String> = stopped.partial.done.iter().map(|u| contact_id(u)).collect();
+    let answered: HashSet<String> = stopped.partial.done.iter().map(|u| contact_id(u.id())).collect();
     assert_eq!(answered, created);
 }
 
 #[tokio::test]
 async fn the_key_is_checked_and_never_shown() {
     let user = users(1);
-    let Setup { waha, script, _dir } = serve(&[(user[0].as_str(), 401, "")]).await;
+    let Setup { waha, script, _dir } = serve(&[(user[0].id(), 401, "")]).await;
     let error = waha.block(&user).await.unwrap_err();
     let text = format!("{error:#}");
     assert!(
@@ -294,7 +295,7 @@ async fn plans_say_the_ledger_is_the_list() {
 async fn a_run_killed_mid_call_leaves_the_contact_maybe_blocked() {
     let Setup { waha, script, _dir } = serve(&[]).await;
     let sent = users(6);
-    script.slow.lock().unwrap().insert(contact_id(&sent[0]));
+    script.slow.lock().unwrap().insert(contact_id(sent[0].id()));
     tokio::select! {
         _ = waha.block(&sent) => panic!("the slow contact should still be in flight"),
         _ = tokio::time::sleep(Duration::from_millis(300)) => {}

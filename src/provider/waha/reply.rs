@@ -24,6 +24,12 @@ pub(super) enum Verdict {
         message: String,
     },
     Transient(String),
+    /// WAHA's own exception while handling this contact (HTTP 500): worth
+    /// retrying, and if it persists, this contact's failure alone.
+    ContactError {
+        code: i64,
+        message: String,
+    },
     /// Stop the whole target; the text explains why (the caller names the request).
     Fatal(String),
 }
@@ -45,15 +51,24 @@ pub(super) fn classify(
         .as_deref()
         .unwrap_or_else(|| status.canonical_reason().unwrap_or(""));
     let lower = said.to_lowercase();
+    // NOWEB and GOWS answer 501; releases from 2024 answered 422 "not
+    // implemented by the engine" (WAHA's engine table: only WEBJS and WPP
+    // implement blocking).
     if status == StatusCode::NOT_IMPLEMENTED || lower.contains("not implemented") {
         return Verdict::Fatal(format!(
-            "this WAHA engine does not implement blocking contacts (HTTP {code}: {said}); use an engine that supports it"
+            "this WAHA session's engine does not implement blocking contacts (HTTP {code}: {said}); only the WEBJS and WPP engines can block (NOWEB and GOWS cannot): run the session on one of them"
         ));
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return Verdict::Fatal(format!(
             "WAHA refused the API key: check {API_KEY_VAR} (HTTP {code}: {said})"
         ));
+    }
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        return Verdict::ContactError {
+            code: i64::from(code),
+            message: format!("WAHA failed on this contact (HTTP {code}: {said})"),
+        };
     }
     if status_is_transient(status) {
         return Verdict::Transient(format!("HTTP {code}: {said}"));
@@ -62,6 +77,16 @@ pub(super) fn classify(
     if lower.starts_with("cannot post") {
         return Verdict::Fatal(format!(
             "WAHA has no such route (HTTP {code}: {said}); check base_url and that the WAHA version can block contacts"
+        ));
+    }
+    if status == StatusCode::NOT_FOUND && lower.contains("session") {
+        return Verdict::Fatal(format!(
+            "WAHA has no session named {session:?} (HTTP {code}: {said}); create and start it, or set provider.session (WAHA Core serves only \"default\")"
+        ));
+    }
+    if status == StatusCode::UNPROCESSABLE_ENTITY && lower.contains("session") {
+        return Verdict::Fatal(format!(
+            "WAHA session {session:?} is not running (HTTP {code}: {said}); start it (and scan its QR code if it asks), then run again"
         ));
     }
     if lower.contains("session") {
@@ -179,14 +204,54 @@ mod tests {
             ),
             (500, r#"{"statusCode":500,"message":"Not implemented"}"#),
             (400, r#"{"error":"Method is not implemented in GOWS"}"#),
+            // Releases from 2024 said it with 422.
+            (
+                422,
+                r#"{"statusCode":422,"message":"This method is not implemented by the engine"}"#,
+            ),
         ] {
             let text = fatal(status, body);
             assert!(
-                text.starts_with("this WAHA engine does not implement blocking contacts (HTTP "),
+                text.starts_with(
+                    "this WAHA session's engine does not implement blocking contacts (HTTP "
+                ),
                 "{text}"
             );
-            assert!(text.ends_with("; use an engine that supports it"), "{text}");
+            assert!(
+                text.ends_with("only the WEBJS and WPP engines can block (NOWEB and GOWS cannot): run the session on one of them"),
+                "{text}"
+            );
         }
+    }
+
+    #[test]
+    fn a_500_concerns_the_contact_and_other_5xx_the_server() {
+        let body = r#"{"statusCode":500,"timestamp":"t","exception":{"message":"Chat not found"},"version":{}}"#;
+        assert_eq!(
+            verdict(500, r#"{"statusCode":500,"message":"Chat not found"}"#),
+            Verdict::ContactError {
+                code: 500,
+                message: "WAHA failed on this contact (HTTP 500: Chat not found)".into()
+            }
+        );
+        assert!(matches!(verdict(500, body), Verdict::ContactError { code: 500, .. }));
+        for status in [502, 503, 504] {
+            assert!(matches!(verdict(status, ""), Verdict::Transient(_)), "{status}");
+        }
+    }
+
+    #[test]
+    fn unknown_and_stopped_sessions_say_which() {
+        let unknown = fatal(
+            404,
+            r#"{"message":"We didn't find a session with name 'shop'. Please start it first"}"#,
+        );
+        assert!(unknown.starts_with("WAHA has no session named \"default\" (HTTP 404"), "{unknown}");
+        let stopped = fatal(
+            422,
+            r#"{"error":"Session status is not as expected. Try again later or restart the session","session":"default","status":"STOPPED","expected":["WORKING"]}"#,
+        );
+        assert!(stopped.starts_with("WAHA session \"default\" is not running (HTTP 422: Session status is not as expected"), "{stopped}");
     }
 
     #[test]
@@ -198,10 +263,10 @@ mod tests {
         assert!(fatal(403, "").contains("check WAHA_API_KEY (HTTP 403: Forbidden)"));
         assert!(fatal(404, r#"{"message":"Cannot POST /api/contacts/block","error":"Not Found","statusCode":404}"#).starts_with("WAHA has no such route"));
         assert!(
-            fatal(422, r#"{"message":"Session \"default\" does not exist"}"#)
+            fatal(400, r#"{"message":"Session \"default\" does not exist"}"#)
                 .starts_with("WAHA session \"default\" cannot be used")
         );
-        for status in [429, 500, 502, 503, 504, 408] {
+        for status in [429, 502, 503, 504, 408] {
             assert!(
                 matches!(verdict(status, ""), Verdict::Transient(_)),
                 "{status}"

@@ -89,7 +89,7 @@ impl From<&PlannedTarget> for TargetDriftWire {
             file: t.target.file.display().to_string(),
             business_phone: t.target.business_phone.clone(),
             provider: t.target.provider.kind().to_string(),
-            missing: t.plan.block.clone(),
+            missing: super::super::json::ids(&t.plan.block),
             unexpected: t.plan.unblock.iter().map(UnblockWire::from).collect(),
             in_sync: t.plan.unchanged as u64,
             notes: t.notes.clone(),
