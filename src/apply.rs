@@ -269,6 +269,8 @@ pub fn reason_for(code: i64) -> std::borrow::Cow<'static, str> {
         codes::CANNOT_BLOCK_SELF => "cannot_block_self".into(),
         codes::LIST_FULL => "block_list_full".into(),
         131009 => "invalid_parameter".into(),
+        // The platform named no code (or none that is a number).
+        crate::provider::UNKNOWN_CODE => "unknown".into(),
         other => format!("error_{other}").into(),
     }
 }

@@ -57,29 +57,47 @@ pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
         if conflict {
             continue;
         }
-        let mut merged = written;
+        found.sort_unstable();
+        // Each warning speaks of the new entry and one earlier one.
+        for &at in &found {
+            if let Some(earlier) = &kept[at] {
+                let later_lasts_longer = lasts(&written) > lasts(earlier);
+                report.warn(
+                    written.entry.at.clone(),
+                    format!(
+                        "{:?} duplicates {:?} at {}; keeping the {}",
+                        written.raw,
+                        earlier.raw,
+                        earlier.entry.at,
+                        if later_lasts_longer {
+                            "later one, which lasts longer"
+                        } else {
+                            "first"
+                        }
+                    ),
+                );
+            }
+        }
+        // The survivor gives reason, expiry and place: the one that lasts
+        // longest, the first of equals (`found` is in file order, and the
+        // new entry comes after all of them).
+        let mut merged: Option<Written> = None;
         for &earlier_at in &found {
             let Some(earlier) = kept[earlier_at].take() else {
                 continue;
             };
-            let later_lasts_longer = lasts(&merged) > lasts(&earlier);
-            report.warn(
-                merged.entry.at.clone(),
-                format!(
-                    "{:?} duplicates {:?} at {}; keeping the {}",
-                    merged.raw,
-                    earlier.raw,
-                    earlier.entry.at,
-                    if later_lasts_longer {
-                        "later one, which lasts longer"
-                    } else {
-                        "first"
-                    }
-                ),
-            );
-            merged = if later_lasts_longer { merged } else { earlier };
             moved[earlier_at] = first;
+            merged = Some(match merged {
+                Some(m) if lasts(&earlier) > lasts(&m) => earlier,
+                Some(m) => m,
+                None => earlier,
+            });
         }
+        let mut merged = match merged {
+            Some(m) if lasts(&written) > lasts(&m) => written,
+            Some(m) => m,
+            None => written,
+        };
         merged.entry.user = ids;
         moved[first] = first;
         lookup.insert(&merged.entry.user, first);
@@ -193,6 +211,86 @@ mod tests {
         );
         assert_eq!(kept.len(), 1);
         assert_eq!(report.warnings.len(), 1);
+    }
+
+    fn with_id(raw: &str, user: User, line: usize) -> Written {
+        let mut w = written("8613300000000", line);
+        w.entry.user = user;
+        w.raw = raw.to_string();
+        w
+    }
+
+    fn both(phone: &str, id: &str) -> User {
+        User::new(Some(phone.into()), Some(id.into())).unwrap()
+    }
+
+    #[test]
+    fn the_same_bsuid_twice_is_a_duplicate() {
+        let mut report = Report::default();
+        let kept = dedupe(
+            vec![
+                with_id("US.1", User::bsuid("US.1"), 2),
+                with_id("US.1", User::bsuid("US.1"), 3),
+            ],
+            &mut report,
+        );
+        assert_eq!(kept.len(), 1);
+        let shown: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["f.yaml:3:5: \"US.1\" duplicates \"US.1\" at f.yaml:2:5; keeping the first"]);
+    }
+
+    #[test]
+    fn an_entry_with_both_ids_ties_a_phone_and_a_bsuid_together() {
+        let mut report = Report::default();
+        let kept = dedupe(
+            vec![
+                written("+86 133 0000 0001", 2),
+                with_id("US.1", User::bsuid("US.1"), 3),
+                with_id("8613300000001 (US.1)", both("8613300000001", "US.1"), 4),
+            ],
+            &mut report,
+        );
+        // One person, known by both ids, at the first entry's place.
+        assert_eq!(kept.len(), 1, "{kept:?}");
+        assert_eq!(kept[0].entry.user, both("8613300000001", "US.1"));
+        assert_eq!(kept[0].entry.at.line, 2);
+        let shown: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "f.yaml:4:5: \"8613300000001 (US.1)\" duplicates \"+86 133 0000 0001\" at f.yaml:2:5; keeping the first",
+                "f.yaml:4:5: \"8613300000001 (US.1)\" duplicates \"US.1\" at f.yaml:3:5; keeping the first",
+            ]
+        );
+        assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn one_id_tied_to_two_others_is_an_error() {
+        let mut report = Report::default();
+        dedupe(
+            vec![
+                with_id("a", both("8613300000001", "US.1"), 2),
+                with_id("b", both("8613300000001", "US.2"), 3),
+            ],
+            &mut report,
+        );
+        let shown: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["f.yaml:3:5: \"b\" and \"a\" at f.yaml:2:5 share one id but disagree on the other; one person has one phone and one BSUID, so correct or remove the out-of-date entry"]
+        );
+    }
+
+    #[test]
+    fn a_bsuid_both_blocked_and_unblocked_is_an_error() {
+        let mut report = Report::default();
+        conflicts(
+            &[with_id("8613300000001 (US.1)", both("8613300000001", "US.1"), 2)],
+            &[with_id("US.1", User::bsuid("US.1"), 9)],
+            &mut report,
+        );
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
     }
 
     #[test]

@@ -321,6 +321,44 @@ mod tests {
     }
 
     #[test]
+    fn users_by_bsuid_or_by_both_ids() {
+        let (out, errors) = entries(
+            "list:\n  - CN.7Hq2Lm90aZ\n  - user_id: \"US.13491208655302741918\"\n    reason: spam\n  - user: \"+52 1 55 1234 5678\"\n    user_id: MX.99812736450012\n",
+            List::Blocked,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let users: Vec<String> = out.iter().map(|w| w.entry.user.to_string()).collect();
+        assert_eq!(
+            users,
+            ["CN.7Hq2Lm90aZ", "US.13491208655302741918", "5215512345678 (MX.99812736450012)"]
+        );
+        assert_eq!(out[1].entry.reason.as_deref(), Some("spam"));
+        assert_eq!(out[1].entry.at.to_string(), "f.yaml:3:14");
+        assert_eq!(out[2].raw, "+52 1 55 1234 5678 (MX.99812736450012)");
+    }
+
+    #[test]
+    fn every_bad_bsuid_is_reported_where_it_stands() {
+        let (out, errors) = entries(
+            "list:\n  - US.ENT.11815799212886844830\n  - us.1349\n  - user_id: \"8613300000001\"\n  - user: US.1349\n  - user: \"8613300000005\"\n    user_id: \"US.ENT.1\"\n  - user_id:\n",
+            List::Blocked,
+        );
+        assert_eq!(
+            errors,
+            [
+                "f.yaml:2:5: \"US.ENT.11815799212886844830\" is a parent BSUID (CC.ENT.…), which the platform cannot block or unblock; use the user's own BSUID",
+                "f.yaml:3:5: \"us.1349\" is not a BSUID (two capital letters for the country, a period, then 1 to 128 letters and digits, e.g. US.13491208655302741918)",
+                "f.yaml:4:14: \"8613300000001\" is not a BSUID (two capital letters for the country, a period, then 1 to 128 letters and digits, e.g. US.13491208655302741918)",
+                "f.yaml:5:11: \"US.1349\" is a BSUID, not a phone number; write it as user_id: \"US.1349\"",
+                "f.yaml:7:14: \"US.ENT.1\" is a parent BSUID (CC.ENT.…), which the platform cannot block or unblock; use the user's own BSUID",
+                "f.yaml:8:5: user_id is empty; write a BSUID such as \"US.13491208655302741918\"",
+            ]
+        );
+        // Half an entry is no entry: the phone beside a bad BSUID is not kept.
+        assert!(out.is_empty(), "{out:?}");
+    }
+
+    #[test]
     fn unblock_entries_cannot_expire() {
         let (_, errors) = entries(
             "list:\n  - user: 8613300000009\n    expires: 2027-01-31\n",

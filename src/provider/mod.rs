@@ -17,6 +17,8 @@ pub mod secret;
 pub mod sign;
 pub mod waha;
 
+pub use meta::UNKNOWN_CODE;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 

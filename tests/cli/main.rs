@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod bsuid;
 mod conformance;
 mod drift;
 mod faults;

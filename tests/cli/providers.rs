@@ -197,7 +197,7 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     assert!(
         apply
             .all()
-            .contains("this WAHA engine does not implement blocking contacts (HTTP 501"),
+            .contains("this WAHA session's engine does not implement blocking contacts (HTTP 501"),
         "{}",
         apply.all()
     );
@@ -218,7 +218,7 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     assert!(
         apply
             .all()
-            .contains("WAHA session \"nosuch\" cannot be used"),
+            .contains("WAHA has no session named \"nosuch\""),
         "{}",
         apply.all()
     );

@@ -66,14 +66,16 @@ impl CloudApi {
         }
         self.stats.request();
         let started = Instant::now();
+        // Meta's OpenAPI description marks Content-Type required on all
+        // three methods, GET included; a server that enforces it refuses a
+        // listing without it.
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
-            .header(&self.auth.0, &self.auth.1);
+            .header(&self.auth.0, &self.auth.1)
+            .header(CONTENT_TYPE, "application/json");
         if let Some(body) = request.body {
-            builder = builder
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+            builder = builder.body(body.to_vec());
         }
         let log = |outcome: &str| {
             let method = &request.method;
