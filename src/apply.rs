@@ -4,10 +4,10 @@ use std::collections::HashSet;
 
 use crate::config::Target;
 use crate::date::Date;
-use crate::user::{Lookup, User};
 use crate::plan::Plan;
 use crate::provider::retry::{RetryPolicy, backoff, meta_code_is_transient};
 use crate::provider::{Batch, BatchResult, Interrupted, Provider, codes};
+use crate::user::{Lookup, User};
 
 /// A user the platform did not block or unblock, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +86,11 @@ pub async fn apply<P: Provider>(
 /// The users the files list as blocked today, by either id.
 fn listed_now(target: &Target, today: Date) -> Lookup<()> {
     let mut listed = Lookup::with_capacity(target.blocked.len());
-    for e in target.blocked.iter().filter(|e| e.expires.is_none_or(|d| d >= today)) {
+    for e in target
+        .blocked
+        .iter()
+        .filter(|e| e.expires.is_none_or(|d| d >= today))
+    {
         listed.insert(&e.user, ());
     }
     listed
@@ -99,11 +103,7 @@ async fn run<P: Provider>(
     chunk_size: usize,
     report: &mut TargetReport,
 ) -> anyhow::Result<()> {
-    if let Some(bad) = plan
-        .unblock
-        .iter()
-        .find(|u| desired.contains(&u.user))
-    {
+    if let Some(bad) = plan.unblock.iter().find(|u| desired.contains(&u.user)) {
         anyhow::bail!(
             "refusing to unblock {}: the files list it as blocked (a bug; nothing was sent)",
             bad.user
@@ -229,17 +229,8 @@ impl TargetReport {
             Direction::Block => &mut self.blocked,
             Direction::Unblock => &mut self.unblocked,
         };
-        done.extend(
-            result
-                .done
-                .into_iter()
-                .filter(|u| sent.contains(u)),
-        );
-        for e in result
-            .failed
-            .into_iter()
-            .filter(|e| sent.contains(&e.user))
-        {
+        done.extend(result.done.into_iter().filter(|u| sent.contains(u)));
+        for e in result.failed.into_iter().filter(|e| sent.contains(&e.user)) {
             let outcome = UserOutcome {
                 reason: reason_for(e.code).into_owned(),
                 user: e.user,

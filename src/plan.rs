@@ -181,7 +181,10 @@ fn one_per_person(live: &[User]) -> Vec<User> {
             Some(&at) => {
                 let known = &out[at];
                 let merged = User::new(
-                    known.phone_digits().or(user.phone_digits()).map(str::to_string),
+                    known
+                        .phone_digits()
+                        .or(user.phone_digits())
+                        .map(str::to_string),
                     known.user_id().or(user.user_id()).map(str::to_string),
                 );
                 if let Some(merged) = merged {

@@ -13,9 +13,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use crate::config::Mode;
-use crate::user::{Lookup, User};
 use crate::render::PlannedTarget;
 use crate::render::{FORMAT_VERSION, ModeWire, PlanDocument, TargetPlanWire};
+use crate::user::{Lookup, User};
 
 /// Read a plan file, refusing one from another tool or format version: its
 /// meaning may differ from what this version would do.

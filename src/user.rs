@@ -193,7 +193,9 @@ impl<V: Clone> Lookup<V> {
     /// first value.
     pub fn insert(&mut self, user: &User, value: V) {
         if let Some(phone) = &user.phone {
-            self.by_phone.entry(phone_key(phone)).or_insert(value.clone());
+            self.by_phone
+                .entry(phone_key(phone))
+                .or_insert(value.clone());
         }
         if let Some(user_id) = &user.user_id {
             self.by_user_id.entry(user_id.clone()).or_insert(value);
@@ -279,7 +281,8 @@ pub fn bsuid(text: &str) -> Result<&str, BsuidError> {
     if tail.starts_with("ENT.") {
         return Err(BsuidError::Parent);
     }
-    let ok = (1..=MAX_BSUID_TAIL).contains(&tail.len()) && tail.bytes().all(|c| c.is_ascii_alphanumeric());
+    let ok = (1..=MAX_BSUID_TAIL).contains(&tail.len())
+        && tail.bytes().all(|c| c.is_ascii_alphanumeric());
     if ok { Ok(text) } else { Err(BsuidError::Form) }
 }
 
@@ -289,7 +292,9 @@ pub fn bsuid(text: &str) -> Result<&str, BsuidError> {
 /// `.`, `_`, `-` only.
 fn is_listed_bsuid(text: &str) -> bool {
     (1..=256).contains(&text.len())
-        && text.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        && text
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
 }
 
 /// A user as a server lists or answers it: a phone (any spelling the API

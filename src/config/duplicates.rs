@@ -34,7 +34,11 @@ pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
             }
             i
         };
-        let mut found: Vec<usize> = lookup.matches(&written.entry.user).iter().map(|&i| resolve(i)).collect();
+        let mut found: Vec<usize> = lookup
+            .matches(&written.entry.user)
+            .iter()
+            .map(|&i| resolve(i))
+            .collect();
         found.dedup();
         let Some(&first) = found.first() else {
             let at = kept.len();
@@ -236,7 +240,10 @@ mod tests {
         );
         assert_eq!(kept.len(), 1);
         let shown: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, ["f.yaml:3:5: \"US.1\" duplicates \"US.1\" at f.yaml:2:5; keeping the first"]);
+        assert_eq!(
+            shown,
+            ["f.yaml:3:5: \"US.1\" duplicates \"US.1\" at f.yaml:2:5; keeping the first"]
+        );
     }
 
     #[test]
@@ -278,7 +285,9 @@ mod tests {
         let shown: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
-            ["f.yaml:3:5: \"b\" and \"a\" at f.yaml:2:5 share one id but disagree on the other; one person has one phone and one BSUID, so correct or remove the out-of-date entry"]
+            [
+                "f.yaml:3:5: \"b\" and \"a\" at f.yaml:2:5 share one id but disagree on the other; one person has one phone and one BSUID, so correct or remove the out-of-date entry"
+            ]
         );
     }
 
@@ -286,7 +295,11 @@ mod tests {
     fn a_bsuid_both_blocked_and_unblocked_is_an_error() {
         let mut report = Report::default();
         conflicts(
-            &[with_id("8613300000001 (US.1)", both("8613300000001", "US.1"), 2)],
+            &[with_id(
+                "8613300000001 (US.1)",
+                both("8613300000001", "US.1"),
+                2,
+            )],
             &[with_id("US.1", User::bsuid("US.1"), 9)],
             &mut report,
         );

@@ -88,7 +88,12 @@ pub(super) fn list(w: &mut Walker, node: &Node, list: List) -> Vec<Written> {
 }
 
 /// A BSUID as written, or an error naming the value.
-fn bsuid(w: &mut Walker, key: Option<&Span>, node: &Node, what: &dyn Fn() -> String) -> Option<String> {
+fn bsuid(
+    w: &mut Walker,
+    key: Option<&Span>,
+    node: &Node,
+    what: &dyn Fn() -> String,
+) -> Option<String> {
     let Some(scalar) = node.as_scalar() else {
         w.scalar(node, &what());
         return None;
@@ -96,7 +101,10 @@ fn bsuid(w: &mut Walker, key: Option<&Span>, node: &Node, what: &dyn Fn() -> Str
     if is_null(node) {
         w.error(
             key.unwrap_or(scalar.span()),
-            format!("{} is empty; write a BSUID such as \"US.13491208655302741918\"", what()),
+            format!(
+                "{} is empty; write a BSUID such as \"US.13491208655302741918\"",
+                what()
+            ),
         );
         return None;
     }
@@ -184,7 +192,8 @@ fn one(w: &mut Walker, node: &Node, ordinal: usize, list: List) -> Option<Writte
                 _ => None,
             };
             let phone = phone_entry.map(|(k, n)| user_phone(w, k.span(), n));
-            let user_id = id_entry.map(|(k, n)| bsuid(w, Some(k.span()), n, &|| "user_id".to_string()));
+            let user_id =
+                id_entry.map(|(k, n)| bsuid(w, Some(k.span()), n, &|| "user_id".to_string()));
             // Either id that was given must be valid: half an entry would
             // block or match the wrong person.
             if matches!(phone, Some(None)) || matches!(user_id, Some(None)) {
@@ -330,7 +339,11 @@ mod tests {
         let users: Vec<String> = out.iter().map(|w| w.entry.user.to_string()).collect();
         assert_eq!(
             users,
-            ["CN.7Hq2Lm90aZ", "US.13491208655302741918", "5215512345678 (MX.99812736450012)"]
+            [
+                "CN.7Hq2Lm90aZ",
+                "US.13491208655302741918",
+                "5215512345678 (MX.99812736450012)"
+            ]
         );
         assert_eq!(out[1].entry.reason.as_deref(), Some("spam"));
         assert_eq!(out[1].entry.at.to_string(), "f.yaml:3:14");

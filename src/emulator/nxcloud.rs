@@ -114,11 +114,7 @@ async fn list_page(s: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Value
         PageError::BadCursor => NxError::new(1002, "invalid paging cursor"),
         PageError::Stale(meta) => meta.into(),
     })?;
-    let data: Vec<Value> = page
-        .items
-        .iter()
-        .map(|listed| listed.to_json())
-        .collect();
+    let data: Vec<Value> = page.items.iter().map(|listed| listed.to_json()).collect();
     let mut reply = json!({ "data": data });
     if let (Some(before), Some(after)) = (page.before, page.after) {
         let mut paging = json!({"cursors": {"before": before, "after": after}});

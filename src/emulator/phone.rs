@@ -349,7 +349,9 @@ impl Phone {
             // stored under the BSUID, so both ids reach it.
             let handle = phone.handle_of(&entry);
             if !phone.blocked_keys.insert(key_of(&handle)) {
-                return Err(format!("{entry:?} is blocked twice (as two spellings of one user)"));
+                return Err(format!(
+                    "{entry:?} is blocked twice (as two spellings of one user)"
+                ));
             }
             phone.blocked.push(handle);
         }
@@ -414,7 +416,10 @@ impl Phone {
                 if !is_valid_number(input) {
                     return Err(invalid(input));
                 }
-                let person = self.by_phone.get(&phone_key(input)).map(|&at| &self.users[at]);
+                let person = self
+                    .by_phone
+                    .get(&phone_key(input))
+                    .map(|&at| &self.users[at]);
                 let mut keys = vec![phone_key(input)];
                 keys.extend(person.and_then(|p| p.user_id.clone()));
                 Ok(Resolved {
@@ -572,7 +577,10 @@ impl Phone {
             }
             (None, None) => (0, len.min(limit)),
         };
-        let items: Vec<Listed> = self.blocked[start..end].iter().map(|h| self.listed(h)).collect();
+        let items: Vec<Listed> = self.blocked[start..end]
+            .iter()
+            .map(|h| self.listed(h))
+            .collect();
         let cursor = |offset| {
             let c = Cursor {
                 version: self.version,

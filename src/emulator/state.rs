@@ -278,7 +278,11 @@ fn check_numbers(path: &Path, number: &str, phone: &PhoneFile) -> anyhow::Result
                 path.display()
             );
         }
-        if let Some(bad) = person.user_id.as_deref().filter(|id| user::bsuid(id).is_err()) {
+        if let Some(bad) = person
+            .user_id
+            .as_deref()
+            .filter(|id| user::bsuid(id).is_err())
+        {
             bail!(
                 "{}: phone {number}: users entry user_id {bad:?} is not a BSUID",
                 path.display()

@@ -69,7 +69,9 @@ impl IntoResponse for WahaError {
             WahaError::BadRequest(message) => nest_error(StatusCode::BAD_REQUEST, message),
             WahaError::NoSession(name) => plain(
                 StatusCode::NOT_FOUND,
-                &format!("We didn't find a session with name '{name}'. Please start it first by using POST /api/sessions/{name}/start request"),
+                &format!(
+                    "We didn't find a session with name '{name}'. Please start it first by using POST /api/sessions/{name}/start request"
+                ),
             ),
             WahaError::NotRunning(name) => {
                 let body = json!({

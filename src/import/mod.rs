@@ -284,7 +284,10 @@ mod tests {
         let got = import(&t, &live(&["8613300000001"]), TODAY);
         assert_eq!(got.entries[0].expires, None);
         assert_eq!(got.entries[0].reason.as_deref(), Some("spam"));
-        assert_eq!(crate::user::ids(&got.past_expiry_cleared), ["8613300000001"]);
+        assert_eq!(
+            crate::user::ids(&got.past_expiry_cleared),
+            ["8613300000001"]
+        );
     }
 
     #[test]

@@ -209,11 +209,17 @@ fn blocks_send_the_phone_when_known_and_unblocks_what_was_listed() {
     assert_eq!(p.block[0].wire(), crate::user::Wire::Phone("8613300000001"));
     assert_eq!(p.block[1].wire(), crate::user::Wire::UserId("CN.2"));
     let unblocked: Vec<&User> = p.unblock.iter().map(|u| &u.user).collect();
-    assert_eq!(unblocked, [&u("8613300000007"), &u("8613300000008/CN.8"), &u("CN.9")]);
+    assert_eq!(
+        unblocked,
+        [&u("8613300000007"), &u("8613300000008/CN.8"), &u("CN.9")]
+    );
     // JSON and fingerprints name each user by phone when known, else BSUID.
     let ids: Vec<&str> = p.desired.iter().map(User::id).collect();
     assert_eq!(ids, ["8613300000001", "CN.2"]);
-    assert_eq!(p.desired_fingerprint, fingerprint(["8613300000001", "CN.2"].into_iter()));
+    assert_eq!(
+        p.desired_fingerprint,
+        fingerprint(["8613300000001", "CN.2"].into_iter())
+    );
 }
 
 #[test]
@@ -238,12 +244,18 @@ fn expiry_and_unblock_lists_match_by_either_id() {
         vec![entry("CN.2", None)],
     );
     let p = plan(&t, &strings(&["CN.1", "8613300000002/CN.2"]), TODAY);
-    let reasons: Vec<(String, UnblockReason)> =
-        p.unblock.iter().map(|x| (x.user.to_string(), x.reason)).collect();
+    let reasons: Vec<(String, UnblockReason)> = p
+        .unblock
+        .iter()
+        .map(|x| (x.user.to_string(), x.reason))
+        .collect();
     assert_eq!(
         reasons,
         [
-            ("8613300000002 (CN.2)".to_string(), UnblockReason::ListedInUnblock),
+            (
+                "8613300000002 (CN.2)".to_string(),
+                UnblockReason::ListedInUnblock
+            ),
             ("CN.1".to_string(), UnblockReason::Expired),
         ]
     );
@@ -372,13 +384,25 @@ fn plan_properties_hold_on_generated_cases() {
         let p = plan(&t, &live, TODAY);
         assert_eq!(p, plan(&t, &live, TODAY), "deterministic");
         let blocks: Vec<u64> = p.block.iter().map(Platform::person).collect();
-        let unblocks: Vec<u64> = p.unblock.iter().map(|x| Platform::person(&x.user)).collect();
+        let unblocks: Vec<u64> = p
+            .unblock
+            .iter()
+            .map(|x| Platform::person(&x.user))
+            .collect();
         let block_set: HashSet<u64> = blocks.iter().copied().collect();
         let unblock_set: HashSet<u64> = unblocks.iter().copied().collect();
         assert_eq!(block_set.len(), blocks.len(), "no person blocked twice");
-        assert_eq!(unblock_set.len(), unblocks.len(), "no person unblocked twice");
+        assert_eq!(
+            unblock_set.len(),
+            unblocks.len(),
+            "no person unblocked twice"
+        );
         assert!(block_set.is_disjoint(&unblock_set), "disjoint");
-        assert_eq!(p.live.len(), p.unchanged + p.unblock.len(), "every live user accounted for");
+        assert_eq!(
+            p.live.len(),
+            p.unchanged + p.unblock.len(),
+            "every live user accounted for"
+        );
         assert!(
             p.block.windows(2).all(|w| w[0].id() < w[1].id()),
             "sorted by id"

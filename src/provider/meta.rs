@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::number::canonical;
-use crate::user::{self, User, Wire, phone_key};
 use crate::provider::retry::meta_flag_is_transient;
 use crate::provider::{BatchResult, UserError};
+use crate::user::{self, User, Wire, phone_key};
 
 /// Meta's own error: its code and message (without a `(#code)` prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +214,11 @@ pub(super) fn batch_result(sent: &[User], data: BatchData, direction: Direction)
     let index = SentIndex::new(sent);
     let mut failed: HashMap<usize, UserError> = HashMap::new();
     for entry in data.block_users.failed_users.into_iter().flatten() {
-        let ids = [entry.input.as_deref(), entry.wa_id.as_deref(), entry.user_id.as_deref()];
+        let ids = [
+            entry.input.as_deref(),
+            entry.wa_id.as_deref(),
+            entry.user_id.as_deref(),
+        ];
         let Some(at) = ids.into_iter().flatten().find_map(|id| index.find(id)) else {
             continue;
         };
@@ -245,7 +249,11 @@ pub(super) fn batch_result(sent: &[User], data: BatchData, direction: Direction)
         .into_iter()
         .flatten()
         .filter_map(|entry| {
-            let ids = [entry.input.as_deref(), entry.wa_id.as_deref(), entry.user_id.as_deref()];
+            let ids = [
+                entry.input.as_deref(),
+                entry.wa_id.as_deref(),
+                entry.user_id.as_deref(),
+            ];
             ids.into_iter().flatten().find_map(|id| index.find(id))
         })
         .collect();

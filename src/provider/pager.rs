@@ -22,11 +22,11 @@
 use std::collections::HashSet;
 
 use super::Stats;
-use super::meta::Page;
 #[cfg(test)]
 use super::meta::Listed;
-use crate::user::{self, User};
+use super::meta::Page;
 use crate::safety::CAPACITY;
+use crate::user::{self, User};
 
 /// A listing that keeps hitting 139102 is restarted this many times, then given up.
 pub const MAX_LIST_RESTARTS: u32 = 3;

@@ -284,7 +284,9 @@ impl Waha {
                     .body(body.to_vec());
                 let log = |outcome: &str| {
                     let (path, ms) = (route.path(), started.elapsed().as_millis());
-                    crate::debug!("waha: POST {path} {phone} attempt {attempt}: {outcome}, {ms} ms");
+                    crate::debug!(
+                        "waha: POST {path} {phone} attempt {attempt}: {outcome}, {ms} ms"
+                    );
                 };
                 let response = match http::send(request).await {
                     Ok(response) => response,

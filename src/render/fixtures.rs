@@ -2,7 +2,6 @@
 //! the real [`crate::plan::plan`] with a fixed date, so the snapshots show
 //! what users will see for these files, not what a hand-written Plan says.
 
-use crate::user::User;
 use std::path::PathBuf;
 
 use super::{AppliedTarget, PlannedTarget, TargetError};
@@ -11,6 +10,7 @@ use crate::config::{Entry, Location, Mode, ProviderSettings, Safety, Target};
 use crate::date::Date;
 use crate::plan::plan;
 use crate::safety::{Figure, Refusal, Rule};
+use crate::user::User;
 
 pub const CREATED_AT: &str = "2026-11-21T10:00:00Z";
 
@@ -84,6 +84,17 @@ fn nxcloud() -> ProviderSettings {
     }
 }
 
+fn cloud_api() -> ProviderSettings {
+    ProviderSettings::CloudApi {
+        phone_number_id: Some("106540352242922".to_string()),
+        api_version: "v25.0".to_string(),
+        base_url: None,
+        endpoint: None,
+        auth_header: None,
+        chunk_size: 1000,
+    }
+}
+
 /// Exclusive, with reasons and expiry: three blocks (bare, reason and
 /// expiry, expiry only), an expired entry and two numbers not in the file.
 pub fn support_line() -> PlannedTarget {
@@ -113,6 +124,53 @@ pub fn support_line() -> PlannedTarget {
             "8613300000008",
         ],
     )
+}
+
+/// Users known by phone, by BSUID (a hidden phone) and by both: blocks by
+/// BSUID and by phone with its BSUID; unblocks of a listed two-id user and
+/// of a BSUID-only one; one user matched by BSUID while listed with both.
+pub fn username_line() -> PlannedTarget {
+    let t = target(
+        "blocklists/usernames.yaml",
+        cloud_api(),
+        Mode::Exclusive,
+        &[
+            (
+                "US.13491208655302741918",
+                Some("phishing, phone hidden"),
+                None,
+            ),
+            ("8613300000021/CN.21", Some("spam"), None),
+            ("CN.22", None, None),
+        ],
+        &[],
+    );
+    planned(t, &["8613300000022/CN.22", "8613300000023/CN.23", "MX.24"])
+}
+
+/// The apply report of [`username_line`], with a BSUID deferred.
+pub fn username_applied() -> AppliedTarget {
+    AppliedTarget {
+        target: username_line().target,
+        report: TargetReport {
+            blocked: vec![user("8613300000021/CN.21")],
+            unblocked: vec![user("8613300000023/CN.23"), user("MX.24")],
+            deferred: vec![UserOutcome {
+                user: user("US.13491208655302741918"),
+                code: 131047,
+                reason: "not_messaged_24h".into(),
+                message: "Re-engagement check failed".into(),
+            }],
+            failed: vec![UserOutcome {
+                user: user("8613300000025/CN.25"),
+                code: -1,
+                reason: "unknown".into(),
+                message: "the platform gave no error code".into(),
+            }],
+            requests: 3,
+            ..TargetReport::default()
+        },
+    }
 }
 
 /// Additive: a number blocked outside the files stays, `unblock:` is honoured.

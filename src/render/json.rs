@@ -349,6 +349,43 @@ mod tests {
     }
 
     #[test]
+    fn users_known_by_bsuid() {
+        let plan: Value = serde_json::from_str(&plan_json(&[username_line()], &[], CREATED_AT))
+            .expect("valid JSON");
+        let t = &plan["targets"][0];
+        assert_eq!(
+            t["block"],
+            json!(["8613300000021", "US.13491208655302741918"])
+        );
+        assert_eq!(
+            t["unblock"],
+            json!([
+                {"user": "8613300000023", "user_id": "CN.23", "reason": "not_in_file"},
+                {"user": "MX.24", "reason": "not_in_file"},
+            ])
+        );
+        assert_eq!(
+            (t["desired_count"].as_u64(), t["live_count"].as_u64()),
+            (Some(3), Some(3))
+        );
+        let report: Value =
+            serde_json::from_str(&apply_json(&[username_applied()], &[])).expect("valid JSON");
+        let r = &report["targets"][0];
+        assert_eq!(r["blocked"], json!(["8613300000021"]));
+        assert_eq!(r["unblocked"], json!(["8613300000023", "MX.24"]));
+        assert_eq!(
+            r["deferred"],
+            json!([{"user": "US.13491208655302741918", "code": 131047,
+                "reason": "not_messaged_24h", "message": "Re-engagement check failed"}])
+        );
+        assert_eq!(
+            r["failed"],
+            json!([{"user": "8613300000025", "user_id": "CN.25", "code": -1,
+                "reason": "unknown", "message": "the platform gave no error code"}])
+        );
+    }
+
+    #[test]
     fn apply() {
         insta::assert_snapshot!(apply_json(&applied(), &[broken()]));
     }

@@ -316,10 +316,17 @@ pub(super) fn change_lists(doc: &mut Doc, t: &PlannedTarget, words: &Words) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::user::User;
     use crate::config::{Mode, ProviderSettings};
     use crate::render::budget::{BUDGET, GITHUB_COMMENT_LIMIT};
     use crate::render::fixtures::*;
+    use crate::user::User;
+
+    #[test]
+    fn users_known_by_bsuid() {
+        let plan = plan_markdown(&[username_line()], &[]);
+        let apply = apply_markdown(&[username_applied()], &[]);
+        insta::assert_snapshot!(format!("{plan}\n{apply}"));
+    }
 
     #[test]
     fn plan() {
@@ -386,8 +393,12 @@ mod tests {
     #[test]
     fn huge_apply_stays_under_githubs_limit() {
         let mut applied = applied();
-        applied[0].report.blocked = (0..64_000).map(|i| User::phone(format!("86140{i:08}"))).collect();
-        applied[0].report.unblocked = (0..6_400).map(|i| User::phone(format!("86150{i:08}"))).collect();
+        applied[0].report.blocked = (0..64_000)
+            .map(|i| User::phone(format!("86140{i:08}")))
+            .collect();
+        applied[0].report.unblocked = (0..6_400)
+            .map(|i| User::phone(format!("86150{i:08}")))
+            .collect();
         let out = apply_markdown(&applied, &[]);
         assert!(out.chars().count() <= BUDGET);
         assert_eq!(out.matches("- … and ").count(), 2, "both lists are cut");

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use crate::apply::TargetReport;
 use crate::config::{Entry, Target};
-use crate::user::{Lookup, User};
 use crate::plan::{Plan, Unblock, UnblockReason};
 use crate::safety::Refusal;
+use crate::user::{Lookup, User};
 
 mod budget;
 mod diff;
@@ -144,10 +144,7 @@ impl<'a> EntryIndex<'a> {
     pub(crate) fn unblock_detail(&self, unblock: &Unblock) -> String {
         match unblock.reason {
             UnblockReason::NotInFile => "not in file".to_string(),
-            UnblockReason::Expired => match self
-                .expired
-                .get(&unblock.user)
-                .and_then(|e| e.expires)
+            UnblockReason::Expired => match self.expired.get(&unblock.user).and_then(|e| e.expires)
             {
                 Some(date) => format!("expired {date}"),
                 None => "expired".to_string(),

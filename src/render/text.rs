@@ -293,6 +293,13 @@ mod tests {
     }
 
     #[test]
+    fn users_known_by_bsuid() {
+        let plan = plan_text(&[username_line()], &[], false);
+        let apply = apply_text(&[username_applied()], &[], false);
+        insta::assert_snapshot!(format!("{plan}\n{apply}"));
+    }
+
+    #[test]
     fn plan_plain() {
         let out = plan_text(&mixed_plan(), &[broken()], false);
         assert!(!out.contains('\x1b'));

@@ -23,7 +23,12 @@ fn other_numbers_are_their_own_key() {
 #[test]
 fn bsuid_table() {
     let long = format!("US.{}", "7".repeat(128));
-    for ok in ["US.13491208655302741918", "CN.7Hq2Lm90aZ", "MX.1", long.as_str()] {
+    for ok in [
+        "US.13491208655302741918",
+        "CN.7Hq2Lm90aZ",
+        "MX.1",
+        long.as_str(),
+    ] {
         assert_eq!(bsuid(ok), Ok(ok), "{ok:?}");
     }
     let too_long = format!("US.{}", "7".repeat(129));
@@ -41,7 +46,10 @@ fn bsuid_table() {
     ] {
         assert_eq!(bsuid(bad), Err(BsuidError::Form), "{bad:?}");
     }
-    assert_eq!(bsuid("US.ENT.11815799212886844830"), Err(BsuidError::Parent));
+    assert_eq!(
+        bsuid("US.ENT.11815799212886844830"),
+        Err(BsuidError::Parent)
+    );
 }
 
 #[test]
@@ -58,8 +66,11 @@ fn bsuid_lookalikes_are_told_from_numbers() {
 fn the_same_person_by_either_id() {
     let phone = User::phone("5215512345678");
     let bsuid = User::bsuid("MX.99812736450012");
-    let both = User::new(Some("525512345678".into()), Some("MX.99812736450012".into()))
-        .expect("two ids");
+    let both = User::new(
+        Some("525512345678".into()),
+        Some("MX.99812736450012".into()),
+    )
+    .expect("two ids");
     assert!(phone.same_person(&both), "phone variants match");
     assert!(bsuid.same_person(&both));
     assert!(!phone.same_person(&bsuid), "nothing ties these two");
@@ -87,7 +98,10 @@ fn lookup_finds_by_either_id_and_reports_ties() {
     lookup.insert(&User::phone("5215512345678"), 1);
     lookup.insert(&User::bsuid("MX.2"), 2);
     let tie = User::new(Some("525512345678".into()), Some("MX.2".into())).expect("ids");
-    assert_eq!(lookup.matches(&tie).iter().copied().collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        lookup.matches(&tie).iter().copied().collect::<Vec<_>>(),
+        [1, 2]
+    );
     assert_eq!(lookup.get(&User::bsuid("MX.2")), Some(&2));
     assert!(!lookup.contains(&User::bsuid("MX.3")));
     // The first value filed under an id stays.
@@ -101,8 +115,19 @@ fn users_from_a_server() {
         from_server(Some("+52 1 55 1234 5678"), Some("MX.9")),
         Ok(User::new(Some("5215512345678".into()), Some("MX.9".into())))
     );
-    assert_eq!(from_server(None, Some("US.1")), Ok(Some(User::bsuid("US.1"))));
+    assert_eq!(
+        from_server(None, Some("US.1")),
+        Ok(Some(User::bsuid("US.1")))
+    );
     assert_eq!(from_server(Some(""), None), Ok(None));
-    assert!(from_server(Some("12ab"), None).unwrap_err().contains("wa_id \"12ab\""));
-    assert!(from_server(None, Some("US.1\n::x")).unwrap_err().contains("not a BSUID"));
+    assert!(
+        from_server(Some("12ab"), None)
+            .unwrap_err()
+            .contains("wa_id \"12ab\"")
+    );
+    assert!(
+        from_server(None, Some("US.1\n::x"))
+            .unwrap_err()
+            .contains("not a BSUID")
+    );
 }

@@ -62,20 +62,40 @@ fn a_mixed_live_list_plans_applies_and_converges() {
         let plan = ws.run(&["plan", "shop.yaml", "--format", "json"]);
         plan.code(0);
         let target = &plan.json()["targets"][0];
-        assert_eq!(target["block"], json!(["8613300000006", "US.C3"]), "{}", plan.all());
+        assert_eq!(
+            target["block"],
+            json!(["8613300000006", "US.C3"]),
+            "{}",
+            plan.all()
+        );
         assert_eq!(
             target["unblock"],
             json!([{"user": "8613300000005", "user_id": "CN.E5", "reason": "not_in_file"}])
         );
-        assert_eq!((target["unchanged"].as_u64(), target["live_count"].as_u64()), (Some(3), Some(4)));
+        assert_eq!(
+            (target["unchanged"].as_u64(), target["live_count"].as_u64()),
+            (Some(3), Some(4))
+        );
         // One line per desired user: the phone when the entry has one, else the BSUID.
         let lines = "8613300000001\n8613300000004\n8613300000006\nCN.B2\nUS.C3";
         assert_eq!(target["desired_fingerprint"], json!(md5_hex(lines)));
 
         let text = ws.run(&["plan", "shop.yaml"]);
-        assert!(text.all().contains("+ 8613300000006 (CN.F6)"), "{}", text.all());
-        assert!(text.all().contains("+ US.C3  (phishing, phone hidden)"), "{}", text.all());
-        assert!(text.all().contains("- 8613300000005 (CN.E5)"), "{}", text.all());
+        assert!(
+            text.all().contains("+ 8613300000006 (CN.F6)"),
+            "{}",
+            text.all()
+        );
+        assert!(
+            text.all().contains("+ US.C3  (phishing, phone hidden)"),
+            "{}",
+            text.all()
+        );
+        assert!(
+            text.all().contains("- 8613300000005 (CN.E5)"),
+            "{}",
+            text.all()
+        );
 
         let apply = ws.run(&["apply", "shop.yaml", "--yes", "--format", "json"]);
         apply.code(0);
@@ -88,7 +108,8 @@ fn a_mixed_live_list_plans_applies_and_converges() {
             ["8613300000004", "CN.A1", "CN.B2", "CN.F6", "US.C3"]
         );
 
-        ws.run(&["plan", "shop.yaml", "--detailed-exitcode"]).code(0);
+        ws.run(&["plan", "shop.yaml", "--detailed-exitcode"])
+            .code(0);
         let drift = ws.run(&["drift", "shop.yaml", "--format", "json"]);
         drift.code(0);
         assert_eq!(drift.json()["targets"][0]["in_sync"], json!(5));
@@ -111,7 +132,11 @@ fn a_mixed_live_list_plans_applies_and_converges() {
         again.code(0);
         let validate = ws.run(&["validate", "shop.yaml"]);
         validate.code(0);
-        assert!(validate.all().contains("0 warning(s)"), "{}", validate.all());
+        assert!(
+            validate.all().contains("0 warning(s)"),
+            "{}",
+            validate.all()
+        );
     }
 }
 
@@ -133,7 +158,8 @@ fn every_bad_bsuid_is_exit_1_at_its_place_and_nothing_is_sent() {
         "blocked:\n  - US.ENT.11815799212886844830\n  - user_id: us.13\n  - user: US.14\n  - \"CN.\"\nunblock:\n  - user_id: \"CN.\u{202e}7\"\n",
     );
     for command in ["validate", "plan", "apply"] {
-        let run = ws.run(&[command, "shop.yaml", "--yes"][..if command == "apply" { 3 } else { 2 }]);
+        let run =
+            ws.run(&[command, "shop.yaml", "--yes"][..if command == "apply" { 3 } else { 2 }]);
         run.code(1);
         let all = run.all();
         for expected in [
@@ -143,7 +169,10 @@ fn every_bad_bsuid_is_exit_1_at_its_place_and_nothing_is_sent() {
             "shop.yaml:7:5: \"CN.\" is not a BSUID",
             "shop.yaml:9:14: \"CN.\\u{202e}7\" is not a BSUID",
         ] {
-            assert!(all.contains(expected), "{command}: {expected:?} not in:\n{all}");
+            assert!(
+                all.contains(expected),
+                "{command}: {expected:?} not in:\n{all}"
+            );
         }
     }
     assert_eq!(emu.requests(), 0, "nothing may reach the provider");
@@ -163,7 +192,11 @@ fn bsuid_only_entries_are_refused_for_waha_targets() {
         "{}",
         run.all()
     );
-    assert!(!run.all().contains(":6:"), "a user with a phone is fine: {}", run.all());
+    assert!(
+        !run.all().contains(":6:"),
+        "a user with a phone is fine: {}",
+        run.all()
+    );
 }
 
 /// Meta's guide prints per-user codes as strings, and some replies carry
@@ -178,18 +211,30 @@ fn string_codes_and_missing_codes_are_per_user_outcomes() {
     ] {
         let emu = Emulator::start(&state, &["--failed-code-style", style]);
         let ws = Workspace::new();
-        cloud_file(&ws, &emu, "blocked:\n  - \"8613300000001\"\n  - \"8613300000002\"\n");
+        cloud_file(
+            &ws,
+            &emu,
+            "blocked:\n  - \"8613300000001\"\n  - \"8613300000002\"\n",
+        );
         let apply = ws.run(&["apply", "shop.yaml", "--yes", "--format", "json"]);
         apply.code(0);
         let target = &apply.json()["targets"][0];
         assert_eq!(target["blocked"], json!(["8613300000001"]), "{style}");
         let outcome = json!([{"user": "8613300000002", "code": code, "reason": reason,
             "message": "Re-engagement check failed: Failed to block due to re-engagement check failed"}]);
-        let (deferred, failed) = if code == 131047 { (outcome, json!([])) } else { (json!([]), outcome) };
+        let (deferred, failed) = if code == 131047 {
+            (outcome, json!([]))
+        } else {
+            (json!([]), outcome)
+        };
         assert_eq!(target["deferred"], deferred, "{style}: {}", apply.all());
         assert_eq!(target["failed"], failed, "{style}: {}", apply.all());
         // One block call: the reply was read, not retried as malformed.
-        assert_eq!(emu.by_request(&format!("POST /v25.0/{PHONE_ID}/block_users")), 1, "{style}");
+        assert_eq!(
+            emu.by_request(&format!("POST /v25.0/{PHONE_ID}/block_users")),
+            1,
+            "{style}"
+        );
     }
 }
 
@@ -219,10 +264,22 @@ fn a_waha_contact_stuck_at_500_fails_alone() {
         "bot.yaml",
         &format!("business_phone: \"+{PHONE}\"\nprovider: {{kind: waha, base_url: \"{}\"}}\nblocked:\n  - \"8613300000001\"\n  - \"8613300000002\"\n  - \"8613300000003\"\n", emu.base_url()),
     );
-    let apply = ws.run(&["apply", "bot.yaml", "--yes", "--format", "json", "--detailed-exitcode"]);
+    let apply = ws.run(&[
+        "apply",
+        "bot.yaml",
+        "--yes",
+        "--format",
+        "json",
+        "--detailed-exitcode",
+    ]);
     apply.code(2);
     let target = &apply.json()["targets"][0];
-    assert_eq!(target["blocked"], json!(["8613300000001", "8613300000003"]), "{}", apply.all());
+    assert_eq!(
+        target["blocked"],
+        json!(["8613300000001", "8613300000003"]),
+        "{}",
+        apply.all()
+    );
     assert_eq!(target["failed"][0]["user"], json!("8613300000002"));
     assert_eq!(target["failed"][0]["code"], json!(500));
     let blocked = &emu.state()["waha"]["default"]["blocked"];
@@ -236,7 +293,10 @@ fn waha_sessions_that_are_unknown_or_stopped_say_which() {
     let ws = Workspace::new();
     for (extra, expected) in [
         ("", "WAHA session \"default\" is not running (HTTP 422"),
-        (", session: nosuch", "WAHA has no session named \"nosuch\" (HTTP 404"),
+        (
+            ", session: nosuch",
+            "WAHA has no session named \"nosuch\" (HTTP 404",
+        ),
     ] {
         ws.write(
             "bot.yaml",
@@ -244,6 +304,10 @@ fn waha_sessions_that_are_unknown_or_stopped_say_which() {
         );
         let apply = ws.run(&["apply", "bot.yaml", "--yes"]);
         apply.code(1);
-        assert!(apply.all().contains(expected), "{expected}: {}", apply.all());
+        assert!(
+            apply.all().contains(expected),
+            "{expected}: {}",
+            apply.all()
+        );
     }
 }

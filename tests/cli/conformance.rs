@@ -31,6 +31,12 @@ impl Provider {
         self != Provider::Waha
     }
 
+    /// Users are known by business-scoped user ID too (WAHA addresses
+    /// contacts by phone only).
+    fn knows_bsuids(self) -> bool {
+        self != Provider::Waha
+    }
+
     /// The request (method and path) that reads one list page.
     fn list_request(self) -> String {
         match self {
@@ -216,6 +222,65 @@ fn plan_apply_replan() {
         } else {
             replan.code(0);
         }
+        assert_eq!(t["unblock"], serde_json::json!([]), "{p:?}");
+    });
+}
+
+/// A live list mixing users listed by both ids, by BSUID alone (a hidden
+/// phone) and a file naming them by phone, by BSUID or both.
+#[test]
+fn users_known_by_bsuid_converge() {
+    each(|p| {
+        if !p.knows_bsuids() {
+            return;
+        }
+        let phone = |i: u32| users(i..i + 1).remove(0);
+        let live = ["CN.1".to_string(), "CN.2".into(), "CN.4".into()];
+        let recent = [phone(1), "CN.2".into(), "CN.3".into()];
+        let mut state = p.state(&live, &recent);
+        state["phones"][PHONE]["users"] = serde_json::json!([
+            {"phone": phone(1), "user_id": "CN.1"},
+            {"phone": phone(2), "user_id": "CN.2", "phone_hidden": true},
+            {"phone": phone(4), "user_id": "CN.4"},
+            {"user_id": "CN.5"},
+        ]);
+        let emu = Emulator::start(&state, &["--max-page-size", "1"]);
+        let w = World {
+            provider: p,
+            emu,
+            ws: Workspace::new(),
+        };
+        w.file(&format!(
+            "safety: {{max_unblock_ratio: 1}}\nblocked:\n  - \"{}\"\n  - CN.2\n  - user_id: CN.3\n  - CN.5\n",
+            phone(1)
+        ));
+        let plan = w.run(&["plan", "t.yaml", "--format", "json"]);
+        plan.code(0);
+        let t = &plan.json()["targets"][0];
+        assert_eq!(t["block"], serde_json::json!(["CN.3", "CN.5"]), "{p:?}");
+        assert_eq!(
+            t["unblock"],
+            serde_json::json!([{"user": phone(4), "user_id": "CN.4", "reason": "not_in_file"}]),
+            "{p:?}"
+        );
+        assert_eq!(t["unchanged"], 2, "{p:?}");
+
+        let apply = w.run(&["apply", "t.yaml", "--yes", "--format", "json"]);
+        apply.code(0);
+        let r = &apply.json()["targets"][0];
+        assert_eq!(r["blocked"], serde_json::json!(["CN.3"]), "{p:?}");
+        // CN.5 has not written in 24 hours: deferred, by its BSUID.
+        assert_eq!(r["deferred"][0]["user"], "CN.5", "{p:?}");
+        assert_eq!(r["deferred"][0]["code"], 131047, "{p:?}");
+        assert_eq!(p.blocked(&w.emu), ["CN.1", "CN.2", "CN.3"], "{p:?}");
+
+        let replan = w.run(&["plan", "t.yaml", "--format", "json"]);
+        let t = &replan.json()["targets"][0];
+        assert_eq!(
+            t["block"],
+            serde_json::json!(["CN.5"]),
+            "{p:?}: only the deferred user"
+        );
         assert_eq!(t["unblock"], serde_json::json!([]), "{p:?}");
     });
 }

@@ -216,9 +216,7 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     let apply = ws.run(&["apply", "bot.yaml", "--yes"]);
     apply.code(1);
     assert!(
-        apply
-            .all()
-            .contains("WAHA has no session named \"nosuch\""),
+        apply.all().contains("WAHA has no session named \"nosuch\""),
         "{}",
         apply.all()
     );

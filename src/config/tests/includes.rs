@@ -269,6 +269,10 @@ fn an_expired_copy_never_costs_the_permanent_block() {
     );
     // And so the plan keeps the user blocked rather than unblocking it as expired.
     let today = crate::date::Date::parse("2026-11-21").unwrap();
-    let plan = crate::plan::plan(&loaded.targets[0], &crate::user::phones(&["8613300000001"]), today);
+    let plan = crate::plan::plan(
+        &loaded.targets[0],
+        &crate::user::phones(&["8613300000001"]),
+        today,
+    );
     assert!(!plan.has_changes(), "{plan:?}");
 }

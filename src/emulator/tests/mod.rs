@@ -1,6 +1,7 @@
 //! The emulator over real HTTP: a temp state file, a loopback port, and
 //! requests signed the way the client signs them.
 
+mod bsuid;
 mod cloud_api;
 mod cloud_api_list;
 mod faults;

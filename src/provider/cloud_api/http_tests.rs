@@ -308,7 +308,9 @@ async fn resellers_use_their_url_header_and_batch_size() {
         assert_eq!(header(&seen[0], "d360-api-key"), Some(TOKEN));
         assert_eq!(header(&seen[0], "authorization"), None);
     }
-    let too_many: Vec<User> = (0..101).map(|i| User::phone(format!("86133{i:08}"))).collect();
+    let too_many: Vec<User> = (0..101)
+        .map(|i| User::phone(format!("86133{i:08}")))
+        .collect();
     let error = client.block(&too_many).await.unwrap_err().to_string();
     assert!(
         error.ends_with("101 users in one call; at most 100 are allowed"),

@@ -415,7 +415,9 @@ async fn network_errors_are_retried_and_described() {
 async fn batches_are_bounded_and_empty_ones_cost_nothing() {
     let (nxcloud, _) = serve(vec![]).await;
     assert_eq!(nxcloud.block(&[]).await.unwrap(), BatchResult::default());
-    let too_many: Vec<User> = (0..=MAX_BATCH).map(|i| User::phone(format!("86133{i:08}"))).collect();
+    let too_many: Vec<User> = (0..=MAX_BATCH)
+        .map(|i| User::phone(format!("86133{i:08}")))
+        .collect();
     let error = nxcloud.unblock(&too_many).await.unwrap_err().to_string();
     assert!(
         error.ends_with("1001 users in one call; at most 1000 are allowed"),

@@ -112,7 +112,9 @@ async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
 }
 
 fn users(n: usize) -> Vec<User> {
-    (1..=n).map(|i| User::phone(format!("86133{i:08}"))).collect()
+    (1..=n)
+        .map(|i| User::phone(format!("86133{i:08}")))
+        .collect()
 }
 
 fn ledger_file(waha: &Waha) -> Value {
@@ -144,7 +146,10 @@ async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
     }
     let most = script.most_in_flight.load(Ordering::SeqCst);
     assert!((2..=IN_FLIGHT).contains(&most), "{most} in flight");
-    assert_eq!(ledger_file(&waha)["blocked"], json!(crate::user::ids(&sent)));
+    assert_eq!(
+        ledger_file(&waha)["blocked"],
+        json!(crate::user::ids(&sent))
+    );
     assert_eq!(waha.list().await.unwrap(), sent);
 }
 
@@ -172,10 +177,7 @@ async fn refused_contacts_fail_alone_and_stay_out_of_the_ledger() {
     let sent = users(3);
     let refusal =
         r#"{"statusCode":400,"message":"Contact is not a WhatsApp user","error":"Bad Request"}"#;
-    let replies = [
-        (sent[1].id(), 400, refusal),
-        (sent[2].id(), 503, ""),
-    ];
+    let replies = [(sent[1].id(), 400, refusal), (sent[2].id(), 503, "")];
     let Setup { waha, .. } = serve(&replies).await;
     let result = waha.block(&sent).await.unwrap();
     assert_eq!(result.done, [sent[0].clone(), sent[2].clone()]);
@@ -231,7 +233,12 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     assert!(pending.contains(&contact_id(sent[5].id())), "{pending:?}");
     assert!(pending.is_disjoint(&created));
     // And the call hands back exactly those as done, for apply's report.
-    let answered: HashSet<String> = stopped.partial.done.iter().map(|u| contact_id(u.id())).collect();
+    let answered: HashSet<String> = stopped
+        .partial
+        .done
+        .iter()
+        .map(|u| contact_id(u.id()))
+        .collect();
     assert_eq!(answered, created);
 }
 

@@ -234,9 +234,15 @@ mod tests {
                 message: "WAHA failed on this contact (HTTP 500: Chat not found)".into()
             }
         );
-        assert!(matches!(verdict(500, body), Verdict::ContactError { code: 500, .. }));
+        assert!(matches!(
+            verdict(500, body),
+            Verdict::ContactError { code: 500, .. }
+        ));
         for status in [502, 503, 504] {
-            assert!(matches!(verdict(status, ""), Verdict::Transient(_)), "{status}");
+            assert!(
+                matches!(verdict(status, ""), Verdict::Transient(_)),
+                "{status}"
+            );
         }
     }
 
@@ -246,7 +252,10 @@ mod tests {
             404,
             r#"{"message":"We didn't find a session with name 'shop'. Please start it first"}"#,
         );
-        assert!(unknown.starts_with("WAHA has no session named \"default\" (HTTP 404"), "{unknown}");
+        assert!(
+            unknown.starts_with("WAHA has no session named \"default\" (HTTP 404"),
+            "{unknown}"
+        );
         let stopped = fatal(
             422,
             r#"{"error":"Session status is not as expected. Try again later or restart the session","session":"default","status":"STOPPED","expected":["WORKING"]}"#,

@@ -81,7 +81,11 @@ async fn string_codes_and_missing_codes_are_per_user_outcomes() {
             ("8613300000004", -1, "Odd code"),
         ]
     );
-    assert_eq!(script.seen.lock().unwrap().len(), 1, "answered once, not retried");
+    assert_eq!(
+        script.seen.lock().unwrap().len(),
+        1,
+        "answered once, not retried"
+    );
 }
 
 #[tokio::test]

@@ -1,10 +1,10 @@
 //! Parsing tests, built on the exact examples of the NxCloud Block Users
 //! page (seed doc 001).
 
-use crate::user::User;
 use super::*;
 use crate::provider::UserError;
 use crate::provider::meta::{BatchData, Direction, ListData, Page, batch_result};
+use crate::user::User;
 use serde::de::DeserializeOwned;
 
 fn data<T: DeserializeOwned>(reply: &str) -> T {
@@ -259,7 +259,9 @@ fn unexpected_shapes_are_errors() {
     }
     assert!(serde_json::from_str::<ListData>(r#"{"data":"oops"}"#).is_err());
     // An item naming nobody reads as such; the pager refuses it (see its tests).
-    let nobody = Page::from(data::<ListData>(r#"{"code":0,"data":{"data":[{"id":"1"}]}}"#));
+    let nobody = Page::from(data::<ListData>(
+        r#"{"code":0,"data":{"data":[{"id":"1"}]}}"#,
+    ));
     assert_eq!(nobody.users, [crate::provider::meta::Listed::default()]);
     assert!(serde_json::from_str::<BatchData>(r#"{}"#).is_err());
     assert!(serde_json::from_str::<BatchData>(r#"{"block_users":{"added_users":{}}}"#).is_err());
