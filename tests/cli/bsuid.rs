@@ -140,6 +140,44 @@ fn a_mixed_live_list_plans_applies_and_converges() {
     }
 }
 
+/// A reviewed plan naming users by BSUID applies exactly what was reviewed.
+#[test]
+fn a_reviewed_plan_with_bsuids_applies() {
+    let emu = Emulator::start(&mixed_state(false), &[]);
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, ENTRIES);
+    ws.run(&["plan", "shop.yaml", "--out", "plan.json"]).code(0);
+    let apply = ws.run(&[
+        "apply",
+        "--plan",
+        "plan.json",
+        "shop.yaml",
+        "--format",
+        "json",
+    ]);
+    apply.code(0);
+    assert_eq!(
+        apply.json()["targets"][0]["blocked"],
+        json!(["8613300000006", "US.C3"])
+    );
+    // Applying it again: everything is done already, and said.
+    let again = ws.run(&[
+        "apply",
+        "--plan",
+        "plan.json",
+        "shop.yaml",
+        "--format",
+        "json",
+    ]);
+    again.code(0);
+    assert_eq!(
+        again.json()["targets"][0]["skipped_already_done"],
+        json!(3),
+        "{}",
+        again.all()
+    );
+}
+
 fn md5_hex(text: &str) -> String {
     use md5::{Digest, Md5};
     Md5::digest(text.as_bytes())
