@@ -233,6 +233,10 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0)]
     pub fail_first: u64,
 
+    /// After any --fail-first burst, answer the next N requests with HTTP 429 and Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rate_limit_first: u64,
+
     /// At most N requests per second; the rest get HTTP 429 with Retry-After.
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,

@@ -85,6 +85,28 @@ impl Emulator {
             .unwrap_or(0)
     }
 
+    /// Provider requests as the emulator saw them, by arrival: (microseconds
+    /// since it started, "METHOD /path", HTTP status).
+    pub fn request_log(&self) -> Vec<(u64, String, u16)> {
+        let log = self.admin("/_emulator/requests");
+        let mut requests: Vec<(u64, String, u16)> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let what = format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap()
+                );
+                let status = r["status"].as_u64().unwrap() as u16;
+                (r["at_us"].as_u64().unwrap(), what, status)
+            })
+            .collect();
+        requests.sort();
+        requests
+    }
+
     /// The emulator's whole state, as `GET /_emulator/state` shows it.
     pub fn state(&self) -> serde_json::Value {
         self.admin("/_emulator/state")
