@@ -269,5 +269,6 @@ impl Ledger {
     }
 }
 
+pub mod lock;
 #[cfg(test)]
 mod tests;

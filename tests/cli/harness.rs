@@ -206,6 +206,27 @@ impl Workspace {
             .run()
     }
 
+    /// Start the real binary in this workspace, with the client's
+    /// credentials, and return at once; its output goes to files, so it
+    /// never blocks on a full pipe however long the test waits.
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        let out = tempfile::tempdir().unwrap();
+        let stdout = std::fs::File::create(out.path().join("stdout")).unwrap();
+        let stderr = std::fs::File::create(out.path().join("stderr")).unwrap();
+        let child = self
+            .command(args)
+            .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+            .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
+            .cmd
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        Spawned { child, out }
+    }
+
     /// A command to customise (environment, stdin) before running.
     pub fn command(&self, args: &[&str]) -> Cmd {
         let mut cmd = Command::new(BIN);
@@ -240,6 +261,66 @@ impl Cmd {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+}
+
+/// A run of the binary in the background ([`Workspace::spawn`]).
+pub struct Spawned {
+    pub child: Child,
+    out: tempfile::TempDir,
+}
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.out.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Wait for it to end (at most `limit`, then it is killed and the test
+    /// fails) and collect its exit code and output.
+    pub fn wait(mut self, limit: Duration) -> Run {
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("still running after {limit:?}; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let read = |name: &str| std::fs::read_to_string(self.out.path().join(name)).unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `ready` until it holds; panics naming `what` after a minute, far
+/// beyond what any step here needs, so only a hang ever reaches it.
+pub fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -10,6 +10,7 @@ mod guards;
 mod hostile;
 mod import;
 mod input;
+mod locking;
 mod progress;
 mod providers;
 mod reconcile;
