@@ -208,7 +208,11 @@ fn confirmed(yes: bool) -> anyhow::Result<bool> {
     eprint!("Apply these changes? Only 'yes' is accepted: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    // An interrupt at the prompt ends the run at once: nothing was sent.
+    crate::stop::AT_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = stdin.lock().read_line(&mut answer);
+    crate::stop::AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    read?;
     if answer.trim() == "yes" {
         Ok(true)
     } else {

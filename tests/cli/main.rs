@@ -3,6 +3,7 @@
 mod harness;
 
 mod conformance;
+mod deadline;
 mod drift;
 mod faults;
 mod github;
