@@ -210,11 +210,19 @@ impl Workspace {
     /// credentials, and return at once; its output goes to files, so it
     /// never blocks on a full pipe however long the test waits.
     pub fn spawn(&self, args: &[&str]) -> Spawned {
+        self.spawn_with(args, &[])
+    }
+
+    /// [`Workspace::spawn`] with more environment variables set.
+    pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
         let out = tempfile::tempdir().unwrap();
         let stdout = std::fs::File::create(out.path().join("stdout")).unwrap();
         let stderr = std::fs::File::create(out.path().join("stderr")).unwrap();
-        let child = self
-            .command(args)
+        let mut cmd = self.command(args);
+        for (key, value) in env {
+            cmd = cmd.env(key, value);
+        }
+        let child = cmd
             .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
             .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
@@ -278,6 +286,17 @@ impl Spawned {
     /// What it printed on stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.out.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Send it `signal` (e.g. `libc::SIGINT`).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) with a pid we spawned and have not reaped yet.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
     }
 
     /// Wait for it to end (at most `limit`, then it is killed and the test

@@ -129,3 +129,25 @@ fn a_lock_left_behind_refuses_naming_its_holder_and_the_fix() {
     std::fs::remove_file(&lock).unwrap();
     ws.run(&["apply", "t.yaml", "--yes"]).code(0);
 }
+
+/// A run killed inside a ledger write leaves its temporary file beside the
+/// ledger; the next apply, holding the lock, removes it, and only it.
+#[test]
+fn temporary_files_a_killed_write_left_are_removed_by_the_next_apply() {
+    let emu = Emulator::start(
+        &serde_json::json!({"phones": {}, "waha": {"default": {"blocked": []}}}),
+        &[],
+    );
+    let ws = Workspace::new();
+    let ledger = ws.path("t.ledger.json");
+    waha_target(&ws, &emu, &ledger, &users(0..2));
+    let ours = ws.write(
+        ".t.ledger.json.tmp-Xk3b9Q",
+        "{\"format_version\": 2, \"busin",
+    );
+    let theirs = ws.write(".tmpA1b2C3", "someone else's");
+    ws.run(&["apply", "t.yaml", "--yes"]).code(0);
+    assert!(!ours.exists(), "our leftover is removed");
+    assert!(theirs.exists(), "a file that is not ours stays");
+    assert_eq!(in_ledger(&ledger), users(0..2).into_iter().collect());
+}

@@ -11,6 +11,7 @@ mod guards;
 mod hostile;
 mod import;
 mod input;
+mod interrupts;
 mod locking;
 mod progress;
 mod providers;
