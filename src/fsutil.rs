@@ -33,11 +33,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// `path` with symbolic links resolved: the file itself when it exists,
 /// else its directory resolved and the name kept (a file not yet written).
+/// A link whose target does not exist yet is still followed, so the first
+/// write through it lands where it points.
 pub fn resolved(path: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(path) {
         return real;
     }
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut path = path.to_path_buf();
+    // At most 40 links, as Linux allows, so a loop of links ends.
+    for _ in 0..40 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(dir) => dir.join(target),
+            None => target,
+        };
+    }
+    let absolute = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
     match (absolute.parent(), absolute.file_name()) {
         (Some(dir), Some(name)) => match std::fs::canonicalize(dir) {
             Ok(dir) => dir.join(name),
