@@ -43,7 +43,9 @@ fn strings(list: &serde_json::Value) -> BTreeSet<String> {
 /// Start an apply, wait until it is truly under way (the emulator has
 /// seen blocks), send `signal`, and check the record it leaves.
 fn interrupted_mid_apply(signal: i32, name: &str, code: i32) {
-    let (emu, ws) = slow_waha("200");
+    // 40 contacts, 4 at a time, 1 s each: ten seconds of work, so the
+    // signal lands mid-apply however slow the machine.
+    let (emu, ws) = slow_waha("1000");
     let summary = ws.path("summary.md");
     let summary_path = summary.display().to_string();
     let apply = ws.spawn_with(
