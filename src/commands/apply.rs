@@ -100,7 +100,11 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let mut apply_errors = Vec::new();
     if !to_apply.is_empty() {
         // A reviewed plan is the approval; otherwise someone must say yes.
-        if reviewed.is_none() && !confirmed(args.yes)? {
+        // A run already stopping (a signal or the deadline while planning)
+        // sends nothing more, whatever the answer, so nobody is asked: each
+        // target then reports that nothing was sent, and why.
+        let stopping = crate::stop::current().reason().is_some();
+        if reviewed.is_none() && !stopping && !confirmed(args.yes)? {
             // The report is written whatever happens, refusals included.
             write_report(args.report.as_deref(), &applied, &plan_errors)?;
             return Ok(exit.max(Exit::Refused));
