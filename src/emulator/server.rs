@@ -8,7 +8,7 @@
 //! `waha.rs`) and share [`Shared`]: the store, the options and the fault
 //! dice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,8 +45,13 @@ pub struct Shared {
     stats: Mutex<Stats>,
     /// When the router was built: request times are counted from here.
     started: Instant,
-    requests: Mutex<Vec<Logged>>,
+    /// The latest [`REQUEST_LOG_CAP`] provider requests.
+    requests: Mutex<VecDeque<Logged>>,
 }
+
+/// A long-running emulator (a benchmark, a demo) must not grow without
+/// bound; tests look at far fewer requests than this.
+const REQUEST_LOG_CAP: usize = 100_000;
 
 /// One provider request as `GET /_emulator/requests` lists it.
 #[derive(Serialize)]
@@ -75,7 +80,7 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         list_pages_served: AtomicU64::new(0),
         stats: Mutex::new(Stats::default()),
         started: Instant::now(),
-        requests: Mutex::new(Vec::new()),
+        requests: Mutex::new(VecDeque::new()),
     });
     let faults = |dialect| from_fn_with_state((shared.clone(), dialect), faults::inject);
     let cloud_api_routes = cloud_api::routes()
@@ -130,13 +135,16 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             status: response.status().as_u16(),
         };
         let mut requests = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
-        requests.push(logged);
+        if requests.len() >= REQUEST_LOG_CAP {
+            requests.pop_front();
+        }
+        requests.push_back(logged);
     }
     response
 }
 
 /// `GET /_emulator/requests`: `[{"at_us", "method", "path", "status"}]`,
-/// provider requests in the order they were answered.
+/// the latest provider requests in the order they were answered.
 async fn requests(State(shared): State<Arc<Shared>>) -> Response {
     let requests = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
     axum::Json(&*requests).into_response()
