@@ -118,6 +118,7 @@ async fn run<P: Provider>(
 
     let unblocks: Vec<User> = plan.unblock.iter().map(|u| u.user.clone()).collect();
     for chunk in unblocks.chunks(size) {
+        not_stopping()?;
         let outcome = call(provider, Direction::Unblock, chunk).await;
         report.settle(provider, Direction::Unblock, chunk, outcome)?;
     }
@@ -135,10 +136,18 @@ async fn run<P: Provider>(
             provider.stats().answered(chunk.len() as u64);
             continue;
         }
+        not_stopping()?;
         let outcome = call(provider, Direction::Block, chunk).await;
         full = report.settle(provider, Direction::Block, chunk, outcome)?;
     }
     Ok(())
+}
+
+/// No new chunk is sent once the run is stopping (deadline or signal).
+fn not_stopping() -> anyhow::Result<()> {
+    crate::stop::current()
+        .check()
+        .map_err(|stopped| anyhow::anyhow!("{stopped}; the remaining changes were not sent"))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -170,8 +179,14 @@ async fn call<P: Provider>(provider: &P, direction: Direction, users: &[User]) -
     if again.is_empty() {
         return Ok(result);
     }
+    let pause = backoff(&RetryPolicy::default(), 1);
+    if let Err(stopped) = crate::stop::current()
+        .sleep(pause, "to resend refused users")
+        .await
+    {
+        return Err(Interrupted::stopped(result, stopped.into()));
+    }
     provider.stats().retry();
-    tokio::time::sleep(backoff(&RetryPolicy::default(), 1)).await;
     let (second, error) = parts(send(provider, direction, &again).await);
     let answered: HashSet<&User> = (second.done.iter())
         .chain(second.failed.iter().map(|f| &f.user))

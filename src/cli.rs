@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -73,6 +74,27 @@ pub struct TargetArgs {
     /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
+}
+
+/// `--timeout`, on every command that talks to providers.
+#[derive(Debug, Args)]
+pub struct TimeoutArg {
+    /// Deadline for the whole run (e.g. 90s, 20m, 1h; 0 for none). Retry waits
+    /// and slow servers count against it; at the deadline the run stops
+    /// sending, reports what was done and exits 1.
+    #[arg(long = "timeout", value_name = "DURATION", default_value = crate::stop::DEFAULT_TIMEOUT, value_parser = timeout)]
+    pub value: Timeout,
+}
+
+/// A parsed `--timeout`; `None` for `0`, no deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout(pub Option<Duration>);
+
+fn timeout(s: &str) -> Result<Timeout, String> {
+    crate::stop::parse_timeout(s).map(Timeout)
 }
 
 /// Safety guard overrides for one run (product.md §5); the same names as the
@@ -156,6 +178,9 @@ pub struct DriftArgs {
     /// Output format (markdown is made to open or update an issue).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +196,9 @@ pub struct ImportArgs {
     /// With --write: drop entries the live list does not hold (they would be lost).
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -232,6 +260,10 @@ pub struct EmulatorArgs {
     /// Answer the first N requests with HTTP 503 (a deterministic burst).
     #[arg(long, default_value_t = 0)]
     pub fail_first: u64,
+
+    /// After any --fail-first burst, answer the next N requests with HTTP 429 and Retry-After.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub rate_limit_first: u64,
 
     /// At most N requests per second; the rest get HTTP 429 with Retry-After.
     #[arg(long, value_name = "N")]

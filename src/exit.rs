@@ -12,6 +12,9 @@ pub enum Exit {
     Refused,
     /// Bad input, authentication, network or API failure after retries.
     Error,
+    /// Stopped by a signal after reporting what was done: 130 (SIGINT) or
+    /// 143 (SIGTERM), as a shell reports a process the signal ended.
+    Interrupted(u8),
 }
 
 impl Exit {
@@ -21,6 +24,7 @@ impl Exit {
             Exit::Error => 1,
             Exit::Changes => 2,
             Exit::Refused => 3,
+            Exit::Interrupted(code) => code,
         }
     }
 
@@ -32,6 +36,7 @@ impl Exit {
             Exit::Changes => 1,
             Exit::Refused => 2,
             Exit::Error => 3,
+            Exit::Interrupted(_) => 4,
         }
     }
 

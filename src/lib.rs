@@ -24,4 +24,5 @@ pub mod render;
 pub mod review;
 pub mod safety;
 pub mod sandbox;
+pub mod stop;
 pub mod user;

@@ -61,6 +61,14 @@ impl Progress {
         self.multi.is_some()
     }
 
+    /// Wipe every bar from the screen now, for a process about to exit
+    /// without dropping them (a second interrupt).
+    pub fn clear(&self) {
+        if let Some(multi) = &self.multi {
+            let _ = multi.clear();
+        }
+    }
+
     /// A spinner with pages and users read while `client` lists its target.
     /// The total is unknown until the last page, so there is no bar to fill.
     pub fn listing<P: Provider + 'static>(&self, label: &str, client: &Arc<P>) -> Bar {

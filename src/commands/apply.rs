@@ -8,10 +8,12 @@ use tokio::task::JoinSet;
 
 use crate::apply;
 use crate::cli::ApplyArgs;
+use crate::config::{ProviderSettings, Target};
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
 use crate::progress::Progress;
 use crate::provider::Provider;
+use crate::provider::ledger::lock::LedgerLock;
 use crate::render::{self, AppliedTarget, PlannedTarget, ReportFormat, TargetError};
 use crate::review::{self, Verdict};
 
@@ -39,13 +41,16 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&paths) else {
         return Ok(Exit::Error);
     };
+    // Held until this function returns, whatever path it takes.
+    let (loaded, _locks, lock_errors) = lock_ledgers(loaded);
     let reconciled = targets::plan_all(
         loaded,
         args.targets.concurrency.into(),
         Some(&targets::overrides(&args.guards)),
     )
     .await;
-    let plan_errors = reconciled.errors;
+    let mut plan_errors = lock_errors;
+    plan_errors.extend(reconciled.errors);
     let views: Vec<PlannedTarget> = reconciled
         .planned
         .iter()
@@ -95,7 +100,11 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let mut apply_errors = Vec::new();
     if !to_apply.is_empty() {
         // A reviewed plan is the approval; otherwise someone must say yes.
-        if reviewed.is_none() && !confirmed(args.yes)? {
+        // A run already stopping (a signal or the deadline while planning)
+        // sends nothing more, whatever the answer, so nobody is asked: each
+        // target then reports that nothing was sent, and why.
+        let stopping = crate::stop::current().reason().is_some();
+        if reviewed.is_none() && !stopping && !confirmed(args.yes)? {
             // The report is written whatever happens, refusals included.
             write_report(args.report.as_deref(), &applied, &plan_errors)?;
             return Ok(exit.max(Exit::Refused));
@@ -135,6 +144,29 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         exit = exit.max(Exit::Changes);
     }
     Ok(exit)
+}
+
+/// Take the lock of every WAHA target's ledger before its ledger is read
+/// (see [`LedgerLock`]). A target whose lock another apply holds is left
+/// out, with an error naming the holder; the others go ahead.
+fn lock_ledgers(loaded: Vec<Target>) -> (Vec<Target>, Vec<LedgerLock>, Vec<TargetError>) {
+    let mut free = Vec::new();
+    let mut locks = Vec::new();
+    let mut errors = Vec::new();
+    for target in loaded {
+        let ProviderSettings::Waha { ledger, .. } = &target.provider else {
+            free.push(target);
+            continue;
+        };
+        match LedgerLock::acquire(ledger) {
+            Ok(lock) => {
+                locks.push(lock);
+                free.push(target);
+            }
+            Err(e) => errors.push(targets::error(&target, e)),
+        }
+    }
+    (free, locks, errors)
 }
 
 /// `--report FILE`: the JSON apply report, written atomically.
@@ -180,7 +212,11 @@ fn confirmed(yes: bool) -> anyhow::Result<bool> {
     eprint!("Apply these changes? Only 'yes' is accepted: ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    // An interrupt at the prompt ends the run at once: nothing was sent.
+    crate::stop::AT_PROMPT.store(true, std::sync::atomic::Ordering::SeqCst);
+    let read = stdin.lock().read_line(&mut answer);
+    crate::stop::AT_PROMPT.store(false, std::sync::atomic::Ordering::SeqCst);
+    read?;
     if answer.trim() == "yes" {
         Ok(true)
     } else {

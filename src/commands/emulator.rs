@@ -28,6 +28,7 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
             latency_ms: args.latency_ms,
             fail_rate: args.fail_rate,
             fail_first: args.fail_first,
+            rate_limit_first: args.rate_limit_first,
             rate_limit: args.rate_limit,
             malformed_rate: args.malformed_rate,
             seed: args.seed,

@@ -4,6 +4,7 @@ mod apply;
 mod drift;
 mod emulator;
 mod import;
+mod interrupts;
 mod output;
 mod plan;
 mod targets;
@@ -11,9 +12,10 @@ mod validate;
 
 use std::io::IsTerminal;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Timeout};
 use crate::exit::Exit;
 use crate::progress::Progress;
+use crate::stop::Stop;
 use output::Output;
 
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
@@ -23,12 +25,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     });
     Progress::new(crate::log::verbosity(), std::io::stderr().is_terminal()).install();
     let out = Output::new(cli.no_color);
-    match cli.command {
+    // Commands that talk to providers run under a deadline and stop cleanly
+    // on SIGINT or SIGTERM (see `crate::stop`).
+    let timeout = match &cli.command {
+        Command::Plan(args) => Some(args.targets.timeout.value),
+        Command::Apply(args) => Some(args.targets.timeout.value),
+        Command::Drift(args) => Some(args.timeout.value),
+        Command::Import(args) => Some(args.timeout.value),
+        Command::Validate(_) | Command::Emulator(_) => None,
+    };
+    if let Some(Timeout(timeout)) = timeout {
+        interrupts::listen(Stop::new(timeout).install());
+    }
+    let result = match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &out).await,
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Drift(args) => drift::run(args, &out).await,
         Command::Import(args) => import::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
+    };
+    match timeout {
+        Some(_) => interrupts::outcome(crate::stop::current(), result),
+        None => result,
     }
 }

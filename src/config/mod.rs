@@ -235,9 +235,13 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
 
 /// Two WAHA targets writing one ledger would overwrite each other's record
 /// of what they blocked (`a.yaml` and `a.yml` share the default ledger, as do
-/// two files naming the same `ledger:`), so neither is used.
+/// two files naming the same `ledger:`, or two paths that are one file
+/// through a symbolic or hard link), so neither is used.
 fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
     let mut first: HashMap<PathBuf, (usize, &Path)> = HashMap::new();
+    // A hard link has no path in common with its twin: only the device and
+    // inode of an existing file say they are one.
+    let mut by_inode: HashMap<(u64, u64), (usize, &Path)> = HashMap::new();
     let mut contested = HashSet::new();
     for (i, outcome) in outcomes.iter().enumerate() {
         let Some(target) = &outcome.target else {
@@ -246,10 +250,15 @@ fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) ->
         let ProviderSettings::Waha { ledger, .. } = &target.provider else {
             continue;
         };
-        // Compare where the files really are, however the paths were spelled.
-        let key = std::path::absolute(ledger).unwrap_or_else(|_| ledger.clone());
-        let key = normalise(&key);
-        match first.get(&key) {
+        // Compare where the files really are, however the paths were spelled
+        // and whatever links lead there.
+        let absolute = std::path::absolute(ledger).unwrap_or_else(|_| ledger.clone());
+        let key = crate::fsutil::resolved(&normalise(&absolute));
+        let inode = file_id(ledger);
+        let earlier = first
+            .get(&key)
+            .or_else(|| inode.and_then(|id| by_inode.get(&id)));
+        match earlier {
             Some((j, earlier)) => {
                 report.error(
                     Location {
@@ -267,10 +276,25 @@ fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) ->
             }
             None => {
                 first.insert(key, (i, &target.file));
+                if let Some(id) = inode {
+                    by_inode.insert(id, (i, &target.file));
+                }
             }
         }
     }
     contested
+}
+
+/// The device and inode of an existing file (Unix only).
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 /// `a/./b/../c` as `a/c`, without touching the file system (the ledger may

@@ -94,14 +94,22 @@ impl Injector {
     }
 
     fn verdict(&self) -> Verdict {
+        self.verdict_at(Instant::now())
+    }
+
+    /// The verdict for a request arriving at `now`: the rate-limit window is
+    /// checked against a given instant so tests need no real second to pass.
+    fn verdict_at(&self, now: Instant) -> Verdict {
         let f = &self.faults;
         let mut dice = self.dice.lock().unwrap_or_else(|e| e.into_inner());
         dice.received += 1;
         if dice.received <= f.fail_first {
             return Verdict::Unavailable;
         }
+        if dice.received <= f.fail_first.saturating_add(f.rate_limit_first) {
+            return Verdict::RateLimited;
+        }
         if let Some(limit) = f.rate_limit {
-            let now = Instant::now();
             if now.duration_since(dice.window_start) >= Duration::from_secs(1) {
                 dice.window_start = now;
                 dice.in_window = 0;
@@ -179,6 +187,39 @@ mod tests {
         assert_eq!(first, verdicts(faults, 200));
         let failed = first.iter().filter(|v| **v == Verdict::Unavailable).count();
         assert!((60..=140).contains(&failed), "{failed} of 200 failed");
+    }
+
+    /// The window is one second from its first request; the clock is given,
+    /// so this holds however slowly a busy machine runs the test.
+    #[test]
+    fn the_rate_limit_counts_per_one_second_window() {
+        let faults = Faults {
+            rate_limit: Some(2),
+            ..Faults::default()
+        };
+        let injector = Injector::new(faults);
+        let start = injector.dice.lock().unwrap().window_start;
+        let at = |ms| injector.verdict_at(start + Duration::from_millis(ms));
+        assert_eq!(at(0), Verdict::Serve);
+        assert_eq!(at(10), Verdict::Serve);
+        assert_eq!(at(999), Verdict::RateLimited);
+        // The window passes; the next request opens a new one.
+        assert_eq!(at(1000), Verdict::Serve);
+        assert_eq!(at(1500), Verdict::Serve);
+        assert_eq!(at(1999), Verdict::RateLimited);
+        assert_eq!(at(2000), Verdict::Serve);
+    }
+
+    #[test]
+    fn rate_limit_first_follows_the_503_burst() {
+        let faults = Faults {
+            fail_first: 1,
+            rate_limit_first: 2,
+            ..Faults::default()
+        };
+        use Verdict::*;
+        let expected = [Unavailable, RateLimited, RateLimited, Serve, Serve];
+        assert_eq!(verdicts(faults, 5), expected);
     }
 
     #[test]

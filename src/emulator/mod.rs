@@ -94,6 +94,10 @@ pub struct Faults {
     pub fail_rate: f64,
     /// The first N requests are answered with HTTP 503 (a deterministic burst).
     pub fail_first: u64,
+    /// After any `fail_first` burst, the next N requests are answered with
+    /// HTTP 429 and `Retry-After`: rate limiting that does not depend on how
+    /// fast the client manages to send, for tests on a busy machine.
+    pub rate_limit_first: u64,
     /// At most this many requests per second; the rest get HTTP 429 with `Retry-After`.
     pub rate_limit: Option<u32>,
     /// Fraction (0..=1) of requests answered HTTP 200 with a truncated JSON body.

@@ -1,14 +1,18 @@
 //! The router: provider routes behind the fault layer, admin routes for
 //! tests and benchmarks, and a request counter in front of everything.
+//! `GET /_emulator/requests` lists every provider request with its arrival
+//! time and status, so tests can check how a client paced itself (that it
+//! waited out a `Retry-After`, say) from the server's side.
 //!
 //! A provider's routes live in one file each (`nxcloud.rs`, `cloud_api.rs`,
 //! `waha.rs`) and share [`Shared`]: the store, the options and the fault
 //! dice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -16,6 +20,7 @@ use axum::http::header;
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use serde::Serialize;
 
 use super::Options;
 use super::faults::{self, Dialect, Injector};
@@ -24,6 +29,7 @@ use super::state::Store;
 use super::{cloud_api, nxcloud, waha};
 
 const STATS_ROUTE: &str = "/_emulator/stats";
+const REQUESTS_ROUTE: &str = "/_emulator/requests";
 
 pub struct Shared {
     /// One lock for the whole state: requests change it one at a time and
@@ -37,6 +43,24 @@ pub struct Shared {
     /// List pages served since start, for `Faults::change_list_after_pages`.
     pub list_pages_served: AtomicU64,
     stats: Mutex<Stats>,
+    /// When the router was built: request times are counted from here.
+    started: Instant,
+    /// The latest [`REQUEST_LOG_CAP`] provider requests.
+    requests: Mutex<VecDeque<Logged>>,
+}
+
+/// A long-running emulator (a benchmark, a demo) must not grow without
+/// bound; tests look at far fewer requests than this.
+const REQUEST_LOG_CAP: usize = 100_000;
+
+/// One provider request as `GET /_emulator/requests` lists it.
+#[derive(Serialize)]
+struct Logged {
+    /// Microseconds from the emulator's start to the request's arrival.
+    at_us: u64,
+    method: String,
+    path: String,
+    status: u16,
 }
 
 #[derive(Default)]
@@ -55,6 +79,8 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         addr,
         list_pages_served: AtomicU64::new(0),
         stats: Mutex::new(Stats::default()),
+        started: Instant::now(),
+        requests: Mutex::new(VecDeque::new()),
     });
     let faults = |dialect| from_fn_with_state((shared.clone(), dialect), faults::inject);
     let cloud_api_routes = cloud_api::routes()
@@ -67,6 +93,7 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         .merge(waha::routes().route_layer(faults(Dialect::Waha)))
         .route(STATS_ROUTE, get(stats))
         .route("/_emulator/state", get(state))
+        .route(REQUESTS_ROUTE, get(requests))
         // Outermost, so requests the fault layer turns away are counted too.
         .layer(from_fn_with_state(shared.clone(), count))
         .with_state(shared)
@@ -85,7 +112,10 @@ impl Shared {
 }
 
 async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
+    let path = request.uri().path().to_string();
+    let path = path.as_str();
+    let at = shared.started.elapsed();
+    let method = request.method().to_string();
     // Reading the counters must not move them.
     if path != STATS_ROUTE {
         let mut stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -96,7 +126,28 @@ async fn count(State(shared): State<Arc<Shared>>, request: Request, next: Next) 
             .entry(format!("{} {path}", request.method()))
             .or_default() += 1;
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    if !path.starts_with("/_emulator/") {
+        let logged = Logged {
+            at_us: u64::try_from(at.as_micros()).unwrap_or(u64::MAX),
+            method,
+            path: path.to_string(),
+            status: response.status().as_u16(),
+        };
+        let mut requests = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if requests.len() >= REQUEST_LOG_CAP {
+            requests.pop_front();
+        }
+        requests.push_back(logged);
+    }
+    response
+}
+
+/// `GET /_emulator/requests`: `[{"at_us", "method", "path", "status"}]`,
+/// the latest provider requests in the order they were answered.
+async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    let requests = shared.requests.lock().unwrap_or_else(|e| e.into_inner());
+    axum::Json(&*requests).into_response()
 }
 
 /// `GET /_emulator/stats`: `{"requests": n, "by_route": {"/api/wa/…": n},

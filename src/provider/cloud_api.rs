@@ -199,8 +199,12 @@ impl CloudApi {
                         piece.len(),
                         delay.as_millis()
                     );
+                    let halves = "to send them as two halves";
+                    if let Err(stopped) = crate::stop::current().sleep(delay, halves).await {
+                        let error = anyhow::anyhow!("{what}: {why}; {stopped}");
+                        return Err(Interrupted::stopped(result, error));
+                    }
                     self.stats.retry();
-                    tokio::time::sleep(delay).await;
                     let (first, second) = piece.split_at(piece.len() / 2);
                     pending.push((second, splits));
                     pending.push((first, splits));

@@ -216,7 +216,9 @@ impl Ledger {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            write_atomic(&path, &bytes)
+            // Through a symbolic link to where it leads: renaming over the
+            // link itself would replace it with a file of its own.
+            write_atomic(&crate::fsutil::resolved(&path), &bytes)
         })
         .await
         .context("the ledger writer stopped")?
@@ -270,5 +272,6 @@ impl Ledger {
     }
 }
 
+pub mod lock;
 #[cfg(test)]
 mod tests;

@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 
 use super::Stats;
+use crate::stop::{self, Stop};
 
 /// A `Retry-After` longer than this is a server asking us to go away; we wait
 /// this long at most and let the attempt budget decide.
@@ -204,7 +205,26 @@ pub fn delay(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>) ->
 /// Run `attempt(n)` for n = 1, 2, … until it is done, fatal, or the policy's
 /// attempts are spent. `what` names the operation in the final error and in
 /// the debug log, e.g. `POST https://…/api/wa/getBlockUsers`.
+///
+/// The run's [`stop`] is obeyed throughout: no attempt starts once the run
+/// is stopping, an attempt is abandoned at the deadline, and a pause that
+/// would end past the deadline is not started (the error says so).
 pub async fn run<T, F, Fut>(
+    policy: &RetryPolicy,
+    stats: &Stats,
+    what: &str,
+    attempt: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Outcome<T>>,
+{
+    run_until(stop::current(), policy, stats, what, attempt).await
+}
+
+/// [`run`] under a given [`Stop`].
+pub async fn run_until<T, F, Fut>(
+    stop: &Stop,
     policy: &RetryPolicy,
     stats: &Stats,
     what: &str,
@@ -217,7 +237,14 @@ where
     let max_attempts = policy.max_attempts.max(1);
     let mut number = 1;
     loop {
-        match attempt(number).await {
+        if let Err(stopped) = stop.check() {
+            anyhow::bail!("{what}: {stopped}");
+        }
+        let outcome = match stop.bounded(attempt(number)).await {
+            Ok(outcome) => outcome,
+            Err(stopped) => anyhow::bail!("{what}: {stopped}"),
+        };
+        match outcome {
             Outcome::Done(value) => return Ok(value),
             Outcome::Fatal(error) => return Err(error),
             Outcome::Transient { why, retry_after } => {
@@ -230,8 +257,10 @@ where
                     "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
                     delay.as_millis()
                 );
+                if let Err(stopped) = stop.sleep(delay, "to retry").await {
+                    anyhow::bail!("{what}: attempt {number} failed ({why}); {stopped}");
+                }
                 stats.retry();
-                tokio::time::sleep(delay).await;
                 number += 1;
             }
         }

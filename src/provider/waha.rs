@@ -186,7 +186,8 @@ impl Waha {
         let answers: Mutex<Vec<Option<Result<(), UserError>>>> =
             Mutex::new(vec![None; users.len()]);
         let lane = || async {
-            while !stop.load(Ordering::Relaxed) {
+            // No new contact once the run is stopping (deadline or signal).
+            while !stop.load(Ordering::Relaxed) && crate::stop::current().check().is_ok() {
                 let at = next.fetch_add(1, Ordering::Relaxed);
                 let Some(user) = users.get(at) else { break };
                 // WAHA addresses contacts by phone (`<digits>@c.us`); the
@@ -246,7 +247,12 @@ impl Waha {
         match stopped {
             Err(error) => Err(Interrupted::stopped(result, error)),
             Ok(()) if unanswered > 0 => {
-                let error = anyhow::anyhow!("{unanswered} contact(s) got no answer (a bug)");
+                let error = match crate::stop::current().check() {
+                    Err(stopped) => {
+                        anyhow::anyhow!("{stopped}; {unanswered} contact(s) were not sent")
+                    }
+                    Ok(()) => anyhow::anyhow!("{unanswered} contact(s) got no answer (a bug)"),
+                };
                 Err(Interrupted::stopped(result, error))
             }
             Ok(()) => Ok(result),

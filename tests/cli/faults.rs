@@ -18,6 +18,11 @@ fn blocked_list(v: &[String]) -> String {
 /// Apply under `flags`, then check the live list equals the file and a
 /// re-plan is clean. Returns the apply report.
 fn converges(flags: &[&str]) -> serde_json::Value {
+    converges_on(flags).0
+}
+
+/// [`converges`], also handing back the emulator to inspect.
+fn converges_on(flags: &[&str]) -> (serde_json::Value, Emulator) {
     let live = users(0..20);
     let wanted = users(10..40);
     let emu = Emulator::start(&state(&refs(&live), &refs(&wanted)), flags);
@@ -38,7 +43,7 @@ fn converges(flags: &[&str]) -> serde_json::Value {
     run.code(0);
     assert_eq!(emu.blocked(), wanted);
     ws.run(&["plan", "t.yaml", "--detailed-exitcode"]).code(0);
-    run.json()
+    (run.json(), emu)
 }
 
 #[test]
@@ -59,13 +64,32 @@ fn random_503s_converge() {
     );
 }
 
+/// The per-second limit alone only bites if the client is fast enough, so
+/// the first two requests are also turned away whatever the pace; every
+/// 429 carries `Retry-After: 1`, and the emulator's request log shows the
+/// client waited at least that long before its next request (one target,
+/// so its requests are sent one after another).
 #[test]
 fn rate_limiting_with_retry_after_converges() {
-    let report = converges(&["--rate-limit", "4"]);
+    let (report, emu) = converges_on(&["--rate-limit", "4", "--rate-limit-first", "2"]);
     assert!(
-        report["targets"][0]["retries"].as_u64().unwrap() >= 1,
+        report["targets"][0]["retries"].as_u64().unwrap() >= 2,
         "{report}"
     );
+    let log = emu.request_log();
+    let limited: Vec<usize> = (0..log.len()).filter(|&i| log[i].2 == 429).collect();
+    assert!(limited.len() >= 2, "{log:?}");
+    for i in limited {
+        let Some(next) = log.get(i + 1) else {
+            panic!("a 429 was the last request: {log:?}")
+        };
+        let waited = next.0 - log[i].0;
+        assert!(
+            waited >= 1_000_000,
+            "{} µs between a 429 with Retry-After: 1 and the next request: {log:?}",
+            waited
+        );
+    }
 }
 
 #[test]

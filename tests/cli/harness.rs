@@ -85,6 +85,28 @@ impl Emulator {
             .unwrap_or(0)
     }
 
+    /// Provider requests as the emulator saw them, by arrival: (microseconds
+    /// since it started, "METHOD /path", HTTP status).
+    pub fn request_log(&self) -> Vec<(u64, String, u16)> {
+        let log = self.admin("/_emulator/requests");
+        let mut requests: Vec<(u64, String, u16)> = log
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let what = format!(
+                    "{} {}",
+                    r["method"].as_str().unwrap(),
+                    r["path"].as_str().unwrap()
+                );
+                let status = r["status"].as_u64().unwrap() as u16;
+                (r["at_us"].as_u64().unwrap(), what, status)
+            })
+            .collect();
+        requests.sort();
+        requests
+    }
+
     /// The emulator's whole state, as `GET /_emulator/state` shows it.
     pub fn state(&self) -> serde_json::Value {
         self.admin("/_emulator/state")
@@ -184,6 +206,35 @@ impl Workspace {
             .run()
     }
 
+    /// Start the real binary in this workspace, with the client's
+    /// credentials, and return at once; its output goes to files, so it
+    /// never blocks on a full pipe however long the test waits.
+    pub fn spawn(&self, args: &[&str]) -> Spawned {
+        self.spawn_with(args, &[])
+    }
+
+    /// [`Workspace::spawn`] with more environment variables set.
+    pub fn spawn_with(&self, args: &[&str], env: &[(&str, &str)]) -> Spawned {
+        let out = tempfile::tempdir().unwrap();
+        let stdout = std::fs::File::create(out.path().join("stdout")).unwrap();
+        let stderr = std::fs::File::create(out.path().join("stderr")).unwrap();
+        let mut cmd = self.command(args);
+        for (key, value) in env {
+            cmd = cmd.env(key, value);
+        }
+        let child = cmd
+            .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+            .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
+            .env("WAHA_API_KEY", WAHA_API_KEY)
+            .cmd
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        Spawned { child, out }
+    }
+
     /// A command to customise (environment, stdin) before running.
     pub fn command(&self, args: &[&str]) -> Cmd {
         let mut cmd = Command::new(BIN);
@@ -218,6 +269,77 @@ impl Cmd {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+}
+
+/// A run of the binary in the background ([`Workspace::spawn`]).
+pub struct Spawned {
+    pub child: Child,
+    out: tempfile::TempDir,
+}
+
+impl Spawned {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What it printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.out.path().join("stderr")).unwrap_or_default()
+    }
+
+    /// Send it `signal` (e.g. `libc::SIGINT`).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) with a pid we spawned and have not reaped yet.
+        assert_eq!(
+            unsafe { libc::kill(pid, signal) },
+            0,
+            "kill({pid}, {signal})"
+        );
+    }
+
+    /// Wait for it to end (at most `limit`, then it is killed and the test
+    /// fails) and collect its exit code and output.
+    pub fn wait(mut self, limit: Duration) -> Run {
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("still running after {limit:?}; stderr:\n{}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let read = |name: &str| std::fs::read_to_string(self.out.path().join(name)).unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: read("stdout"),
+            stderr: read("stderr"),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `ready` until it holds; panics naming `what` after a minute, far
+/// beyond what any step here needs, so only a hang ever reaches it.
+pub fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "gave up waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -4,6 +4,7 @@ mod harness;
 
 mod bsuid;
 mod conformance;
+mod deadline;
 mod drift;
 mod faults;
 mod github;
@@ -11,6 +12,8 @@ mod guards;
 mod hostile;
 mod import;
 mod input;
+mod interrupts;
+mod locking;
 mod progress;
 mod providers;
 mod reconcile;

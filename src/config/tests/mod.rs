@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use super::{Loaded, load};
 
 mod includes;
+#[cfg(unix)]
+mod ledger_links;
 
 /// A temporary directory of YAML files, and messages shown relative to it.
 pub(super) struct Scratch {

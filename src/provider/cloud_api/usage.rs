@@ -161,8 +161,11 @@ impl Throttle {
             state.waited += pause;
             pause
         };
-        tokio::time::sleep(pause).await;
-        Ok(())
+        // Usage pauses count against the run's deadline like any wait.
+        crate::stop::current()
+            .sleep(pause, "for Meta's usage to come down")
+            .await
+            .map_err(|stopped| stopped.to_string())
     }
 }
 

@@ -234,3 +234,22 @@ async fn a_ledger_in_a_missing_directory_is_created_there() {
         "{error}"
     );
 }
+
+/// A ledger kept elsewhere through a symbolic link is written where the link
+/// leads: renaming over the link would turn it into a file of its own, and
+/// the real ledger (and its lock) would no longer see the writes.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_ledger_is_written_through_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("store").join("shop.ledger.json");
+    std::fs::create_dir(real.parent().unwrap()).unwrap();
+    let link = dir.path().join("shop.ledger.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let ledger = ledger(&dir);
+    done(&ledger, Change::Block, "8613300000001").await;
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is kept");
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(text.contains("8613300000001"), "{text}");
+}

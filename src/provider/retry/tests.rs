@@ -190,3 +190,52 @@ async fn zero_attempts_still_tries_once() {
     );
     assert_eq!(calls, 1);
 }
+
+/// One `Retry-After: 999999` (capped at two minutes) under a 10 s deadline:
+/// the wait is not started, and the error says why, at once.
+#[tokio::test(start_paused = true)]
+async fn a_wait_past_the_deadline_is_not_started() {
+    let stop = crate::stop::Stop::new(Some(Duration::from_secs(10)));
+    let stats = Stats::default();
+    let calls = Cell::new(0);
+    let started = Instant::now();
+    let result: anyhow::Result<()> =
+        run_until(&stop, &RetryPolicy::default(), &stats, WHAT, |_| {
+            calls.set(calls.get() + 1);
+            async {
+                Outcome::Transient {
+                    why: "HTTP 429".into(),
+                    retry_after: parse_retry_after("999999"),
+                }
+            }
+        })
+        .await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        format!(
+            "{WHAT}: attempt 1 failed (HTTP 429); the run's deadline (--timeout 10s) was reached; not waiting 2m to retry, as that would end past it"
+        )
+    );
+    assert_eq!((calls.get(), stats.retries()), (1, 0));
+    assert_eq!(started.elapsed(), Duration::ZERO);
+}
+
+/// A server that never answers costs the run at most its deadline.
+#[tokio::test(start_paused = true)]
+async fn an_attempt_is_abandoned_at_the_deadline() {
+    let stop = crate::stop::Stop::new(Some(Duration::from_secs(10)));
+    let stats = Stats::default();
+    let started = Instant::now();
+    let result: anyhow::Result<()> =
+        run_until(&stop, &RetryPolicy::default(), &stats, WHAT, |_| {
+            std::future::pending()
+        })
+        .await;
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        format!(
+            "{WHAT}: the run's deadline (--timeout 10s) was reached; the request in flight was abandoned unanswered"
+        )
+    );
+}

@@ -31,8 +31,54 @@ struct Script {
     created: Mutex<Vec<String>>,
     in_flight: AtomicUsize,
     most_in_flight: AtomicUsize,
-    /// Contacts answered only after a long pause.
+    /// Requests wait here until this many are in flight at once (0: no
+    /// wait), so a test of the client's concurrency does not depend on how
+    /// fast a busy machine happens to send.
+    gather: AtomicUsize,
+    /// Bumped whenever `in_flight` or `held` changes, for the waits above.
+    moved: tokio::sync::Notify,
+    /// Contacts held unanswered until `release` turns true.
     slow: Mutex<HashSet<String>>,
+    /// How many held contacts have arrived and are waiting.
+    held: AtomicUsize,
+    release: tokio::sync::watch::Sender<bool>,
+}
+
+/// How long a test waits for something that should happen at once; only
+/// a broken client (or a hung machine) ever reaches it.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Poll `ready` (a client-side counter, which has nothing to wake us)
+/// every few milliseconds until it holds; panics after [`PATIENCE`].
+async fn eventually(what: &str, ready: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !ready() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+impl Script {
+    /// Wait until `ready` holds, woken by every change the handler makes;
+    /// panics after [`PATIENCE`] naming `what`.
+    async fn until(&self, what: &str, ready: impl Fn(&Script) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let moved = self.moved.notified();
+            tokio::pin!(moved);
+            // Registered before checking, so no change slips in between.
+            moved.as_mut().enable();
+            if ready(self) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, moved).await.is_err() {
+                panic!("gave up waiting for {what}");
+            }
+        }
+    }
 }
 
 async fn answer(
@@ -43,11 +89,27 @@ async fn answer(
 ) -> Response {
     let now = script.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     script.most_in_flight.fetch_max(now, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    script.moved.notify_waiters();
+    let gather = script.gather.load(Ordering::SeqCst);
+    if gather > 0 {
+        let what = format!("{gather} requests in flight at once");
+        script
+            .until(&what, |s| {
+                let most = s.most_in_flight.load(Ordering::SeqCst);
+                most >= gather
+            })
+            .await;
+    }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let contact = body["contactId"].as_str().unwrap_or_default().to_string();
-    if script.slow.lock().unwrap().contains(&contact) {
-        tokio::time::sleep(Duration::from_millis(800)).await;
+    let held = script.slow.lock().unwrap().contains(&contact);
+    if held {
+        let mut release = script.release.subscribe();
+        script.held.fetch_add(1, Ordering::SeqCst);
+        script.moved.notify_waiters();
+        // The sender lives in the script, so this only ends on release.
+        let _ = release.wait_for(|go| *go).await;
+        script.held.fetch_sub(1, Ordering::SeqCst);
     }
     let path = uri.path().to_string();
     script.seen.lock().unwrap().push((path, headers, body));
@@ -62,6 +124,7 @@ async fn answer(
         script.created.lock().unwrap().push(contact);
     }
     script.in_flight.fetch_sub(1, Ordering::SeqCst);
+    script.moved.notify_waiters();
     Response::builder()
         .status(status)
         .body(Body::from(text))
@@ -130,6 +193,9 @@ fn contact_ids_are_digits_at_c_us() {
 #[tokio::test]
 async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
     let Setup { waha, script, _dir } = serve(&[]).await;
+    // The first requests are held until IN_FLIGHT are in at once: a client
+    // that sent one at a time would never get there.
+    script.gather.store(IN_FLIGHT, Ordering::SeqCst);
     let sent = users(10);
     let result = waha.block(&sent).await.unwrap();
     assert_eq!(result.done, sent);
@@ -145,7 +211,7 @@ async fn a_batch_is_one_request_per_contact_a_few_at_a_time() {
         }
     }
     let most = script.most_in_flight.load(Ordering::SeqCst);
-    assert!((2..=IN_FLIGHT).contains(&most), "{most} in flight");
+    assert_eq!(most, IN_FLIGHT, "never more than IN_FLIGHT at once");
     assert_eq!(
         ledger_file(&waha)["blocked"],
         json!(crate::user::ids(&sent))
@@ -162,11 +228,17 @@ async fn each_answered_contact_counts_while_the_chunk_still_runs() {
     script.slow.lock().unwrap().insert(contact_id(sent[0].id()));
     let batch = waha.block(&sent);
     tokio::pin!(batch);
+    // The batch is driven until the nine others are answered and settled
+    // while the slow contact is still held by the server.
+    let nine = eventually("nine answers, the slow one held", || {
+        waha.stats().users_answered() == 9 && script.held.load(Ordering::SeqCst) == 1
+    });
     tokio::select! {
         _ = &mut batch => panic!("the slow contact should still be in flight"),
-        _ = tokio::time::sleep(Duration::from_millis(400)) => {}
+        () = nine => {}
     }
     assert_eq!(waha.stats().users_answered(), 9);
+    script.release.send_replace(true);
     assert_eq!(batch.await.unwrap().done, sent);
     assert_eq!(waha.stats().users_answered(), 10);
     assert!(waha.counts_answers());
@@ -303,11 +375,19 @@ async fn a_run_killed_mid_call_leaves_the_contact_maybe_blocked() {
     let Setup { waha, script, _dir } = serve(&[]).await;
     let sent = users(6);
     script.slow.lock().unwrap().insert(contact_id(sent[0].id()));
+    // The other five are answered and settled in the ledger while the
+    // slow one is held by the server, then the run is dropped.
+    let five = eventually("five answers, the slow one held", || {
+        waha.stats().users_answered() == 5 && script.held.load(Ordering::SeqCst) == 1
+    });
     tokio::select! {
         _ = waha.block(&sent) => panic!("the slow contact should still be in flight"),
-        _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+        () = five => {}
     }
     // The future is dropped: as far as the ledger goes, the process died.
+    // The server may answer the abandoned request now; nobody reads it.
+    script.slow.lock().unwrap().clear();
+    script.release.send_replace(true);
     let next_run = Waha::new(waha.config.clone()).unwrap();
     assert_eq!(next_run.list().await.unwrap(), sent);
     assert_eq!(next_run.unconfirmed().await.unwrap(), sent[..1]);
