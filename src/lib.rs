@@ -24,3 +24,4 @@ pub mod render;
 pub mod review;
 pub mod safety;
 pub mod sandbox;
+pub mod workflow;

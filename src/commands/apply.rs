@@ -26,7 +26,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         Some(path) => match review::read(path)? {
             Ok(doc) => Some(doc),
             Err(why) => {
-                eprintln!("Refused: {why}");
+                crate::say!("Refused: {why}");
                 return Ok(Exit::Refused);
             }
         },

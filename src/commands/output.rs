@@ -16,8 +16,16 @@ impl Output {
         }
     }
 
-    /// Print a rendering on stdout. A closed pipe (`| head`) is not an error.
+    /// Print a rendering on stdout, no line of which can be read as a GitHub
+    /// workflow command ([`crate::workflow::neutralize`]). A closed pipe
+    /// (`| head`) is not an error.
     pub fn print(&self, text: &str) -> anyhow::Result<()> {
+        self.print_commands(&crate::workflow::neutralize(text))
+    }
+
+    /// Print the tool's own workflow commands as they are: their data must
+    /// already be escaped ([`crate::workflow::escape_data`]).
+    pub fn print_commands(&self, text: &str) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
         match stdout
             .write_all(text.as_bytes())
@@ -32,7 +40,7 @@ impl Output {
 /// A line on stderr unless `--quiet`.
 pub fn note(message: impl std::fmt::Display) {
     if crate::log::verbosity() >= 1 {
-        eprintln!("{message}");
+        crate::say!("{message}");
     }
 }
 
@@ -42,7 +50,7 @@ pub fn note(message: impl std::fmt::Display) {
 /// be written is a warning, never the run's outcome: the result is on stdout.
 pub fn step_summary(markdown: impl FnOnce() -> String) {
     if let Err(e) = append_step_summary(markdown) {
-        eprintln!("warning: {e:#}");
+        crate::say!("warning: {e:#}");
     }
 }
 

@@ -34,14 +34,14 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
         for p in &planned {
             let file = p.target.file.display();
             if let Some(refusal) = &p.refused {
-                eprintln!("{file}: REFUSED, apply will send nothing: {refusal}");
+                crate::say!("{file}: REFUSED, apply will send nothing: {refusal}");
             }
             for n in &p.notes {
-                eprintln!("{file}: note: {n}");
+                crate::say!("{file}: note: {n}");
             }
         }
         for e in &errors {
-            eprintln!("{}: error: {}", e.file.display(), e.message);
+            crate::say!("{}: error: {}", e.file.display(), e.message);
         }
     }
     super::output::step_summary(|| render::plan_markdown(&planned, &errors));

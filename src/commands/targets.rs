@@ -43,9 +43,9 @@ pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
         return Some(loaded.targets);
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        crate::say!("error: {e}");
     }
-    eprintln!(
+    crate::say!(
         "{} error(s) in the files; nothing was sent to any provider.",
         loaded.errors.len()
     );

@@ -41,6 +41,26 @@ pub(super) fn files(paths: &[PathBuf], report: &mut Report) -> Vec<PathBuf> {
             Err(e) => report.error(whole, io_message(path, &e)),
         }
     }
+    // A newline in a file name would split every message and plan line that
+    // names the file, and could make one look like a line of the tool's own
+    // (or a GitHub workflow command): such a file is an error, shown escaped.
+    found.retain(|f| {
+        let shown = f.display().to_string();
+        let clean = !shown.chars().any(char::is_control);
+        if !clean {
+            let whole = Location {
+                file: f.clone(),
+                line: 0,
+                column: 0,
+            };
+            report.error(
+                whole,
+                "the file name holds a control character (shown escaped); rename the file"
+                    .to_string(),
+            );
+        }
+        clean
+    });
     // One file named twice (`dir` and `dir/a.yaml`) is one target, not two
     // targets fighting over one business phone.
     let mut seen = HashSet::new();
@@ -89,6 +109,34 @@ mod tests {
         let files = files(&[d.to_path_buf()], &mut report);
         assert_eq!(files, [d.join("a.yaml"), d.join("b.yml")]);
         assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn a_file_name_with_a_control_character_is_an_error_shown_escaped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        touch(d, "evil\n::set-output name=a::b\n.yaml");
+        touch(d, "ok.yaml");
+        let named = d.join("named");
+        fs::create_dir(&named).expect("mkdir");
+        touch(&named, "bell\u{7}.yml");
+        let mut report = Report::default();
+        let files = files(&[d.to_path_buf(), named.join("bell\u{7}.yml")], &mut report);
+        assert_eq!(files, [d.join("ok.yaml")]);
+        let shown: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].ends_with("evil\\n::set-output name=a::b\\n.yaml: the file name holds a control character (shown escaped); rename the file"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].contains("bell\\u{7}.yml: the file name"),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().all(|s| !s.contains(['\n', '\u{7}'])),
+            "{shown:?}"
+        );
     }
 
     #[test]

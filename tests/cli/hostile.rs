@@ -303,3 +303,35 @@ fn an_echoed_authorization_header_is_redacted_whatever_its_scheme() {
         }
     }
 }
+
+/// A server's message is shown, but no line of it can be read as a GitHub
+/// workflow command, in any format, at any verbosity.
+#[test]
+fn a_server_message_cannot_start_a_workflow_command() {
+    let message = "denied\n::set-output name=approved::true\r  ::add-mask::x ##[error]y";
+    let body = serde_json::json!({"code": 1002, "message": message, "data": null});
+    let (base, _) = serve(reply("200 OK", &body.to_string()));
+    let ws = Workspace::new();
+    nxcloud_target(&ws, &base);
+    for args in [
+        &["plan", "t.yaml", "-vv"][..],
+        &["plan", "t.yaml", "--format", "markdown"],
+        &["plan", "t.yaml", "--format", "diff"],
+        &["drift", "t.yaml"],
+        &["apply", "t.yaml", "--yes"],
+    ] {
+        let run = ws
+            .command(args)
+            .env("NXCLOUD_ACCESS_KEY", ACCESS_KEY)
+            .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
+            .env("GITHUB_ACTIONS", "true")
+            .run();
+        run.code(1);
+        let all = run.all();
+        assert!(all.contains("denied"), "{args:?}: {all}");
+        for line in all.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::"), "{args:?}: {line:?}");
+            assert!(!line.contains("##["), "{args:?}: {line:?}");
+        }
+    }
+}
