@@ -160,3 +160,59 @@ fn an_unreachable_provider_is_an_error_naming_the_endpoint() {
     run.code(1);
     assert!(run.all().contains("/api/wa/getBlockUsers"), "{}", run.all());
 }
+
+/// `shop.YAML` and `shop.Yml` in a directory are targets like `shop.yaml`:
+/// skipping them left a phone never applied or drift-checked.
+#[test]
+fn extensions_in_any_case_are_targets() {
+    let emu = Emulator::start(&state(&["8613300000007"], &[]), &[]);
+    for name in ["shop.YAML", "shop.Yml"] {
+        let ws = Workspace::new();
+        ws.target(
+            &format!("bl/{name}"),
+            &emu,
+            "mode: additive\nblocked:\n  - \"8613300000001\"\n",
+        );
+        let run = ws.run(&["validate", "bl"]);
+        run.code(0);
+        assert!(run.stdout.contains("1 target(s) valid"), "{}", run.all());
+        let run = ws.run(&["plan", "bl", "--format", "json"]);
+        run.code(0);
+        let plan = run.json();
+        assert_eq!(plan["targets"][0]["file"], format!("bl/{name}"));
+        assert_eq!(plan["targets"][0]["block"][0], "8613300000001");
+    }
+}
+
+/// A file name that is not UTF-8 was skipped without a word; it is an error
+/// naming the file (as far as it can be shown), and nothing is sent.
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_an_error_and_nothing_is_sent() {
+    use std::os::unix::ffi::OsStrExt;
+    let emu = Emulator::start(&state(&["8613300000007"], &[]), &[]);
+    let ws = Workspace::new();
+    let good = ws.target(
+        "bl/good.yaml",
+        &emu,
+        "mode: additive\nblocked:\n  - \"8613300000001\"\n",
+    );
+    let bad = ws
+        .path("bl")
+        .join(std::ffi::OsStr::from_bytes(b"other-\xff.yaml"));
+    if std::fs::write(&bad, read(&good)).is_err() {
+        return; // a file system that only takes UTF-8 names cannot have one
+    }
+    let shown = "bl/other-\u{fffd}.yaml: the file name is not valid UTF-8";
+    for args in [
+        &["validate", "bl"][..],
+        &["plan", "bl"],
+        &["apply", "bl", "--yes"],
+        &["drift", "bl"],
+    ] {
+        let run = ws.run(args);
+        run.code(1);
+        assert!(run.all().contains(shown), "{args:?}: {}", run.all());
+    }
+    assert_eq!(emu.requests(), 0, "nothing is sent");
+}
