@@ -69,7 +69,9 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
             );
             list_dropped(&imported.dropped);
         }
-        out.print(&spliced.text)?;
+        // The file is the result asked for, as a JSON document is: printed
+        // with -q too (`import -q f.yaml > new.yaml` must not write nothing).
+        out.print_always(&spliced.text)?;
         return Ok(Exit::Success);
     }
 

@@ -22,7 +22,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         (false, v) => 1 + v.min(2),
     });
     Progress::new(crate::log::verbosity(), std::io::stderr().is_terminal()).install();
-    let out = Output::new(cli.no_color);
+    let out = Output::new(cli.no_color, cli.quiet);
     match cli.command {
         Command::Validate(args) => validate::run(args, &out),
         Command::Plan(args) => plan::run(args, &out).await,

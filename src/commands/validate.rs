@@ -14,20 +14,28 @@ pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
 
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         let lines = annotations(&loaded.errors, &loaded.warnings);
-        if args.format == ReportFormat::Json {
-            // Keep stdout one JSON document; the runner reads workflow
-            // commands from the step's stderr too.
+        if args.format == ReportFormat::Json || out.quiet {
+            // Keep stdout one JSON document (or, with -q, empty); the runner
+            // reads workflow commands from the step's stderr too.
             eprint!("{lines}");
         } else {
             out.print_commands(&lines)?;
         }
     }
-    let text = match args.format {
-        ReportFormat::Json => json(&loaded),
-        ReportFormat::Markdown => markdown(&loaded),
-        ReportFormat::Text => text(&loaded),
-    };
-    out.print(&text)?;
+    match args.format {
+        ReportFormat::Json => out.print_always(&json(&loaded))?,
+        ReportFormat::Markdown => out.print(&markdown(&loaded))?,
+        ReportFormat::Text => out.print(&text(&loaded))?,
+    }
+    if out.quiet && args.format != ReportFormat::Json {
+        // -q silences the report, not what is wrong with the files.
+        for e in &loaded.errors {
+            crate::say!("error: {e}");
+        }
+        for w in &loaded.warnings {
+            crate::say!("warning: {w}");
+        }
+    }
     Ok(if loaded.errors.is_empty() {
         Exit::Success
     } else {

@@ -12,6 +12,7 @@ mod import;
 mod input;
 mod progress;
 mod providers;
+mod quiet;
 mod reconcile;
 mod review;
 mod sandbox;
