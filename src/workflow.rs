@@ -11,10 +11,14 @@ use std::borrow::Cow;
 /// inert, and the rest unchanged.
 ///
 /// The runner reads a command from a line that starts with `::` once
-/// leading whitespace is trimmed, and also knows an older form, `##[name]`,
-/// wherever it appears in a line. It splits lines at `\n` and at `\r`. The
-/// first character of either marker is written percent-encoded (`%3A:`,
-/// `%23#[`), GitHub's own escape, so the reader still sees what was there.
+/// leading whitespace is trimmed (`ActionCommand.TryParseV2` in
+/// github.com/actions/runner), and also knows an older form, `##[name]`,
+/// wherever it appears in a line (`ActionCommand.TryParse`, tried when the
+/// first fails). Lines are split at `\n` and at `\r`. The first character
+/// of either marker is written percent-encoded (`%3A:`, `%23#[`), GitHub's
+/// own escape, so the reader still sees what was there. That holds for JSON
+/// too: a string holding `##[` is an attempt at a command, not data a
+/// pipeline needs byte for byte.
 pub fn neutralize(text: &str) -> Cow<'_, str> {
     if !text.contains("::") && !text.contains("##[") {
         return Cow::Borrowed(text);
