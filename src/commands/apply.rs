@@ -55,7 +55,12 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // The plan is what the operator approves: show it in the chosen format
     // (JSON output carries only the report, so it stays one document). With
     // -q it is still shown when someone is about to be asked to approve it.
-    let asks = reviewed.is_none() && !args.yes && std::io::stdin().is_terminal();
+    let asks = reviewed.is_none()
+        && !args.yes
+        && std::io::stdin().is_terminal()
+        && views
+            .iter()
+            .any(|p| p.refused.is_none() && p.plan.has_changes());
     let show = |text: String| match asks {
         true => out.print_always(&text),
         false => out.print(&text),
