@@ -101,6 +101,8 @@ impl Redactor {
 
     /// `text` with every occurrence of every value replaced by `***`, and
     /// so is whatever follows `Basic` or `Bearer` ([`hide_auth_credentials`]).
+    /// Control characters are shown escaped (`\n`, `\u{1b}`): a server's
+    /// text stays on its line and sends no escape sequence to a terminal.
     pub fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
         for value in &self.values {
@@ -108,7 +110,8 @@ impl Redactor {
                 text = text.replace(value.expose(), "***");
             }
         }
-        hide_auth_credentials(&text)
+        let text = hide_auth_credentials(&text);
+        crate::workflow::escape_controls(&text).into_owned()
     }
 
     fn reveals(&self, text: &str) -> bool {
@@ -116,10 +119,12 @@ impl Redactor {
             .iter()
             .any(|value| text.contains(value.expose()))
             || hide_auth_credentials(text) != text
+            || text.chars().any(char::is_control)
     }
 
-    /// The error as is, unless its message or a cause shows a value: then
-    /// the whole chain, as `{:#}` prints it, redacted.
+    /// The error as is, unless its message or a cause shows a value (or a
+    /// control character): then the whole chain, as `{:#}` prints it,
+    /// redacted.
     pub fn error(&self, error: anyhow::Error) -> anyhow::Error {
         let shown = format!("{error:#}");
         if self.reveals(&shown) {
@@ -337,7 +342,7 @@ mod tests {
         for (echoed, shown) in [
             (
                 "authorization: Basic YWRtaW46cGE1NXcwcmQ=\r\nhost: x",
-                "authorization: Basic ***\r\nhost: x",
+                "authorization: Basic ***\\r\\nhost: x",
             ),
             (
                 r#"{"Authorization":"BEARER eyJhbGc.iOi\/x_y~z+1=="}"#,
@@ -346,7 +351,7 @@ mod tests {
             ("Bearer EAAG-own-token", "Bearer ***"),
             (
                 "a Basic\tYTpi and bearer  QWxh",
-                "a Basic\t*** and bearer  ***",
+                "a Basic\\t*** and bearer  ***",
             ),
             // Prose, a too-short value, and a scheme inside a word stay.
             ("Basic authentication failed", "Basic authentication failed"),
@@ -361,10 +366,10 @@ mod tests {
         ] {
             assert_eq!(redactor.redact(echoed), shown, "{echoed}");
         }
-        let error = anyhow::anyhow!("echo: Authorization: Basic YWRtaW46cGE1NXcwcmQ=");
+        let error = anyhow::anyhow!("echo:\r\n\x1b[2JAuthorization: Basic YWRtaW46cGE1NXcwcmQ=");
         assert_eq!(
             format!("{:#}", redactor.error(error)),
-            "echo: Authorization: Basic ***"
+            "echo:\\r\\n\\u{1b}[2JAuthorization: Basic ***"
         );
     }
 

@@ -304,11 +304,12 @@ fn an_echoed_authorization_header_is_redacted_whatever_its_scheme() {
     }
 }
 
-/// A server's message is shown, but no line of it can be read as a GitHub
-/// workflow command, in any format, at any verbosity.
+/// A server's message is shown, on one line with its control characters
+/// escaped, so no line of it can be read as a GitHub workflow command and no
+/// escape sequence reaches a terminal, in any format, at any verbosity.
 #[test]
 fn a_server_message_cannot_start_a_workflow_command() {
-    let message = "denied\n::set-output name=approved::true\r  ::add-mask::x ##[error]y";
+    let message = "denied\n::set-output name=approved::true\r  ::add-mask::x ##[error]y\x1b[2J";
     let body = serde_json::json!({"code": 1002, "message": message, "data": null});
     let (base, _) = serve(reply("200 OK", &body.to_string()));
     let ws = Workspace::new();
@@ -329,6 +330,7 @@ fn a_server_message_cannot_start_a_workflow_command() {
         run.code(1);
         let all = run.all();
         assert!(all.contains("denied"), "{args:?}: {all}");
+        assert!(!all.contains('\x1b'), "{args:?}: {all}");
         for line in all.split(['\n', '\r']) {
             assert!(!line.trim_start().starts_with("::"), "{args:?}: {line:?}");
             assert!(!line.contains("##["), "{args:?}: {line:?}");
