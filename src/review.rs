@@ -104,14 +104,17 @@ pub fn resolved(file: &Path) -> PathBuf {
         _ => file.to_path_buf(),
     };
     let canonical = std::fs::canonicalize(&absolute).unwrap_or_else(|_| tidy(&absolute));
-    let cwd = cwd.map(|cwd| std::fs::canonicalize(&cwd).unwrap_or(cwd));
-    match cwd
-        .as_deref()
-        .and_then(|cwd| canonical.strip_prefix(cwd).ok())
-    {
-        Some(inside) => inside.to_path_buf(),
-        None => canonical,
-    }
+    // A file that exists is compared with the canonical working directory;
+    // one that does not was only tidied, so with the directory as named.
+    let inside = cwd.as_deref().and_then(|cwd| {
+        let real = std::fs::canonicalize(cwd).ok();
+        real.iter()
+            .map(PathBuf::as_path)
+            .chain([cwd])
+            .find_map(|dir| canonical.strip_prefix(dir).ok())
+            .map(Path::to_path_buf)
+    });
+    inside.unwrap_or(canonical)
 }
 
 /// `a/./b/../c` as `a/c`, by the components alone.
