@@ -16,7 +16,8 @@ use crate::render::{Format, ReportFormat};
     long_about = None,
 )]
 pub struct Cli {
-    /// Print only errors.
+    /// Print nothing on success but what --format json asks for (and the file
+    /// import prints); errors and warnings still go to stderr.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 

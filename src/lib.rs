@@ -26,3 +26,4 @@ pub mod safety;
 pub mod sandbox;
 pub mod stop;
 pub mod user;
+pub mod workflow;

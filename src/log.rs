@@ -13,13 +13,22 @@ pub fn verbosity() -> u8 {
     VERBOSITY.load(Ordering::Relaxed)
 }
 
+/// `eprintln!` for a line that may hold a file's or a server's text: no line
+/// of it can be read as a GitHub workflow command ([`crate::workflow`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::workflow::neutralize(&format!($($arg)*)))
+    };
+}
+
 /// Print a line on stderr when verbosity is at least `level`, above any
 /// progress bars rather than through them.
 #[macro_export]
 macro_rules! log_at {
     ($level:expr, $($arg:tt)*) => {
         if $crate::log::verbosity() >= $level {
-            $crate::progress::suspend(|| eprintln!($($arg)*));
+            $crate::progress::suspend(|| $crate::say!($($arg)*));
         }
     };
 }

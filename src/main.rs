@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             // The whole cause chain, once. Errors never carry secrets.
-            eprintln!("error: {e:#}");
+            blocklist::say!("error: {e:#}");
             Exit::Error.into()
         }
     }

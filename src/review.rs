@@ -8,7 +8,7 @@
 //! made (their desired fingerprint changed), refuses that target.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
 
@@ -57,20 +57,79 @@ pub enum Verdict {
 }
 
 /// Compare a fresh plan with the reviewed plan document.
+///
+/// A target is found in the plan by its business phone and its file, the
+/// file compared as [`resolved`]: `plan bl/` and `apply ./bl` (or the
+/// absolute path) name the same files differently.
 pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Verdict {
     let file = now.target.file.display().to_string();
-    let Some(reviewed) = doc
-        .targets
-        .iter()
-        .find(|t| t.file == file && t.business_phone == now.target.business_phone)
+    let here = resolved(&now.target.file);
+    let phone = &now.target.business_phone;
+    let mut same_phone = doc.targets.iter().filter(|t| &t.business_phone == phone);
+    let Some(reviewed) = same_phone
+        .clone()
+        .find(|t| resolved(Path::new(&t.file)) == here)
     else {
-        return if now.plan.has_changes() {
-            Verdict::Stale(vec![format!("{file} is not in the reviewed plan")])
-        } else {
-            Verdict::Approved { skipped: 0 }
+        if !now.plan.has_changes() {
+            return Verdict::Approved { skipped: 0 };
+        }
+        // Say which paths were compared, so a spelling problem is plain.
+        let why = match same_phone.next() {
+            Some(other) => format!(
+                "{file} (resolved: {}) is not in the reviewed plan, which has business phone {phone} under {} (resolved: {})",
+                here.display(),
+                other.file,
+                resolved(Path::new(&other.file)).display()
+            ),
+            None => format!(
+                "{file} (resolved: {}) is not in the reviewed plan, which has no target for business phone {phone}",
+                here.display()
+            ),
         };
+        return Verdict::Stale(vec![why]);
     };
     compare(reviewed, now)
+}
+
+/// `file` as targets are matched by: made absolute from the working
+/// directory, with `.`, `..` and symbolic links resolved, then relative to
+/// the working directory again when it lies inside it (so a plan made in one
+/// checkout applies in another checkout of the same repository). A path
+/// that does not exist (a plan's file since deleted) is tidied by its
+/// components alone.
+pub fn resolved(file: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().ok();
+    let absolute = match &cwd {
+        Some(cwd) if file.is_relative() => cwd.join(file),
+        _ => file.to_path_buf(),
+    };
+    let canonical = std::fs::canonicalize(&absolute).unwrap_or_else(|_| tidy(&absolute));
+    // A file that exists is compared with the canonical working directory;
+    // one that does not was only tidied, so with the directory as named.
+    let inside = cwd.as_deref().and_then(|cwd| {
+        let real = std::fs::canonicalize(cwd).ok();
+        real.iter()
+            .map(PathBuf::as_path)
+            .chain([cwd])
+            .find_map(|dir| canonical.strip_prefix(dir).ok())
+            .map(Path::to_path_buf)
+    });
+    inside.unwrap_or(canonical)
+}
+
+/// `a/./b/../c` as `a/c`, by the components alone.
+fn tidy(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
@@ -275,6 +334,50 @@ mod tests {
         assert!(
             why.iter()
                 .any(|w| w.contains("mode changed from exclusive to additive")),
+            "{why:?}"
+        );
+    }
+
+    #[test]
+    fn a_file_is_found_however_its_path_is_spelled() {
+        let p = planned(&["8613300000001"], &["8613300000007"]);
+        let cwd = std::env::current_dir().unwrap();
+        for spelling in [
+            "./t.yaml".to_string(),
+            "x/../t.yaml".to_string(),
+            cwd.join("t.yaml").display().to_string(),
+        ] {
+            let mut doc = reviewed(&p);
+            doc.targets[0].file = spelling.clone();
+            assert_eq!(
+                check(&doc, &p),
+                Verdict::Approved { skipped: 0 },
+                "{spelling}"
+            );
+        }
+        assert_eq!(
+            resolved(Path::new("./a/./b/../t.yaml")),
+            Path::new("a/t.yaml")
+        );
+    }
+
+    #[test]
+    fn a_file_not_in_the_plan_says_which_paths_were_compared() {
+        let p = planned(&["8613300000001"], &["8613300000007"]);
+        let mut doc = reviewed(&p);
+        doc.targets[0].file = "other/./t.yaml".into();
+        assert_eq!(
+            check(&doc, &p),
+            Verdict::Stale(vec![
+                "t.yaml (resolved: t.yaml) is not in the reviewed plan, which has business phone 8615800001795 under other/./t.yaml (resolved: other/t.yaml)".into()
+            ])
+        );
+        doc.targets[0].business_phone = "8615800009999".into();
+        let Verdict::Stale(why) = check(&doc, &p) else {
+            panic!("approved")
+        };
+        assert!(
+            why[0].ends_with("which has no target for business phone 8615800001795"),
             "{why:?}"
         );
     }

@@ -28,7 +28,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         Some(path) => match review::read(path)? {
             Ok(doc) => Some(doc),
             Err(why) => {
-                eprintln!("Refused: {why}");
+                crate::say!("Refused: {why}");
                 return Ok(Exit::Refused);
             }
         },
@@ -58,11 +58,22 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         .collect();
 
     // The plan is what the operator approves: show it in the chosen format
-    // (JSON output carries only the report, so it stays one document).
+    // (JSON output carries only the report, so it stays one document). With
+    // -q it is still shown when someone is about to be asked to approve it.
+    let asks = reviewed.is_none()
+        && !args.yes
+        && std::io::stdin().is_terminal()
+        && views
+            .iter()
+            .any(|p| p.refused.is_none() && p.plan.has_changes());
+    let show = |text: String| match asks {
+        true => out.print_always(&text),
+        false => out.print(&text),
+    };
     match args.format {
-        ReportFormat::Markdown => out.print(&render::plan_markdown(&views, &plan_errors))?,
+        ReportFormat::Markdown => show(render::plan_markdown(&views, &plan_errors))?,
         ReportFormat::Json => {}
-        ReportFormat::Text => out.print(&render::plan_text(&views, &plan_errors, out.color))?,
+        ReportFormat::Text => show(render::plan_text(&views, &plan_errors, out.color))?,
     }
 
     let mut exit = if plan_errors.is_empty() {
@@ -123,10 +134,13 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // report is the one document a pipeline reads, so it carries them all.
     let all_errors: Vec<TargetError> = plan_errors.iter().chain(&apply_errors).cloned().collect();
     match args.format {
-        ReportFormat::Json => out.print(&render::apply_json(&applied, &all_errors))?,
+        ReportFormat::Json => out.print_always(&render::apply_json(&applied, &all_errors))?,
         _ if applied.is_empty() && apply_errors.is_empty() => {}
         ReportFormat::Markdown => out.print(&render::apply_markdown(&applied, &apply_errors))?,
         ReportFormat::Text => out.print(&render::apply_text(&applied, &apply_errors, out.color))?,
+    }
+    if out.quiet && args.format != ReportFormat::Json {
+        super::output::problems(&[], &applied, &all_errors, false);
     }
     // Changes were made: the report comes first, and a job summary that
     // cannot be written is only a warning.

@@ -22,11 +22,18 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
     let errors = reconciled.errors;
 
     let checked_at = now_rfc3339();
-    out.print(&match args.format {
-        ReportFormat::Text => render::drift_text(&checked, &errors, out.color),
-        ReportFormat::Markdown => render::drift_markdown(&checked, &errors, &checked_at),
-        ReportFormat::Json => render::drift_json(&checked, &errors, &checked_at),
-    })?;
+    match args.format {
+        ReportFormat::Text => out.print(&render::drift_text(&checked, &errors, out.color))?,
+        ReportFormat::Markdown => {
+            out.print(&render::drift_markdown(&checked, &errors, &checked_at))?
+        }
+        ReportFormat::Json => {
+            out.print_always(&render::drift_json(&checked, &errors, &checked_at))?
+        }
+    }
+    if out.quiet && args.format != ReportFormat::Json {
+        super::output::problems(&[], &[], &errors, false);
+    }
     super::output::step_summary(|| render::drift_markdown(&checked, &errors, &checked_at));
     Ok(exit(&checked, &errors))
 }

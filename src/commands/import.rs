@@ -62,32 +62,34 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
 
     if !args.write {
         if !imported.dropped.is_empty() {
-            eprintln!(
+            crate::say!(
                 "warning: {} number(s) {} lists are not in the live list and are left out (with --write, import refuses to drop them unless --force):",
                 imported.dropped.len(),
                 path.display(),
             );
             list_dropped(&imported.dropped);
         }
-        out.print(&spliced.text)?;
+        // The file is the result asked for, as a JSON document is: printed
+        // with -q too (`import -q f.yaml > new.yaml` must not write nothing).
+        out.print_always(&spliced.text)?;
         return Ok(Exit::Success);
     }
 
     if !imported.dropped.is_empty() {
         if !args.force {
-            eprintln!(
+            crate::say!(
                 "Refusing to write {}: it lists {} number(s) the live list does not hold, and writing would drop them:",
                 path.display(),
                 imported.dropped.len()
             );
             list_dropped(&imported.dropped);
-            eprintln!(
+            crate::say!(
                 "They may be blocks still deferred (the user has not messaged the business in the last 24 hours) \
                  or undone outside the files. Run `blocklist apply` to block them, or pass --force to drop them from the file."
             );
             return Ok(Exit::Refused);
         }
-        eprintln!(
+        crate::say!(
             "WARNING: --force: dropping {} entr{} the live list does not hold:",
             imported.dropped.len(),
             plural(imported.dropped.len(), "y", "ies")
@@ -145,7 +147,7 @@ fn explain(target: &Target, imported: &Imported, comments_dropped: usize) {
         ));
     }
     if !imported.listed_in_unblock.is_empty() {
-        eprintln!(
+        crate::say!(
             "warning: live but listed in unblock: of {file}, so left out of blocked: (plan will unblock them): {}.",
             crate::render::user_list(&imported.listed_in_unblock)
         );
@@ -160,11 +162,11 @@ fn explain(target: &Target, imported: &Imported, comments_dropped: usize) {
 fn list_dropped(dropped: &[Dropped]) {
     for d in dropped {
         match d.expired {
-            Some(date) => eprintln!(
+            Some(date) => crate::say!(
                 "  {}  (expired {date}; dropping it changes no plan)",
                 d.user
             ),
-            None => eprintln!("  {}", d.user),
+            None => crate::say!("  {}", d.user),
         }
     }
 }

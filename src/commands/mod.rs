@@ -24,7 +24,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         (false, v) => 1 + v.min(2),
     });
     Progress::new(crate::log::verbosity(), std::io::stderr().is_terminal()).install();
-    let out = Output::new(cli.no_color);
+    let out = Output::new(cli.no_color, cli.quiet);
     // Commands that talk to providers run under a deadline and stop cleanly
     // on SIGINT or SIGTERM (see `crate::stop`).
     let timeout = match &cli.command {

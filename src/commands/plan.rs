@@ -23,26 +23,17 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     let errors = reconciled.errors;
 
     let created_at = now_rfc3339();
-    out.print(&match args.format {
-        Format::Text => render::plan_text(&planned, &errors, out.color),
-        Format::Markdown => render::plan_markdown(&planned, &errors),
-        Format::Json => render::plan_json(&planned, &errors, &created_at),
-        Format::Diff => render::plan_diff(&planned),
-    })?;
-    if args.format == Format::Diff {
+    match args.format {
+        Format::Text => out.print(&render::plan_text(&planned, &errors, out.color))?,
+        Format::Markdown => out.print(&render::plan_markdown(&planned, &errors))?,
+        Format::Json => out.print_always(&render::plan_json(&planned, &errors, &created_at))?,
+        Format::Diff => out.print(&render::plan_diff(&planned))?,
+    }
+    if args.format == Format::Diff && !out.quiet {
         // A diff has no room for these, and a reviewer must still see them.
-        for p in &planned {
-            let file = p.target.file.display();
-            if let Some(refusal) = &p.refused {
-                eprintln!("{file}: REFUSED, apply will send nothing: {refusal}");
-            }
-            for n in &p.notes {
-                eprintln!("{file}: note: {n}");
-            }
-        }
-        for e in &errors {
-            eprintln!("{}: error: {}", e.file.display(), e.message);
-        }
+        super::output::problems(&planned, &[], &errors, true);
+    } else if out.quiet && args.format != Format::Json {
+        super::output::problems(&planned, &[], &errors, false);
     }
     super::output::step_summary(|| render::plan_markdown(&planned, &errors));
     if let Some(path) = &args.out {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::output::note;
 use crate::cli::GuardArgs;
 use crate::config::{self, Target};
 use crate::date::Date;
@@ -36,16 +35,17 @@ pub struct Reconciled {
 /// one and returns `None`, so nothing is sent to any provider.
 pub fn load(paths: &[PathBuf]) -> Option<Vec<Target>> {
     let loaded = config::load(&or_current_dir(paths));
+    // Warnings are shown with -q too: it silences the rendering, not them.
     for w in &loaded.warnings {
-        note(format_args!("warning: {w}"));
+        crate::say!("warning: {w}");
     }
     if loaded.errors.is_empty() {
         return Some(loaded.targets);
     }
     for e in &loaded.errors {
-        eprintln!("error: {e}");
+        crate::say!("error: {e}");
     }
-    eprintln!(
+    crate::say!(
         "{} error(s) in the files; nothing was sent to any provider.",
         loaded.errors.len()
     );

@@ -4,6 +4,8 @@ use crate::cli::ValidateArgs;
 use crate::config::{self, Diagnostic};
 use crate::exit::Exit;
 use crate::render::ReportFormat;
+use crate::render::{code_span, escape_markdown as escape};
+use crate::workflow::{escape_data, escape_property};
 
 use super::output::Output;
 
@@ -12,20 +14,28 @@ pub fn run(args: ValidateArgs, out: &Output) -> anyhow::Result<Exit> {
 
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         let lines = annotations(&loaded.errors, &loaded.warnings);
-        if args.format == ReportFormat::Json {
-            // Keep stdout one JSON document; the runner reads workflow
-            // commands from the step's stderr too.
+        if args.format == ReportFormat::Json || out.quiet {
+            // Keep stdout one JSON document (or, with -q, empty); the runner
+            // reads workflow commands from the step's stderr too.
             eprint!("{lines}");
         } else {
-            out.print(&lines)?;
+            out.print_commands(&lines)?;
         }
     }
-    let text = match args.format {
-        ReportFormat::Json => json(&loaded),
-        ReportFormat::Markdown => markdown(&loaded),
-        ReportFormat::Text => text(&loaded),
-    };
-    out.print(&text)?;
+    match args.format {
+        ReportFormat::Json => out.print_always(&json(&loaded))?,
+        ReportFormat::Markdown => out.print(&markdown(&loaded))?,
+        ReportFormat::Text => out.print(&text(&loaded))?,
+    }
+    if out.quiet && args.format != ReportFormat::Json {
+        // -q silences the report, not what is wrong with the files.
+        for e in &loaded.errors {
+            crate::say!("error: {e}");
+        }
+        for w in &loaded.warnings {
+            crate::say!("warning: {w}");
+        }
+    }
     Ok(if loaded.errors.is_empty() {
         Exit::Success
     } else {
@@ -67,7 +77,13 @@ fn markdown(loaded: &config::Loaded) -> String {
     let mut s = String::from("### blocklist validate\n\n");
     for (label, list) in [("error", &loaded.errors), ("warning", &loaded.warnings)] {
         for d in list {
-            s.push_str(&format!("- **{label}** `{}`: {}\n", d.location, d.message));
+            // Messages quote values from the files: plain text, no links
+            // or mentions (see render::markdown::escape).
+            s.push_str(&format!(
+                "- **{label}** `{}`: {}\n",
+                code_span(&d.location.to_string()),
+                escape(&d.message)
+            ));
         }
     }
     s.push_str(&format!("\n{}\n", summary(loaded)));
@@ -115,15 +131,4 @@ fn annotations(errors: &[Diagnostic], warnings: &[Diagnostic]) -> String {
         }
     }
     s
-}
-
-/// Escaping rules of GitHub's workflow commands (`%`, CR, LF; plus `:` and `,` in properties).
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

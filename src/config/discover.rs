@@ -1,6 +1,7 @@
 //! Path arguments to desired-state files: a file is itself; a directory is
-//! every `*.yaml`/`*.yml` directly inside it (product.md §1), by name, so
-//! runs and their output are in the same order everywhere.
+//! every `*.yaml`/`*.yml` directly inside it, whatever the case of the
+//! extension (`shop.YAML` too), by name, so runs and their output are in
+//! the same order everywhere.
 
 use std::collections::HashSet;
 use std::fs;
@@ -41,6 +42,29 @@ pub(super) fn files(paths: &[PathBuf], report: &mut Report) -> Vec<PathBuf> {
             Err(e) => report.error(whole, io_message(path, &e)),
         }
     }
+    // A name that is not UTF-8 cannot be shown, matched against a reviewed
+    // plan or written to a report as it is, and skipping it would leave that
+    // phone unmanaged without a word: an error, shown with U+FFFD for the
+    // bytes that are not text. A newline in a name would split every message
+    // and plan line that names the file, and could make one look like a line
+    // of the tool's own (or a GitHub workflow command): an error, shown
+    // escaped.
+    found.retain(|f| {
+        let problem = match f.to_str() {
+            None => "the file name is not valid UTF-8 (shown with \u{fffd} for the bytes that are not); rename the file",
+            Some(name) if name.chars().any(char::is_control) => {
+                "the file name holds a control character (shown escaped); rename the file"
+            }
+            Some(_) => return true,
+        };
+        let whole = Location {
+            file: f.clone(),
+            line: 0,
+            column: 0,
+        };
+        report.error(whole, problem);
+        false
+    });
     // One file named twice (`dir` and `dir/a.yaml`) is one target, not two
     // targets fighting over one business phone.
     let mut seen = HashSet::new();
@@ -53,9 +77,15 @@ fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for item in fs::read_dir(dir)? {
         let item = item?;
         let name = item.file_name();
-        let Some(text) = name.to_str() else { continue };
-        // Hidden files are editor droppings (`.#shop.yaml`), not targets.
-        let wanted = !text.starts_with('.') && (text.ends_with(".yaml") || text.ends_with(".yml"));
+        // Hidden files are editor droppings (`.#shop.yaml`), not targets. A
+        // name that is not UTF-8 is taken when its extension says YAML, so
+        // `files` reports it rather than it being left out unseen.
+        let hidden = name.as_encoded_bytes().starts_with(b".");
+        let yaml = Path::new(&name)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+        let wanted = !hidden && yaml;
         // Follows symbolic links: a linked file counts, a dangling link is
         // reported when it is read.
         let is_dir = fs::metadata(item.path()).is_ok_and(|m| m.is_dir());
@@ -89,6 +119,79 @@ mod tests {
         let files = files(&[d.to_path_buf()], &mut report);
         assert_eq!(files, [d.join("a.yaml"), d.join("b.yml")]);
         assert!(report.errors.is_empty());
+    }
+
+    #[test]
+    fn a_file_name_with_a_control_character_is_an_error_shown_escaped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        touch(d, "evil\n::set-output name=a::b\n.yaml");
+        touch(d, "ok.yaml");
+        let named = d.join("named");
+        fs::create_dir(&named).expect("mkdir");
+        touch(&named, "bell\u{7}.yml");
+        let mut report = Report::default();
+        let files = files(&[d.to_path_buf(), named.join("bell\u{7}.yml")], &mut report);
+        assert_eq!(files, [d.join("ok.yaml")]);
+        let shown: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(
+            shown[0].ends_with("evil\\n::set-output name=a::b\\n.yaml: the file name holds a control character (shown escaped); rename the file"),
+            "{shown:?}"
+        );
+        assert!(
+            shown[1].contains("bell\\u{7}.yml: the file name"),
+            "{shown:?}"
+        );
+        assert!(
+            shown.iter().all(|s| !s.contains(['\n', '\u{7}'])),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn extensions_match_in_any_case() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for name in [
+            "shop.YAML",
+            "a.Yml",
+            "b.yaml",
+            "c.yAmL",
+            "d.YAML.bak",
+            ".e.YML",
+        ] {
+            touch(d, name);
+        }
+        let mut report = Report::default();
+        let files = files(&[d.to_path_buf()], &mut report);
+        let names: Vec<_> = files.iter().filter_map(|f| f.file_name()).collect();
+        assert_eq!(names, ["a.Yml", "b.yaml", "c.yAmL", "shop.YAML"]);
+        assert!(report.errors.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_an_error_naming_it() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let bad = std::ffi::OsStr::from_bytes(b"shop-\xff.YAML");
+        if fs::write(d.join(bad), "").is_err() {
+            return; // a file system that only takes UTF-8 names cannot have one
+        }
+        touch(d, "ok.yaml");
+        // Not a YAML file by its extension: not a target, not an error.
+        let _ = fs::write(d.join(std::ffi::OsStr::from_bytes(b"notes-\xff.txt")), "");
+        let mut report = Report::default();
+        let files = files(&[d.to_path_buf()], &mut report);
+        assert_eq!(files, [d.join("ok.yaml")]);
+        let shown: Vec<String> = report.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(shown.len(), 1, "{shown:?}");
+        assert!(
+            shown[0].ends_with("shop-\u{fffd}.YAML: the file name is not valid UTF-8 (shown with \u{fffd} for the bytes that are not); rename the file"),
+            "{shown:?}"
+        );
     }
 
     #[test]

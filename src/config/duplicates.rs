@@ -4,9 +4,18 @@
 //! both ids ties them together, so `user: P` and `user_id: X` are one person
 //! once a third entry says `{user: P, user_id: X}`.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::Location;
 use super::entry::Written;
 use super::tree::Report;
 use crate::user::{Lookup, User, phone_key};
+
+/// Duplicate warnings shown one by one per file; the rest are counted in one
+/// line. A file pasted together from exports can repeat a number a million
+/// times, and a million warnings bury everything else (and take minutes).
+pub(super) const SHOWN_PER_FILE: usize = 20;
 
 /// The list without repeats, each repeat a warning naming both places (a
 /// silent merge could hide a copy-paste mistake, but it is no reason to stop
@@ -21,12 +30,18 @@ use crate::user::{Lookup, User, phone_key};
 /// Entries that tie one id to two different others (one BSUID with two
 /// phones, or one phone with two BSUIDs) are an error: one of them is out
 /// of date, and guessing which could block or unblock the wrong person.
+///
+/// Past [`SHOWN_PER_FILE`] warnings in one file, one more says how many were
+/// left out, at the first of them.
 pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
     let mut kept: Vec<Option<Written>> = Vec::with_capacity(list.len());
     // Where an entry merged into another went: kept[i] is None and
     // moved[i] names the survivor (followed until it is not moved).
     let mut moved: Vec<usize> = Vec::with_capacity(list.len());
     let mut lookup: Lookup<usize> = Lookup::with_capacity(list.len());
+    // Per file: warnings shown, and the first one left out with the count.
+    let mut shown: HashMap<PathBuf, usize> = HashMap::new();
+    let mut left_out: HashMap<PathBuf, (Location, usize)> = HashMap::new();
     for written in list {
         let resolve = |mut i: usize| {
             while moved[i] != i {
@@ -66,6 +81,16 @@ pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
         for &at in &found {
             if let Some(earlier) = &kept[at] {
                 let later_lasts_longer = lasts(&written) > lasts(earlier);
+                let file = &written.entry.at.file;
+                let count = shown.entry(file.clone()).or_default();
+                if *count >= SHOWN_PER_FILE {
+                    left_out
+                        .entry(file.clone())
+                        .or_insert_with(|| (written.entry.at.clone(), 0))
+                        .1 += 1;
+                    continue;
+                }
+                *count += 1;
                 report.warn(
                     written.entry.at.clone(),
                     format!(
@@ -106,6 +131,18 @@ pub(super) fn dedupe(list: Vec<Written>, report: &mut Report) -> Vec<Written> {
         moved[first] = first;
         lookup.insert(&merged.entry.user, first);
         kept[first] = Some(merged);
+    }
+    let mut left_out: Vec<_> = left_out.into_iter().collect();
+    left_out.sort();
+    for (file, (at, count)) in left_out {
+        report.warn(
+            at,
+            format!(
+                "… and {count} more duplicate{} in {} (the first {SHOWN_PER_FILE} are shown)",
+                if count == 1 { "" } else { "s" },
+                file.display()
+            ),
+        );
     }
     kept.into_iter().flatten().collect()
 }
@@ -200,6 +237,33 @@ mod tests {
             [
                 "f.yaml:5:5: \"+86 133 0000 0002\" duplicates \"8613300000002\" at f.yaml:3:5; keeping the first"
             ]
+        );
+    }
+
+    #[test]
+    fn past_twenty_per_file_the_rest_are_counted_in_one_line() {
+        let mut report = Report::default();
+        let mut list: Vec<Written> = (0..1000).map(|i| written("8613300000001", i + 2)).collect();
+        let mut other = written("8613300000002", 3);
+        other.entry.at.file = "include.yaml".into();
+        list.push(other.clone());
+        list.push(other);
+        let kept = dedupe(list, &mut report);
+        assert_eq!(kept.len(), 2);
+        let shown: Vec<String> = report.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), SHOWN_PER_FILE + 2, "{shown:?}");
+        assert!(
+            shown[..SHOWN_PER_FILE]
+                .iter()
+                .all(|s| s.contains("duplicates"))
+        );
+        assert_eq!(
+            shown[SHOWN_PER_FILE],
+            "include.yaml:3:5: \"8613300000002\" duplicates \"8613300000002\" at include.yaml:3:5; keeping the first"
+        );
+        assert_eq!(
+            shown[SHOWN_PER_FILE + 1],
+            "f.yaml:23:5: … and 979 more duplicates in f.yaml (the first 20 are shown)"
         );
     }
 

@@ -110,6 +110,19 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Out
     let includes_ok = included.is_some();
     blocked.extend(included.unwrap_or_default());
     let blocked = duplicates::dedupe(blocked, w.report);
+    let capacity = crate::safety::CAPACITY;
+    if blocked.len() as u64 > capacity {
+        // Never appliable: the platform refuses blocks past its capacity.
+        let at = entry(map, "blocked").or_else(|| entry(map, "include"));
+        let span = at.map_or_else(|| mapping_span(map), |(k, _)| k.span());
+        w.error(
+            span,
+            format!(
+                "the desired set lists {} users (this file and its includes, each user once, expired entries included), more than the {capacity} a block list can hold; remove some or split them across business phones",
+                blocked.len()
+            ),
+        );
+    }
     let unblock = duplicates::dedupe(unblock, w.report);
     duplicates::conflicts(&blocked, &unblock, w.report);
     if matches!(settings, Some(ProviderSettings::Waha { .. })) {

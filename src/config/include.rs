@@ -46,6 +46,13 @@ pub(super) fn refs(w: &mut Walker, node: &Node) -> Vec<IncludeRef> {
         let Some(raw) = w.text(None, item, &format!("entry {} of include", index + 1)) else {
             continue;
         };
+        if raw.chars().any(char::is_control) {
+            w.error(
+                item.span(),
+                format!("include {raw:?} holds a control character; a file name with one would break every line that shows it"),
+            );
+            continue;
+        }
         if Path::new(raw).is_absolute() {
             w.error(
                 item.span(),

@@ -43,12 +43,16 @@ pub struct Location {
 }
 
 impl fmt::Display for Location {
+    /// Control characters in the path are shown escaped: a file name with a
+    /// newline must not break the message into lines it does not mean.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display().to_string();
+        let file = crate::workflow::escape_controls(&file);
         if self.line == 0 {
             // A problem with the file as a whole (missing, unreadable, a cycle).
-            write!(f, "{}", self.file.display())
+            write!(f, "{file}")
         } else {
-            write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+            write!(f, "{file}:{}:{}", self.line, self.column)
         }
     }
 }

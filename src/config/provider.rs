@@ -8,7 +8,7 @@ use marked_yaml::{Node, Span};
 use super::ProviderSettings;
 use super::credentials::{credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
-use crate::provider::http::shown_url;
+use crate::provider::http;
 
 mod cloud_api;
 
@@ -178,17 +178,21 @@ fn optional(
     Some(Some(value.to_string()))
 }
 
-/// `base_url`, without trailing slashes so clients can append paths. A bad
-/// one is quoted without `user:password@`: that part is a credential.
+/// `base_url`, without trailing slashes so clients can append paths.
 fn base_url(w: &mut Walker, map: &MarkedMappingNode) -> Option<Option<String>> {
-    let url = optional(w, map, "base_url", |v| {
-        let ok = v.starts_with("http://") || v.starts_with("https://");
-        (!ok).then(|| {
-            let shown = shown_url(v);
-            format!("provider.base_url {shown:?} must start with http:// or https://")
-        })
-    })?;
+    let url = optional(w, map, "base_url", |v| url_problem("base_url", v))?;
     Some(url.map(|u| u.trim_end_matches('/').to_string()))
+}
+
+/// The error for a bad `base_url` or `endpoint`, if it is one. It quotes the
+/// value without `user:password@` and without its query: either may be a
+/// credential, and this error goes to CI logs.
+fn url_problem(name: &str, value: &str) -> Option<String> {
+    let problem = http::url_problem(value)?;
+    Some(format!(
+        "provider.{name} {:?} {problem}",
+        http::quoted_url(value)
+    ))
 }
 
 /// Test support: the `provider:` settings of `yaml` (a file holding a
@@ -352,6 +356,52 @@ mod tests {
         );
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(e[1].contains("\"25.0\" is not a Graph API version; write it like v25.0"));
+    }
+
+    /// reqwest would send `user:password@` as Basic authentication, and a
+    /// query would ride on every request; both are refused, and the error
+    /// shows neither.
+    #[test]
+    fn a_base_url_with_credentials_is_refused_without_quoting_them() {
+        for (kind, url, shown, problem) in [
+            (
+                "nxcloud, appkey: a",
+                "https://ops:pa55w0rd@api.example/",
+                "https://api.example/",
+                "a user name or password (user:password@)",
+            ),
+            (
+                "waha",
+                "http://pa55w0rd@127.0.0.1:3000",
+                "http://127.0.0.1:3000",
+                "a user name or password (user:password@)",
+            ),
+            (
+                "cloud-api, phone_number_id: \"1\"",
+                "https://graph.example?access_token=pa55w0rd",
+                "https://graph.example?…",
+                "a query string (?…)",
+            ),
+        ] {
+            let yaml = format!("provider: {{kind: {kind}, base_url: \"{url}\"}}\n");
+            let (s, e) = settings("f.yaml", &yaml);
+            let col = yaml.find("\"http").unwrap() + 1;
+            assert_eq!(s, None);
+            assert_eq!(
+                e,
+                [format!(
+                    "f.yaml:1:{col}: provider.base_url \"{shown}\" must not hold {problem}: credentials come from the environment (see the README's Providers table), never from the URL"
+                )]
+            );
+        }
+        let (_, e) = settings(
+            "f.yaml",
+            "provider: {kind: waha, base_url: \"http://h/#x\"}\n",
+        );
+        assert_eq!(
+            e,
+            ["f.yaml:1:34: provider.base_url \"http://h/#…\" must not hold a fragment (#…)"]
+        );
     }
 
     #[test]

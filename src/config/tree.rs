@@ -16,18 +16,28 @@ pub(super) struct Report {
     pub warnings: Vec<Diagnostic>,
 }
 
+/// A message is one line: a path or value it names with a control
+/// character in it (a file name with a newline) is shown escaped.
+fn one_line(message: impl Into<String>) -> String {
+    let message = message.into();
+    match crate::workflow::escape_controls(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        escaped => escaped.into_owned(),
+    }
+}
+
 impl Report {
     pub fn error(&mut self, location: Location, message: impl Into<String>) {
         self.errors.push(Diagnostic {
             location,
-            message: message.into(),
+            message: one_line(message),
         });
     }
 
     pub fn warn(&mut self, location: Location, message: impl Into<String>) {
         self.warnings.push(Diagnostic {
             location,
-            message: message.into(),
+            message: one_line(message),
         });
     }
 }

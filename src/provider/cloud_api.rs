@@ -17,7 +17,6 @@ use crate::user::User;
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Serialize;
@@ -111,12 +110,7 @@ impl CloudApi {
     pub fn new(mut config: CloudApiConfig) -> anyhow::Result<Self> {
         config.url = config.url.trim_end_matches('/').to_string();
         let shown_url = http::shown_url(&config.url);
-        let url = reqwest::Url::parse(&config.url)
-            .with_context(|| format!("cloud-api URL {shown_url:?} is not a URL"))?;
-        anyhow::ensure!(
-            matches!(url.scheme(), "http" | "https"),
-            "cloud-api URL {shown_url:?} must start with http:// or https://"
-        );
+        let url = http::parse_url("cloud-api URL", &config.url)?;
         config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
         let auth = auth(&config)?;
         let client = http::client()?;

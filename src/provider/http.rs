@@ -63,6 +63,69 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// A configured URL (`base_url`, `endpoint`) as a message about it quotes
+/// it: [`shown_url`], with a query or fragment cut to `?…`/`#…`. A query is
+/// where a credential hides in a URL (`?access_token=…`), and a value that
+/// is being refused is exactly the one that may hold one.
+pub fn quoted_url(url: &str) -> String {
+    let shown = shown_url(url);
+    match shown.find(['?', '#']) {
+        Some(at) => format!("{}…", &shown[..=at]),
+        None => shown,
+    }
+}
+
+/// What is wrong with a configured provider URL, worded to follow its
+/// [`quoted_url`]; `None` when nothing is. Parsed as reqwest parses it, so
+/// what passes here is what requests go to.
+///
+/// `user:password@` is refused because reqwest turns it into an
+/// `Authorization: Basic` header (a server that echoes headers then prints
+/// it), and a query string because it would ride on every request and in
+/// every error, and `{base_url}/path` built from one is not the URL meant.
+/// Credentials belong in the environment, where they are kept secret.
+pub fn url_problem(url: &str) -> Option<String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Some("must start with http:// or https://".to_string());
+    }
+    let parsed = match reqwest::Url::parse(url) {
+        Ok(parsed) => parsed,
+        Err(e) => return Some(format!("is not a URL ({e})")),
+    };
+    let userinfo = !parsed.username().is_empty() || parsed.password().is_some();
+    let mut problems = Vec::new();
+    if userinfo {
+        problems.push("a user name or password (user:password@)");
+    }
+    if parsed.query().is_some() {
+        problems.push("a query string (?…)");
+    }
+    if parsed.fragment().is_some() {
+        problems.push("a fragment (#…)");
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let mut message = format!("must not hold {}", problems.join(" or "));
+    if userinfo || parsed.query().is_some() {
+        message.push_str(
+            ": credentials come from the environment (see the README's Providers table), never from the URL",
+        );
+    }
+    Some(message)
+}
+
+/// A configured URL as a client uses it, checked by [`url_problem`]; `what`
+/// names it in the error (`NxCloud base_url`). The loader refuses the same
+/// values with their place in the file; this keeps a client built any other
+/// way from sending `user:password@` as Basic authentication.
+pub fn parse_url(what: &str, url: &str) -> anyhow::Result<reqwest::Url> {
+    if let Some(problem) = url_problem(url) {
+        anyhow::bail!("{what} {:?} {problem}", quoted_url(url));
+    }
+    reqwest::Url::parse(url).with_context(|| format!("{what} {:?} is not a URL", quoted_url(url)))
+}
+
 /// Why an attempt came to nothing usable, already sorted by the rules in
 /// [`retry`]: to be tried again, or not.
 #[derive(Debug)]

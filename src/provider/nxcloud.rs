@@ -14,7 +14,6 @@ mod wire;
 use crate::user::User;
 use std::fmt;
 
-use anyhow::Context as _;
 use reqwest::header::HeaderValue;
 
 use super::http;
@@ -112,12 +111,7 @@ impl NxCloud {
     pub fn new(mut config: NxCloudConfig) -> anyhow::Result<Self> {
         config.base_url = config.base_url.trim_end_matches('/').to_string();
         let shown_base = http::shown_url(&config.base_url);
-        let url = reqwest::Url::parse(&config.base_url)
-            .with_context(|| format!("NxCloud base_url {shown_base:?} is not a URL"))?;
-        anyhow::ensure!(
-            matches!(url.scheme(), "http" | "https"),
-            "NxCloud base_url {shown_base:?} must start with http:// or https://"
-        );
+        http::parse_url("NxCloud base_url", &config.base_url)?;
         // Checked here so a bad key fails once, clearly, and without echoing it.
         anyhow::ensure!(
             HeaderValue::from_str(config.credentials.access_key()).is_ok(),

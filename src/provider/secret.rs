@@ -99,7 +99,10 @@ impl Redactor {
         Redactor { values }
     }
 
-    /// `text` with every occurrence of every value replaced by `***`.
+    /// `text` with every occurrence of every value replaced by `***`, and
+    /// so is whatever follows `Basic` or `Bearer` ([`hide_auth_credentials`]).
+    /// Control characters are shown escaped (`\n`, `\u{1b}`): a server's
+    /// text stays on its line and sends no escape sequence to a terminal.
     pub fn redact(&self, text: &str) -> String {
         let mut text = text.to_string();
         for value in &self.values {
@@ -107,17 +110,21 @@ impl Redactor {
                 text = text.replace(value.expose(), "***");
             }
         }
-        text
+        let text = hide_auth_credentials(&text);
+        crate::workflow::escape_controls(&text).into_owned()
     }
 
     fn reveals(&self, text: &str) -> bool {
         self.values
             .iter()
             .any(|value| text.contains(value.expose()))
+            || hide_auth_credentials(text) != text
+            || text.chars().any(char::is_control)
     }
 
-    /// The error as is, unless its message or a cause shows a value: then
-    /// the whole chain, as `{:#}` prints it, redacted.
+    /// The error as is, unless its message or a cause shows a value (or a
+    /// control character): then the whole chain, as `{:#}` prints it,
+    /// redacted.
     pub fn error(&self, error: anyhow::Error) -> anyhow::Error {
         let shown = format!("{error:#}");
         if self.reveals(&shown) {
@@ -146,6 +153,58 @@ impl Redactor {
             }),
         }
     }
+}
+
+/// `text` with the credentials of `Authorization` values it quotes hidden.
+///
+/// A server that echoes request headers shows an `Authorization` value
+/// whatever put it there: the client's own token (also hidden by value), a
+/// proxy's, or one built from a URL's `user:password@`. Its credential
+/// follows the scheme name as a token68 (RFC 9110 §11.4, RFC 7617, RFC
+/// 6750), so `Basic`/`Bearer` (any case, as a word) and whitespace followed
+/// by four or more token68 characters become `Basic ***`. A run of lowercase
+/// letters alone is left alone: that is prose ("Basic authentication
+/// failed", "Bearer token expired"), and base64 or a real token mixes in
+/// capitals, digits or symbols. `\` counts as a token character because
+/// some JSON encoders write `/` as `\/`.
+fn hide_auth_credentials(text: &str) -> String {
+    const SCHEMES: [&str; 2] = ["basic", "bearer"];
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=\\".contains(&b);
+    let bytes = text.as_bytes();
+    let lower = text.to_ascii_lowercase().into_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let scheme = SCHEMES
+            .iter()
+            .find(|s| lower[i..].starts_with(s.as_bytes()));
+        let at_word = i == 0 || !bytes[i - 1].is_ascii_alphanumeric();
+        let Some(scheme) = scheme.filter(|_| at_word) else {
+            i += 1;
+            continue;
+        };
+        let mut start = i + scheme.len();
+        let spaces = bytes[start..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
+        start += spaces;
+        let len = bytes[start..].iter().take_while(|b| is_token(**b)).count();
+        let token = &bytes[start..start + len];
+        let prose = token.iter().all(|b| b.is_ascii_lowercase());
+        if spaces == 0 || len < MIN_REDACTED_CHARS || prose {
+            i += scheme.len();
+            continue;
+        }
+        // Every index here is at an ASCII byte, so on a char boundary.
+        out.push_str(&text[copied..start]);
+        out.push_str("***");
+        copied = start + len;
+        i = copied;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 impl fmt::Debug for Redactor {
@@ -275,6 +334,43 @@ mod tests {
         let result = redactor.batch_result(Ok(result)).unwrap();
         assert_eq!(result.failed[0].message, "header accessKey=***");
         assert_eq!(result.done, ["1"]);
+    }
+
+    #[test]
+    fn echoed_authorization_values_are_hidden_whatever_put_them_there() {
+        let redactor = Redactor::new(["EAAG-own-token"]);
+        for (echoed, shown) in [
+            (
+                "authorization: Basic YWRtaW46cGE1NXcwcmQ=\r\nhost: x",
+                "authorization: Basic ***\\r\\nhost: x",
+            ),
+            (
+                r#"{"Authorization":"BEARER eyJhbGc.iOi\/x_y~z+1=="}"#,
+                r#"{"Authorization":"BEARER ***"}"#,
+            ),
+            ("Bearer EAAG-own-token", "Bearer ***"),
+            (
+                "a Basic\tYTpi and bearer  QWxh",
+                "a Basic\\t*** and bearer  ***",
+            ),
+            // Prose, a too-short value, and a scheme inside a word stay.
+            ("Basic authentication failed", "Basic authentication failed"),
+            ("Bearer token expired", "Bearer token expired"),
+            ("Basic Ab1", "Basic Ab1"),
+            ("SuperBasic QWxhZGRpbg==", "SuperBasic QWxhZGRpbg=="),
+            ("Basic: QWxhZGRpbg==", "Basic: QWxhZGRpbg=="),
+            (
+                "ünïcode Bearer Zz9 € Basic ЖЖЖЖ",
+                "ünïcode Bearer Zz9 € Basic ЖЖЖЖ",
+            ),
+        ] {
+            assert_eq!(redactor.redact(echoed), shown, "{echoed}");
+        }
+        let error = anyhow::anyhow!("echo:\r\n\x1b[2JAuthorization: Basic YWRtaW46cGE1NXcwcmQ=");
+        assert_eq!(
+            format!("{:#}", redactor.error(error)),
+            "echo:\\r\\n\\u{1b}[2JAuthorization: Basic ***"
+        );
     }
 
     #[test]

@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
@@ -116,12 +115,7 @@ impl Waha {
     pub fn new(mut config: WahaConfig) -> anyhow::Result<Self> {
         config.base_url = config.base_url.trim_end_matches('/').to_string();
         let shown_base = http::shown_url(&config.base_url);
-        let url = reqwest::Url::parse(&config.base_url)
-            .with_context(|| format!("WAHA base_url {shown_base:?} is not a URL"))?;
-        anyhow::ensure!(
-            matches!(url.scheme(), "http" | "https"),
-            "WAHA base_url {shown_base:?} must start with http:// or https://"
-        );
+        http::parse_url("WAHA base_url", &config.base_url)?;
         let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
         })?;

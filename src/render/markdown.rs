@@ -230,17 +230,42 @@ pub(super) fn file_cell(file: &std::path::Path) -> String {
 }
 
 /// Inside a code span only a backtick can end it early.
-fn code_span(s: &str) -> String {
+pub(crate) fn code_span(s: &str) -> String {
     one_line(s).replace('`', "'")
 }
 
-/// Text from files and servers must not open HTML (a stray `<details>` or
-/// `</details>` would swallow the rest of the comment) or break a table.
-pub(super) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+/// Text from files and servers, rendered as the plain text it is.
+///
+/// - HTML is not opened (a stray `<details>` or `</details>` would swallow
+///   the rest of the comment): `&`, `<`, `>` become entities.
+/// - A table is not broken: `|` is backslash-escaped.
+/// - No link: `[`, `]` (so `[text](url)` and `![img](url)` stay text), and
+///   the backslash itself, so data cannot undo an escape; a backtick too, so
+///   no code span hides the escapes that follow.
+/// - No mention or issue reference: GitHub links `@name` (and notifies the
+///   person), `#123` and `GH-123` in comments and summaries. A zero-width
+///   space written as `&#8203;` after `@` and `#` and inside `GH-` keeps the
+///   text as it reads while GitHub no longer finds the reference, the same
+///   escape Dependabot and Renovate use in the text they quote.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' | '[' | ']' | '\\' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' | '#' => {
+                out.push(c);
+                out.push_str("&#8203;");
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("GH-", "GH&#8203;-")
 }
 
 /// One row of the plan and drift summary tables: file, phone, provider,
@@ -419,6 +444,32 @@ mod tests {
         assert!(out.chars().count() <= BUDGET);
         assert!(out.starts_with("## blocklist plan\n\n"));
         assert!(out.contains("line(s) left out to stay under GitHub's 65536-character limit"));
+    }
+
+    #[test]
+    fn mentions_issue_references_and_links_from_files_are_plain_text() {
+        assert_eq!(
+            escape("ping @octocat, see #123 and GH-7: [click](https://evil.example) ![i](x)"),
+            "ping @&#8203;octocat, see #&#8203;123 and GH&#8203;-7: \\[click\\](https://evil.example) !\\[i\\](x)"
+        );
+        // Data cannot undo an escape, nor open a code span around one.
+        assert_eq!(escape("\\[x\\]`@a`"), "\\\\\\[x\\\\\\]\\`@&#8203;a\\`");
+        let t = target(
+            "blocklists/a.yaml",
+            ProviderSettings::Sandbox,
+            Mode::Exclusive,
+            &[(
+                "8613300000001",
+                Some("@trust-team #42 [form](https://evil.example)"),
+                None,
+            )],
+            &[],
+        );
+        let out = plan_markdown(&[planned(t, &[])], &[]);
+        assert!(
+            out.contains("@&#8203;trust-team #&#8203;42 \\[form\\](https://evil.example)"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub use json::{
     plan_document, plan_json, report_document,
 };
 pub use markdown::{apply_markdown, plan_markdown};
+pub(crate) use markdown::{code_span, escape as escape_markdown};
 pub use text::{apply_text, plan_text};
 
 /// One target's plan with everything a reader needs around it.

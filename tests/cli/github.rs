@@ -116,3 +116,125 @@ fn outside_github_actions_nothing_is_written() {
         .code(0);
     assert!(!summary.exists());
 }
+
+/// Every line of `text` that GitHub's runner would read as a workflow
+/// command (it splits at `\n` and `\r` and trims leading whitespace) is one
+/// of the tool's own annotations; the older `##[…]` form appears nowhere.
+fn assert_no_injected_command(what: &str, text: &str) {
+    for line in text.split(['\n', '\r']) {
+        let body = line.trim_start();
+        let own = body.starts_with("::error file=") || body.starts_with("::warning file=");
+        assert!(
+            !body.starts_with("::") || own,
+            "{what}: a workflow command from data: {line:?}\n{text}"
+        );
+        assert!(!line.contains("##["), "{what}: {line:?}\n{text}");
+    }
+}
+
+const INJECTED: &str = "::set-output name=approved::true";
+
+/// The report: a file named `evil\n::set-output name=approved::true\n.yaml`
+/// made plan and validate print a `::set-output` line in GitHub Actions.
+/// Such a name is an error now, shown escaped, and nothing is sent.
+#[test]
+fn a_file_name_with_a_newline_is_refused_shown_escaped() {
+    let emu = Emulator::start(&state(&["8613300000007"], &[]), &[]);
+    let ws = Workspace::new();
+    ws.target(&format!("bl/evil\n{INJECTED}\n.yaml"), &emu, FILE);
+    let summary = ws.path("summary.md");
+    let shown = format!("bl/evil\\n{INJECTED}\\n.yaml");
+    for args in [
+        &["validate", "bl"][..],
+        &["validate", "bl", "--format", "markdown"],
+        &["validate", "bl", "--format", "json"],
+        &["plan", "bl"],
+        &["plan", "bl", "--format", "markdown"],
+        &["plan", "bl", "--format", "diff"],
+        &["drift", "bl"],
+        &["apply", "bl", "--yes"],
+    ] {
+        let run = in_actions(&ws, args, &summary);
+        run.code(1);
+        assert_no_injected_command(&format!("{args:?}"), &run.all());
+        assert!(run.all().contains(&shown), "{args:?}: {}", run.all());
+        assert!(
+            run.all()
+                .contains("the file name holds a control character"),
+            "{args:?}: {}",
+            run.all()
+        );
+    }
+    // The annotation's file= property is escaped as GitHub documents.
+    let run = in_actions(&ws, &["validate", "bl"], &summary);
+    assert!(
+        run.stdout.contains(
+            "::error file=bl/evil%0A%3A%3Aset-output name=approved%3A%3Atrue%0A.yaml,line=1,col=1::"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(emu.requests(), 0, "nothing is sent");
+}
+
+/// A file name or a reason: neither can start a line with
+/// `::` in any output, and in markdown a reason's mentions, issue numbers and
+/// links are plain text.
+#[test]
+fn no_line_from_a_file_is_a_workflow_command() {
+    let emu = Emulator::start(&state(&["8613300000007"], &["8613300000001"]), &[]);
+    let ws = Workspace::new();
+    let name = format!("{INJECTED}.yaml");
+    ws.target(
+        &name,
+        &emu,
+        &format!(
+            "safety: {{max_unblock_ratio: 1}}
+blocked:
+  - user: \"8613300000001\"
+    reason: |
+      first line
+      {INJECTED}
+        ::add-mask::x ##[set-output name=approved;]true
+      ping @octocat about #1 and [this form](https://evil.example)
+  - \"+86 133 0000 0001\"
+"
+        ),
+    );
+    let summary = ws.path("summary.md");
+    for args in [
+        &["validate", &name][..],
+        &["validate", &name, "--format", "markdown"],
+        &["plan", &name],
+        &["plan", &name, "-vv", "--format", "markdown"],
+        &["plan", &name, "--format", "diff"],
+        &["plan", &name, "--format", "json"],
+        &["drift", &name, "--format", "markdown"],
+        &["import", &name],
+        &["apply", &name, "--yes", "--format", "markdown"],
+    ] {
+        let run = in_actions(&ws, args, &summary);
+        assert!(matches!(run.code, 0 | 2), "{args:?}: {}", run.all());
+        assert_no_injected_command(&format!("{args:?}"), &run.all());
+    }
+    let markdown = read(&summary);
+    assert_no_injected_command("the step summary", &markdown);
+    assert!(
+        markdown.contains(
+            "ping @&#8203;octocat about #&#8203;1 and \\[this form\\](https://evil.example)"
+        ),
+        "{markdown}"
+    );
+    // The duplicate is a warning, annotated with its data escaped.
+    let run = in_actions(&ws, &["validate", &name], &summary);
+    let annotation = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning file="))
+        .unwrap_or_else(|| panic!("no warning annotation:\n{}", run.stdout));
+    assert!(
+        annotation
+            .starts_with("::warning file=%3A%3Aset-output name=approved%3A%3Atrue.yaml,line="),
+        "{annotation}"
+    );
+}

@@ -160,3 +160,160 @@ fn an_unreachable_provider_is_an_error_naming_the_endpoint() {
     run.code(1);
     assert!(run.all().contains("/api/wa/getBlockUsers"), "{}", run.all());
 }
+
+/// `shop.YAML` and `shop.Yml` in a directory are targets like `shop.yaml`:
+/// skipping them left a phone never applied or drift-checked.
+#[test]
+fn extensions_in_any_case_are_targets() {
+    let emu = Emulator::start(&state(&["8613300000007"], &[]), &[]);
+    for name in ["shop.YAML", "shop.Yml"] {
+        let ws = Workspace::new();
+        ws.target(
+            &format!("bl/{name}"),
+            &emu,
+            "mode: additive\nblocked:\n  - \"8613300000001\"\n",
+        );
+        let run = ws.run(&["validate", "bl"]);
+        run.code(0);
+        assert!(run.stdout.contains("1 target(s) valid"), "{}", run.all());
+        let run = ws.run(&["plan", "bl", "--format", "json"]);
+        run.code(0);
+        let plan = run.json();
+        assert_eq!(plan["targets"][0]["file"], format!("bl/{name}"));
+        assert_eq!(plan["targets"][0]["block"][0], "8613300000001");
+    }
+}
+
+/// A file name that is not UTF-8 was skipped without a word; it is an error
+/// naming the file (as far as it can be shown), and nothing is sent.
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_an_error_and_nothing_is_sent() {
+    use std::os::unix::ffi::OsStrExt;
+    let emu = Emulator::start(&state(&["8613300000007"], &[]), &[]);
+    let ws = Workspace::new();
+    let good = ws.target(
+        "bl/good.yaml",
+        &emu,
+        "mode: additive\nblocked:\n  - \"8613300000001\"\n",
+    );
+    let bad = ws
+        .path("bl")
+        .join(std::ffi::OsStr::from_bytes(b"other-\xff.yaml"));
+    if std::fs::write(&bad, read(&good)).is_err() {
+        return; // a file system that only takes UTF-8 names cannot have one
+    }
+    let shown = "bl/other-\u{fffd}.yaml: the file name is not valid UTF-8";
+    for args in [
+        &["validate", "bl"][..],
+        &["plan", "bl"],
+        &["apply", "bl", "--yes"],
+        &["drift", "bl"],
+    ] {
+        let run = ws.run(args);
+        run.code(1);
+        assert!(run.all().contains(shown), "{args:?}: {}", run.all());
+    }
+    assert_eq!(emu.requests(), 0, "nothing is sent");
+}
+
+/// A desired-state file for the test phone on `emulator` listing `users`
+/// (one `- "…"` line each), written without building it in memory twice.
+fn write_list(
+    ws: &Workspace,
+    name: &str,
+    emulator: &Emulator,
+    users: impl Iterator<Item = String>,
+) {
+    use std::io::Write as _;
+    let path = ws.target(name, emulator, "mode: additive\nblocked:\n");
+    let file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    let mut file = std::io::BufWriter::new(file);
+    for user in users {
+        writeln!(file, "  - \"{user}\"").unwrap();
+    }
+    file.flush().unwrap();
+}
+
+/// Past the 64 000 a block list can hold, a desired set can never be
+/// applied: a validation error naming the count, and nothing is sent. A file
+/// of a million entries is refused before it is parsed.
+#[test]
+fn a_desired_set_above_capacity_is_an_error_naming_the_count() {
+    let emu = Emulator::start(&state(&[], &[]), &[]);
+    let ws = Workspace::new();
+    write_list(
+        &ws,
+        "over.yaml",
+        &emu,
+        (0..64_001).map(|i| format!("8614{i:09}")),
+    );
+    let run = ws.run(&["validate", "over.yaml"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains(
+            "over.yaml:7:1: the desired set lists 64001 users (this file and its includes, each user once, expired entries included), more than the 64000 a block list can hold"
+        ),
+        "{}",
+        run.all()
+    );
+    ws.run(&["plan", "over.yaml"]).code(1);
+
+    write_list(
+        &ws,
+        "huge.yaml",
+        &emu,
+        (0..1_000_000).map(|i| format!("8614{i:09}")),
+    );
+    let run = ws.run(&["validate", "huge.yaml"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains(
+            "huge.yaml: the file holds 1000000 list entries (\"- \" lines), far more than the 64000 users a block list can hold; refused without parsing it"
+        ),
+        "{}",
+        run.all()
+    );
+    ws.run(&["apply", "huge.yaml", "--yes"]).code(1);
+    assert_eq!(emu.requests(), 0, "nothing is sent");
+}
+
+/// A number repeated a thousand times: twenty warnings, then one line that
+/// counts the rest, and the run goes on.
+#[test]
+fn duplicate_warnings_are_summarised_past_twenty_per_file() {
+    let emu = Emulator::start(&state(&[], &[]), &[]);
+    let ws = Workspace::new();
+    let users = std::iter::once("8613300000002".to_string())
+        .chain(std::iter::repeat_n("8613300000001".to_string(), 1000));
+    write_list(&ws, "dups.yaml", &emu, users);
+    let run = ws.run(&["validate", "dups.yaml"]);
+    run.code(0);
+    assert_eq!(
+        run.stdout.matches("warning: ").count(),
+        21,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "warning: dups.yaml:30:5: … and 979 more duplicates in dups.yaml (the first 20 are shown)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("1 target(s) valid, 21 warning(s)."),
+        "{}",
+        run.stdout
+    );
+    let run = ws.run(&["plan", "dups.yaml", "--format", "json"]);
+    run.code(0);
+    assert_eq!(
+        run.stderr.matches("warning: ").count(),
+        21,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["targets"][0]["desired_count"], 2);
+}

@@ -16,6 +16,7 @@ mod interrupts;
 mod locking;
 mod progress;
 mod providers;
+mod quiet;
 mod reconcile;
 mod review;
 mod sandbox;

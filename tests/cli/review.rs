@@ -106,3 +106,62 @@ fn a_plan_from_another_version_is_refused_before_anything_is_read() {
     assert!(run.stderr.contains("blocklist 0.0.1"), "{}", run.stderr);
     assert_eq!(emu.requests(), before);
 }
+
+/// The report: `plan bl/ --out p.json` then `apply --plan p.json ./bl` (or
+/// the absolute path) refused with "not in the reviewed plan". Targets are
+/// matched by their resolved path, however it is spelled.
+#[test]
+fn a_reviewed_plan_applies_however_the_directory_is_spelled() {
+    let ws = Workspace::new();
+    let absolute = ws.path("bl").display().to_string();
+    for (planned_as, applied_as) in [
+        ("bl/", "./bl"),
+        ("bl/", absolute.as_str()),
+        ("./bl", "bl/"),
+        (absolute.as_str(), "bl"),
+        ("bl/../bl/t.yaml", "bl/t.yaml"),
+    ] {
+        let emu = Emulator::start(
+            &state(&["8613300000007"], &["8613300000001", "8613300000002"]),
+            &[],
+        );
+        ws.target("bl/t.yaml", &emu, FILE);
+        ws.run(&["plan", planned_as, "--out", "p.json"]).code(0);
+        let run = ws.run(&["apply", "--plan", "p.json", applied_as, "--format", "json"]);
+        run.code(0);
+        let r = &run.json()["targets"][0];
+        assert!(
+            r["refused"].is_null(),
+            "{planned_as} then {applied_as}: {}",
+            run.all()
+        );
+        assert_eq!(emu.blocked(), vec!["8613300000001", "8613300000002"]);
+    }
+}
+
+/// A file the plan does not hold is refused, saying which paths were
+/// compared, and nothing is sent for it.
+#[test]
+fn a_file_not_in_the_reviewed_plan_names_both_paths() {
+    let emu = Emulator::start(
+        &state(&["8613300000007"], &["8613300000001", "8613300000002"]),
+        &[],
+    );
+    let ws = Workspace::new();
+    ws.target("bl/t.yaml", &emu, FILE);
+    ws.run(&["plan", "bl", "--out", "p.json"]).code(0);
+    std::fs::rename(ws.path("bl"), ws.path("moved")).unwrap();
+    let run = ws.run(&["apply", "--plan", "p.json", "moved"]);
+    run.code(3);
+    assert!(
+        run.all().contains(&format!(
+            "moved/t.yaml (resolved: moved/t.yaml) is not in the reviewed plan, which has business phone {PHONE} under bl/t.yaml (resolved: bl/t.yaml)"
+        )),
+        "{}",
+        run.all()
+    );
+    let writes =
+        emu.by_route("/api/wa/createBlockUsers") + emu.by_route("/api/wa/deleteBlockUsers");
+    assert_eq!(writes, 0, "nothing is written");
+    assert_eq!(emu.blocked(), vec!["8613300000007"]);
+}

@@ -5,10 +5,9 @@
 use marked_yaml::Span;
 use marked_yaml::types::MarkedMappingNode;
 
-use super::{base_url, optional};
+use super::{base_url, optional, url_problem};
 use crate::config::ProviderSettings;
 use crate::config::tree::{Walker, entry};
-use crate::provider::http::shown_url;
 
 pub(super) const KEYS: [&str; 6] = [
     "phone_number_id",
@@ -41,22 +40,8 @@ pub(super) fn settings(
         })
     });
     let base_url = base_url(w, map);
-    // A bad endpoint is quoted without `user:password@`, a credential.
-    let endpoint = optional(w, map, "endpoint", |v| {
-        let web = v.starts_with("http://") || v.starts_with("https://");
-        let shown = shown_url(v);
-        if !web {
-            Some(format!(
-                "provider.endpoint {shown:?} must start with http:// or https://"
-            ))
-        } else if v.contains(['?', '#']) {
-            Some(format!(
-                "provider.endpoint {shown:?} must be the block-users URL itself, without a query"
-            ))
-        } else {
-            None
-        }
-    });
+    // The block-users URL itself: paging adds `?limit=&after=` to it.
+    let endpoint = optional(w, map, "endpoint", |v| url_problem("endpoint", v));
     // The value is never echoed: someone who puts the token here by mistake
     // must not see it copied into CI logs.
     let auth_header = optional(w, map, "auth_header", |v| {
@@ -211,7 +196,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                "f.yaml:1:39: provider.endpoint \"r.example/block_users?x=1\" must start with http:// or https://",
+                "f.yaml:1:39: provider.endpoint \"r.example/block_users?…\" must start with http:// or https://",
                 "f.yaml:1:80: provider.chunk_size \"1001\" is not a whole number from 1 to 1000 (users per block or unblock call)",
             ]
         );
@@ -221,19 +206,26 @@ mod tests {
             ));
             assert_eq!(e.len(), 1, "{bad}: {e:?}");
         }
-        let (_, e) =
-            settings("provider: {kind: cloud-api, endpoint: \"https://r.example/b?x=1\"}\n");
-        assert!(
-            e[0].ends_with("must be the block-users URL itself, without a query"),
-            "{e:?}"
+        // Neither the query nor the userinfo is quoted: either may be the
+        // credential the error is about.
+        let (_, e) = settings(
+            "provider: {kind: cloud-api, endpoint: \"https://r.example/b?access_token=pa55w0rd\"}\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "f.yaml:1:39: provider.endpoint \"https://r.example/b?…\" must not hold a query string (?…): credentials come from the environment (see the README's Providers table), never from the URL"
+            ]
         );
         let (_, e) = settings(
-            "provider: {kind: cloud-api, endpoint: \"https://ops:pa55w0rd@r.example/b?x=1\"}\n",
+            "provider: {kind: cloud-api, endpoint: \"https://ops:pa55w0rd@r.example/b?x=1#y\"}\n",
         );
+        assert_eq!(e.len(), 1, "{e:?}");
         assert!(
-            e[0].contains("\"https://r.example/b?x=1\" must be") && !e[0].contains("pa55w0rd"),
+            e[0].contains("\"https://r.example/b?…\" must not hold a user name or password (user:password@) or a query string (?…) or a fragment (#…): credentials come"),
             "{e:?}"
         );
+        assert!(!e[0].contains("pa55w0rd") && !e[0].contains("x=1"), "{e:?}");
     }
 
     #[test]

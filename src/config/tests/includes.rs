@@ -276,3 +276,22 @@ fn an_expired_copy_never_costs_the_permanent_block() {
     );
     assert!(!plan.has_changes(), "{plan:?}");
 }
+
+#[test]
+fn an_include_path_with_a_control_character_is_an_error_quoted_escaped() {
+    let s = Scratch::new();
+    s.write(
+        "shop.yaml",
+        &desired(
+            "8615800001795",
+            "include:\n  - \"lists/evil\\n::set-output name=a::b.yaml\"\n",
+        ),
+    );
+    let loaded = s.load(&["shop.yaml"]);
+    let shown: Vec<String> = loaded.errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(
+        shown[0].ends_with("shop.yaml:4:5: include \"lists/evil\\n::set-output name=a::b.yaml\" holds a control character; a file name with one would break every line that shows it"),
+        "{shown:?}"
+    );
+}

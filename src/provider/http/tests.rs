@@ -53,6 +53,45 @@ fn urls_are_shown_without_userinfo() {
     }
 }
 
+#[test]
+fn configured_urls_are_quoted_without_userinfo_or_query() {
+    for (url, quoted) in [
+        (
+            "https://user:pa55@api.example/x?access_token=pa55",
+            "https://api.example/x?…",
+        ),
+        ("http://127.0.0.1:3000/p#pa55", "http://127.0.0.1:3000/p#…"),
+        ("http://127.0.0.1:3000/", "http://127.0.0.1:3000/"),
+        ("api.example?token=pa55", "api.example?…"),
+    ] {
+        assert_eq!(quoted_url(url), quoted, "{url}");
+    }
+}
+
+#[test]
+fn configured_urls_may_hold_no_credentials() {
+    for good in [
+        "http://127.0.0.1:9",
+        "https://api2.nxcloud.com/",
+        "https://h/a@b",
+    ] {
+        assert_eq!(url_problem(good), None, "{good}");
+    }
+    for (bad, problem) in [
+        ("ftp://h", "must start with http://"),
+        ("http://", "is not a URL (empty host)"),
+        ("http://u:p@h", "must not hold a user name or password"),
+        ("http://u@h", "must not hold a user name or password"),
+        ("http://:p@h", "must not hold a user name or password"),
+        ("http://h?", "must not hold a query string"),
+        ("http://h/?access_token=t", "must not hold a query string"),
+        ("http://h#", "must not hold a fragment"),
+    ] {
+        let found = url_problem(bad).unwrap_or_default();
+        assert!(found.starts_with(problem), "{bad}: {found}");
+    }
+}
+
 #[tokio::test]
 async fn redirects_are_refused_and_the_other_host_hears_nothing() {
     let elsewhere = testing::serve(Answer::ok("{}")).await;
