@@ -124,14 +124,47 @@ pub enum ProviderSettings {
     Sandbox,
 }
 
-impl ProviderSettings {
-    /// The `provider.kind` spelling, as used in plans and reports.
-    pub fn kind(&self) -> &'static str {
+/// The provider kinds a file can name. Every `match` on it is exhaustive, so
+/// a new kind cannot silently fall into another's arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    NxCloud,
+    CloudApi,
+    Waha,
+    Sandbox,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::NxCloud, Kind::CloudApi, Kind::Waha, Kind::Sandbox];
+
+    /// The `provider.kind` spelling, as used in files, plans and reports.
+    pub const fn name(self) -> &'static str {
         match self {
-            ProviderSettings::NxCloud { .. } => "nxcloud",
-            ProviderSettings::CloudApi { .. } => "cloud-api",
-            ProviderSettings::Waha { .. } => "waha",
-            ProviderSettings::Sandbox => "sandbox",
+            Kind::NxCloud => "nxcloud",
+            Kind::CloudApi => "cloud-api",
+            Kind::Waha => "waha",
+            Kind::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl ProviderSettings {
+    pub fn kind(&self) -> Kind {
+        match self {
+            ProviderSettings::NxCloud { .. } => Kind::NxCloud,
+            ProviderSettings::CloudApi { .. } => Kind::CloudApi,
+            ProviderSettings::Waha { .. } => Kind::Waha,
+            ProviderSettings::Sandbox => Kind::Sandbox,
         }
     }
 }
