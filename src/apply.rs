@@ -63,7 +63,7 @@ impl TargetReport {
 /// check is made against the target's own entries, not against the plan, so
 /// a bug in planning cannot vouch for itself; a violation stops the target
 /// before anything is sent.
-pub async fn apply<P: Provider>(
+pub async fn apply<P: Provider + ?Sized>(
     provider: &P,
     target: &Target,
     plan: &Plan,
@@ -96,7 +96,7 @@ fn listed_now(target: &Target, today: Date) -> Lookup<()> {
     listed
 }
 
-async fn run<P: Provider>(
+async fn run<P: Provider + ?Sized>(
     provider: &P,
     desired: &Lookup<()>,
     plan: &Plan,
@@ -165,7 +165,7 @@ enum Direction {
 /// A provider that counts its own answers gets no second call: it would
 /// count those users twice, and it needs none, as it spends a request per
 /// user and retries each one itself until the answer is final (WAHA).
-async fn call<P: Provider>(provider: &P, direction: Direction, users: &[User]) -> Batch {
+async fn call<P: Provider + ?Sized>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     let mut result = send(provider, direction, users).await?;
     if provider.counts_answers() {
         return Ok(result);
@@ -200,7 +200,7 @@ async fn call<P: Provider>(provider: &P, direction: Direction, users: &[User]) -
     }
 }
 
-async fn send<P: Provider>(provider: &P, direction: Direction, users: &[User]) -> Batch {
+async fn send<P: Provider + ?Sized>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     match direction {
         Direction::Block => provider.block(users).await,
         Direction::Unblock => provider.unblock(users).await,
@@ -218,7 +218,7 @@ fn parts(outcome: Batch) -> (BatchResult, Option<anyhow::Error>) {
 impl TargetReport {
     /// Record what one chunk's call came to, also when it stopped part-way,
     /// then pass the stop on. `Ok(true)`: the platform said the list is full.
-    fn settle<P: Provider>(
+    fn settle<P: Provider + ?Sized>(
         &mut self,
         provider: &P,
         direction: Direction,

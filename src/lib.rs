@@ -20,6 +20,7 @@ pub mod number;
 pub mod plan;
 pub mod progress;
 pub mod provider;
+pub mod reconcile;
 pub mod render;
 pub mod review;
 pub mod safety;

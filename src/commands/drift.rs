@@ -8,6 +8,7 @@
 use crate::cli::DriftArgs;
 use crate::date::now_rfc3339;
 use crate::exit::Exit;
+use crate::reconcile;
 use crate::render::{self, PlannedTarget, ReportFormat, TargetError, drift::drifted};
 
 use super::output::Output;
@@ -17,7 +18,7 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(loaded, args.concurrency.into(), None).await;
+    let reconciled = reconcile::plan_all(loaded, args.concurrency.into(), None, false).await;
     let checked: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
     let errors = reconciled.errors;
 

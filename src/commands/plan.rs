@@ -4,6 +4,7 @@ use crate::cli::PlanArgs;
 use crate::date::now_rfc3339;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
+use crate::reconcile;
 use crate::render::{self, Format, PlannedTarget, TargetError};
 
 use super::output::{Output, note};
@@ -13,10 +14,12 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.targets.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(
+    let guards = targets::overrides(&args.guards);
+    let reconciled = reconcile::plan_all(
         loaded,
         args.targets.concurrency.into(),
-        Some(&targets::overrides(&args.guards)),
+        Some(&guards),
+        false,
     )
     .await;
     let planned: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();

@@ -5,9 +5,9 @@ use std::path::Path;
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{Node, Span};
 
-use super::{Kind, ProviderSettings};
 use super::credentials::{credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
+use super::{Kind, ProviderSettings};
 use crate::provider::http;
 
 mod cloud_api;
@@ -57,7 +57,10 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
         if keys(kind).contains(&name) {
             continue;
         }
-        let message = match Kind::ALL.into_iter().find(|other| keys(*other).contains(&name)) {
+        let message = match Kind::ALL
+            .into_iter()
+            .find(|other| keys(*other).contains(&name))
+        {
             Some(other) => format!(
                 "{name:?} is a setting of provider kind {other}, not {kind} ({kind} takes: {})",
                 takes(kind)

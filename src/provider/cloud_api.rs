@@ -26,7 +26,7 @@ use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
 use super::secret::{Redactor, Secret};
-use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
+use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, codes};
 use exchange::{Answer, Request};
 use usage::Throttle;
 
@@ -267,19 +267,25 @@ impl CloudApi {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for CloudApi {
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        let listed = self.read_all().await;
-        listed.map_err(|error| self.redactor.error(error))
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            let listed = self.read_all().await;
+            listed.map_err(|error| self.redactor.error(error))
+        })
     }
 
-    async fn block(&self, users: &[User]) -> Batch {
-        let result = self.write(Direction::Block, users).await;
-        self.redactor.batch_result(result)
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.write(Direction::Block, users).await;
+            self.redactor.batch_result(result)
+        })
     }
 
-    async fn unblock(&self, users: &[User]) -> Batch {
-        let result = self.write(Direction::Unblock, users).await;
-        self.redactor.batch_result(result)
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.write(Direction::Unblock, users).await;
+            self.redactor.batch_result(result)
+        })
     }
 
     fn max_batch(&self) -> usize {

@@ -23,7 +23,7 @@ pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
-use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
+use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 use exchange::Answer;
 
@@ -208,23 +208,29 @@ impl NxCloud {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for NxCloud {
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        let listed = self.read_all().await;
-        listed.map_err(|error| self.redactor.error(error))
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            let listed = self.read_all().await;
+            listed.map_err(|error| self.redactor.error(error))
+        })
     }
 
     /// One request per batch: it is answered whole or not at all, so an
     /// error hands back no partial result.
-    async fn block(&self, users: &[User]) -> Batch {
-        let result = self.write(Endpoint::Block, users).await;
-        self.redactor
-            .batch_result(result.map_err(Interrupted::from))
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.write(Endpoint::Block, users).await;
+            self.redactor
+                .batch_result(result.map_err(Interrupted::from))
+        })
     }
 
-    async fn unblock(&self, users: &[User]) -> Batch {
-        let result = self.write(Endpoint::Unblock, users).await;
-        self.redactor
-            .batch_result(result.map_err(Interrupted::from))
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.write(Endpoint::Unblock, users).await;
+            self.redactor
+                .batch_result(result.map_err(Interrupted::from))
+        })
     }
 
     fn max_batch(&self) -> usize {

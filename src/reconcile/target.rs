@@ -1,0 +1,82 @@
+//! One target's steps: list and plan (with its guard), then apply.
+
+use crate::apply::{self, TargetReport};
+use crate::config::Target;
+use crate::date::Date;
+use crate::plan;
+use crate::progress::Progress;
+use crate::render::{AppliedTarget, PlannedTarget, TargetError};
+use crate::safety::{self, Overrides};
+
+use super::{Client, Planned, error};
+
+/// Read the live list (and what the provider never confirmed), plan, and
+/// check the plan against the guards when `guards` is given (plan and
+/// apply; drift only reports, so it passes none).
+pub async fn plan(
+    target: Target,
+    client: Client,
+    today: Date,
+    guards: Option<&Overrides>,
+) -> Result<Planned, TargetError> {
+    crate::info!("{}: reading the live block list", target.file.display());
+    let bar = Progress::current().listing(&target.file.display().to_string(), &client);
+    let listed = match client.list().await {
+        Ok(live) => client.unconfirmed().await.map(|unsure| (live, unsure)),
+        Err(e) => Err(e),
+    };
+    drop(bar);
+    let (live, unconfirmed) = listed.map_err(|e| error(&target, e))?;
+    let mut plan = plan::plan(&target, &live, today);
+    plan.resend(&unconfirmed);
+    let refused = guards.and_then(|g| safety::check(&plan, target.mode, &target.safety, g));
+    let notes = client.notes(&unconfirmed);
+    Ok(Planned {
+        planned: PlannedTarget {
+            target,
+            plan,
+            refused,
+            notes,
+        },
+        client,
+    })
+}
+
+/// Carry out one target's plan. A target that stops part-way reports what
+/// it did, with the error beside it.
+pub async fn apply(
+    p: Planned,
+    skipped: usize,
+    chunk_size: usize,
+) -> (AppliedTarget, Option<TargetError>) {
+    let target = &p.planned.target;
+    crate::info!("{}: applying", target.file.display());
+    let plan = &p.planned.plan;
+    let planned = (plan.block.len() + plan.unblock.len()) as u64;
+    let label = target.file.display().to_string();
+    let bar = Progress::current().applying(&label, planned, &p.client);
+    let (mut report, failure) = apply::apply(p.client.as_ref(), target, plan, chunk_size).await;
+    drop(bar);
+    report.skipped_already_done = skipped;
+    let failure = failure.map(|e| error(target, e));
+    let applied = AppliedTarget {
+        target: p.planned.target,
+        report,
+    };
+    (applied, failure)
+}
+
+/// The report of a target nothing was sent for: refused, or with nothing
+/// left to do beyond what was `skipped` as already done.
+pub fn untouched(p: Planned, refused: Option<String>, skipped: usize) -> AppliedTarget {
+    AppliedTarget {
+        target: p.planned.target,
+        report: TargetReport {
+            refused,
+            skipped_already_done: skipped,
+            requests: p.client.stats().requests(),
+            retries: p.client.stats().retries(),
+            ..Default::default()
+        },
+    }
+}
