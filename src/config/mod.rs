@@ -223,7 +223,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let mut report = tree::Report::default();
     let files = discover::files(paths, &mut report);
     let mut includes = include::Includes::default();
-    let outcomes: Vec<file::Outcome> = files
+    let outcomes: Vec<file::Walked> = files
         .iter()
         .map(|path| file::load(path, &mut includes, &mut report))
         .collect();
@@ -245,7 +245,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// Two files governing one business phone would undo each other's work on
 /// every apply (each unblocks what only the other lists), so neither is used.
 /// Returns the indexes of the files involved.
-fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+fn one_file_per_phone(outcomes: &[file::Walked], report: &mut tree::Report) -> HashSet<usize> {
     let mut first: HashMap<String, (usize, &Location)> = HashMap::new();
     let mut contested = HashSet::new();
     for (i, outcome) in outcomes.iter().enumerate() {
@@ -274,7 +274,7 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
 /// of what they blocked (`a.yaml` and `a.yml` share the default ledger, as do
 /// two files naming the same `ledger:`, or two paths that are one file
 /// through a symbolic or hard link), so neither is used.
-fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+fn one_file_per_ledger(outcomes: &[file::Walked], report: &mut tree::Report) -> HashSet<usize> {
     let mut first: HashMap<PathBuf, (usize, &Path)> = HashMap::new();
     // A hard link has no path in common with its twin: only the device and
     // inode of an existing file say they are one.

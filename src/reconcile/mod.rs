@@ -24,7 +24,7 @@ use crate::date::Date;
 use crate::provider::ledger::lock::LedgerLock;
 use crate::render::PlanDocument;
 use crate::render::{AppliedTarget, PlannedTarget, TargetError};
-use crate::review::{self, Verdict};
+use crate::review::{self, Review};
 use crate::safety::Overrides;
 use crate::sandbox::Sandboxes;
 
@@ -71,13 +71,13 @@ pub fn decide(p: &PlannedTarget, reviewed: Option<&PlanDocument>) -> Decision {
         return Decision::Refuse(guard.to_string());
     }
     let skipped = match verdict {
-        Some(Verdict::Stale(why)) => {
+        Some(Review::Stale(why)) => {
             return Decision::Refuse(format!(
                 "the reviewed plan no longer matches: {}",
                 why.join("; ")
             ));
         }
-        Some(Verdict::Approved { skipped }) => skipped,
+        Some(Review::Approved { skipped }) => skipped,
         None => 0,
     };
     if p.plan.has_changes() {
