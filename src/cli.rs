@@ -164,6 +164,11 @@ pub struct ApplyArgs {
     /// Also write the apply report as JSON to FILE (written atomically), whatever --format is.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// Send blocks only, never unblocks: safe for a scheduled job that
+    /// retries deferred blocks without a reviewer.
+    #[arg(long)]
+    pub blocks_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +184,10 @@ pub struct DriftArgs {
     /// Output format (markdown is made to open or update an issue).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+
+    /// Count blocks waiting for their users to write (deferred) as drift too.
+    #[arg(long)]
+    pub strict: bool,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod date;
+pub mod deferral;
 pub mod emulator;
 pub mod exit;
 pub mod fsutil;

@@ -240,6 +240,7 @@ mod tests {
             target,
             refused: None,
             notes: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 

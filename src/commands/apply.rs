@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::cli::ApplyArgs;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
-use crate::reconcile::{self, ApplyOptions, Applying, Decision};
+use crate::reconcile::{self, ApplyOptions, Applying, Decision, PlanOptions};
 use crate::render::{self, AppliedTarget, PlannedTarget, ReportFormat, TargetError};
 use crate::review;
 
@@ -34,7 +34,12 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&paths) else {
         return Ok(Exit::Error);
     };
-    let guards = targets::overrides(&args.guards);
+    let planning = PlanOptions {
+        concurrency: args.targets.concurrency.into(),
+        guards: Some(targets::overrides(&args.guards)),
+        lock: true,
+        blocks_only: args.blocks_only,
+    };
     let options = ApplyOptions {
         chunk_size: args.chunk_size.into(),
         concurrency: args.targets.concurrency.into(),
@@ -44,9 +49,9 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
     // applies as soon as its own plan is ready. Otherwise every plan is
     // shown and someone must say yes first.
     let applying = if reviewed.is_some() || args.yes {
-        reconcile::plan_and_apply(loaded, &guards, reviewed.map(Arc::new), options).await
+        reconcile::plan_and_apply(loaded, &planning, reviewed.map(Arc::new), options).await
     } else {
-        match plan_then_ask(loaded, &guards, options, &args, out).await? {
+        match plan_then_ask(loaded, &planning, options, &args, out).await? {
             Asked::Applied(applying) => applying,
             Asked::Declined(exit) => return Ok(exit),
         }
@@ -135,12 +140,12 @@ enum Asked {
 /// Plan every target, show the plans, ask, then apply the approved ones.
 async fn plan_then_ask(
     loaded: Vec<crate::config::Target>,
-    guards: &crate::safety::Overrides,
+    steps: &PlanOptions,
     options: ApplyOptions,
     args: &ApplyArgs,
     out: &Output,
 ) -> anyhow::Result<Asked> {
-    let mut planning = reconcile::plan_all(loaded, options.concurrency, Some(guards), true).await;
+    let mut planning = reconcile::plan_all(loaded, steps).await;
     let views: Vec<PlannedTarget> = planning.planned.iter().map(|p| p.planned.clone()).collect();
     let plan_errors = std::mem::take(&mut planning.errors);
     let asks = std::io::stdin().is_terminal()

@@ -46,6 +46,21 @@ pub struct Planning {
     _locks: Vec<LedgerLock>,
 }
 
+/// How targets are planned.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Targets at once.
+    pub concurrency: usize,
+    /// Check each plan against the safety guards (plan and apply; drift
+    /// only reports, so it passes none).
+    pub guards: Option<Overrides>,
+    /// Lock each WAHA target's ledger first (apply).
+    pub lock: bool,
+    /// Plan no unblocks: `apply --blocks-only`, for a scheduled job that
+    /// retries deferred blocks without a reviewer.
+    pub blocks_only: bool,
+}
+
 /// How apply carries a plan out.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
@@ -87,27 +102,14 @@ pub fn decide(p: &PlannedTarget, reviewed: Option<&PlanDocument>) -> Decision {
     }
 }
 
-/// Connect to every target and plan it. With `guards`, each plan is checked
-/// against the safety guards (plan and apply); without, it is not (drift
-/// only reports). With `lock`, each WAHA target's ledger is locked first
-/// (apply).
-pub async fn plan_all(
-    targets: Vec<Target>,
-    concurrency: usize,
-    guards: Option<&Overrides>,
-    lock: bool,
-) -> Planning {
+/// Connect to every target and plan it, as `options` say.
+pub async fn plan_all(targets: Vec<Target>, options: &PlanOptions) -> Planning {
     let today = Date::today_utc();
-    let (connected, prepared) = connect_all(targets, lock).await;
-    let guards = guards.cloned().map(Arc::new);
-    let results = runner::run_all(connected, concurrency, |(index, target, client)| {
-        let guards = guards.clone();
-        async move {
-            (
-                index,
-                target::plan(target, client, today, guards.as_deref()).await,
-            )
-        }
+    let (connected, prepared) = connect_all(targets, options.lock).await;
+    let steps = Arc::new(options.clone());
+    let results = runner::run_all(connected, options.concurrency, |(index, target, client)| {
+        let steps = steps.clone();
+        async move { (index, target::plan(target, client, today, &steps).await) }
     })
     .await;
     let mut planned = Vec::with_capacity(results.len());
@@ -146,17 +148,17 @@ pub struct Applying {
 /// approval).
 pub async fn plan_and_apply(
     targets: Vec<Target>,
-    guards: &Overrides,
+    planning: &PlanOptions,
     reviewed: Option<Arc<PlanDocument>>,
     options: ApplyOptions,
 ) -> Applying {
     let today = Date::today_utc();
-    let (connected, prepared) = connect_all(targets, true).await;
-    let guards = Arc::new(guards.clone());
+    let (connected, prepared) = connect_all(targets, planning.lock).await;
+    let steps = Arc::new(planning.clone());
     let results = runner::run_all(connected, options.concurrency, |(index, target, client)| {
-        let (guards, reviewed) = (guards.clone(), reviewed.clone());
+        let (steps, reviewed) = (steps.clone(), reviewed.clone());
         async move {
-            let p = match target::plan(target, client, today, Some(&guards)).await {
+            let p = match target::plan(target, client, today, &steps).await {
                 Ok(p) => p,
                 Err(e) => return (index, Err(e)),
             };
