@@ -232,6 +232,7 @@ mod tests {
             blocked: entries,
             unblock: Vec::new(),
             safety: Default::default(),
+            includes: Vec::new(),
         };
         let live: Vec<User> = live.iter().map(|s| User::from(*s)).collect();
         let today = crate::date::Date::parse("2026-11-21").unwrap();

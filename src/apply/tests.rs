@@ -131,6 +131,7 @@ fn listing(users: &[User]) -> Target {
             .collect(),
         unblock: Vec::new(),
         safety: Default::default(),
+        includes: Vec::new(),
     }
 }
 

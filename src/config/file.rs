@@ -108,7 +108,8 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Wal
 
     let included = includes.resolve(w.file, &refs, w.report);
     let includes_ok = included.is_some();
-    blocked.extend(included.unwrap_or_default());
+    let (included, inclusions) = included.unwrap_or_default();
+    blocked.extend(included);
     let blocked = duplicates::dedupe(blocked, w.report);
     let capacity = crate::safety::CAPACITY;
     if blocked.len() as u64 > capacity {
@@ -138,6 +139,7 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Wal
             blocked: blocked.into_iter().map(|b| b.entry).collect(),
             unblock: unblock.into_iter().map(|u| u.entry).collect(),
             safety,
+            includes: inclusions,
         }),
         _ => None,
     };

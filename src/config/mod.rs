@@ -204,6 +204,39 @@ pub struct Target {
     pub blocked: Vec<Entry>,
     pub unblock: Vec<Entry>,
     pub safety: Safety,
+    /// Every file the target includes, with the include item that first
+    /// brought it in, so `why` can show how an entry reached the target.
+    pub includes: Vec<Inclusion>,
+}
+
+/// An include file, as the entries it holds name it (their `at.file`), and
+/// the `include:` item, in the including file, that brought it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inclusion {
+    pub file: PathBuf,
+    pub at: Location,
+}
+
+impl Target {
+    /// How `file` reached this target: the include items from the target's
+    /// own file down to the one that brought `file` in (empty for the
+    /// target's own file).
+    pub fn include_chain(&self, file: &Path) -> Vec<&Location> {
+        let mut chain = Vec::new();
+        let mut current = file;
+        while current != self.file.as_path() {
+            let Some(step) = self.includes.iter().find(|i| i.file == current) else {
+                break;
+            };
+            chain.push(&step.at);
+            current = &step.at.file;
+            if chain.len() > self.includes.len() {
+                break; // a cycle would have been an error; never loop
+            }
+        }
+        chain.reverse();
+        chain
+    }
 }
 
 /// The outcome of loading some paths: every target that validated, and

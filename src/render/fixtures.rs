@@ -65,6 +65,7 @@ pub fn target(
         blocked: entries(file, blocked),
         unblock: entries(file, unblock),
         safety: Safety::default(),
+        includes: Vec::new(),
     }
 }
 
