@@ -7,6 +7,7 @@ use std::path::Path;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use marked_yaml::{Node, Span};
 
+use super::excerpt::Sources;
 use super::{Diagnostic, Location};
 
 /// Everything found so far, across all files of one `load`.
@@ -14,6 +15,8 @@ use super::{Diagnostic, Location};
 pub(super) struct Report {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// The text of each file read, for the excerpts under diagnostics.
+    pub sources: Sources,
 }
 
 /// A message is one line: a path or value it names with a control
@@ -31,6 +34,7 @@ impl Report {
         self.errors.push(Diagnostic {
             location,
             message: one_line(message),
+            excerpt: None,
         });
     }
 
@@ -38,6 +42,7 @@ impl Report {
         self.warnings.push(Diagnostic {
             location,
             message: one_line(message),
+            excerpt: None,
         });
     }
 }

@@ -46,7 +46,7 @@ impl Scratch {
         let prefix = format!("{}/", self.dir.path().display());
         let show = |ds: &[super::Diagnostic]| -> Vec<String> {
             ds.iter()
-                .map(|d| d.to_string().replace(&prefix, ""))
+                .map(|d| d.headline().replace(&prefix, ""))
                 .collect()
         };
         (show(&loaded.errors), show(&loaded.warnings))
@@ -142,6 +142,35 @@ fn three_errors_in_one_file_are_all_reported() {
         ]
     );
     assert!(loaded.targets.is_empty());
+}
+
+/// What users read: the headline, then the line with a caret under the
+/// value, taken from the text already read (including an include's, and a
+/// file that is not UTF-8, shown as far as it can be).
+#[test]
+fn diagnostics_show_the_line_with_a_caret() {
+    let s = Scratch::new();
+    s.write(
+        "shop.yaml",
+        &format!("business_phone: \"+86 158 0000 1795\"\n{PROVIDER}include: [l.yaml]\nblocked:\n  - \"86133xx\"\n"),
+    );
+    s.write("l.yaml", "blocked:\n\t- x\n");
+    std::fs::write(s.path("bad.yaml"), b"a: 1\nbb: \"\xff\"\n").expect("write");
+    let loaded = s.load(&["shop.yaml", "bad.yaml"]);
+    let prefix = s.path("").display().to_string();
+    let shown: Vec<String> = loaded
+        .errors
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, ""))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "shop.yaml:5:5: \"86133xx\" is not a phone number (unexpected character 'x'; only digits, '+', spaces, dashes, dots and parentheses are allowed)\n    5 |   - \"86133xx\"\n      |     ^~~~~~~~~",
+            "l.yaml:2:2: the file is not valid YAML: tabs disallowed within this context (block indentation)\n    2 | \\t- x\n      |   ^",
+            "bad.yaml:2:6: the file is not valid UTF-8 (byte 0xff); save it as UTF-8\n    2 | bb: \"\u{fffd}\"\n      |      ^~",
+        ]
+    );
 }
 
 #[test]
