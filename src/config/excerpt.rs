@@ -207,7 +207,7 @@ fn token_len(rest: &[char]) -> usize {
             }
             1
         }
-        Some(c) if !"[]{},#&*!|>%@`-?:".contains(*c) && !c.is_whitespace() => rest
+        Some(_) if starts_plain(rest) => rest
             .iter()
             .enumerate()
             .take_while(|(i, c)| {
@@ -217,6 +217,16 @@ fn token_len(rest: &[char]) -> usize {
             .count(),
         _ => 1,
     }
+}
+
+/// Whether `rest` starts a plain (unquoted) value. `-`, `?` and `:` do
+/// when no blank follows (`-3`); followed by one they are indicators.
+fn starts_plain(rest: &[char]) -> bool {
+    let Some(&c) = rest.first() else {
+        return false;
+    };
+    let indicator = "-?:".contains(c) && rest.get(1).is_none_or(|n| n.is_whitespace());
+    !("[]{},#&*!|>%@`".contains(c) || c.is_whitespace() || indicator)
 }
 
 #[cfg(test)]
@@ -230,6 +240,8 @@ mod tests {
             "   14 |   - \"86133xx\"\n      |     ^~~~~~~~~"
         );
         assert_eq!(render("bloked:", 3, 1), "    3 | bloked:\n      | ^~~~~~");
+        assert_eq!(render("  n: -3", 5, 6), "    5 |   n: -3\n      |      ^~");
+        assert_eq!(render("  - x", 5, 3), "    5 |   - x\n      |   ^");
         assert_eq!(
             render("mode: additiv # typo", 3, 7),
             "    3 | mode: additiv # typo\n      |       ^~~~~~~"
