@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, the real emulator, real HTTP on loopback.
 
+mod corpus;
 mod harness;
 
 mod bsuid;

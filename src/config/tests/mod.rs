@@ -56,63 +56,39 @@ impl Scratch {
 pub(super) const PROVIDER: &str =
     "provider: {kind: nxcloud, appkey: testapp, base_url: \"http://127.0.0.1:9\"}\n";
 
-/// The first line of each case: `# expect: <line>:<col>: <message part>`.
-fn expectation(path: &Path) -> (usize, usize, String) {
-    let text = fs::read_to_string(path).expect("corpus files are UTF-8");
-    let first = text.lines().next().unwrap_or_default();
-    let rest = first.strip_prefix("# expect: ").unwrap_or_else(|| {
-        panic!(
-            "{}: first line must be `# expect: L:C: message`",
-            path.display()
-        )
-    });
-    let mut parts = rest.splitn(3, ':');
-    let mut number = || -> usize {
-        parts
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{}: bad expect line {first:?}", path.display()))
-    };
-    let (line, column) = (number(), number());
-    let message = parts.next().unwrap_or_default().trim().to_string();
-    (line, column, message)
-}
+// The corpus is shared with the CLI tests, which run the same cases
+// through the binary.
+#[path = "../../../tests/cli/corpus.rs"]
+mod corpus;
 
 #[test]
 fn every_broken_file_fails_where_and_how_its_expect_line_says() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 15, "only {} cases", cases.len());
-    for case in cases {
-        let (line, column, message) = expectation(&case);
-        let loaded = load(std::slice::from_ref(&case));
+    for case in corpus::cases() {
+        let loaded = load(std::slice::from_ref(&case.path));
         assert!(
             loaded.targets.is_empty(),
             "{}: produced a target",
-            case.display()
+            case.name
         );
         let found = loaded.errors.iter().any(|e| {
-            e.location.file == case
-                && e.location.line == line
-                && e.location.column == column
-                && e.message.contains(&message)
+            e.location.file == case.path
+                && e.location.line == case.line
+                && e.location.column == case.column
+                && e.message.contains(&case.message)
         });
         // credential-in-provider.yaml holds a value that must never be shown.
         assert!(
             loaded
                 .errors
                 .iter()
-                .all(|e| !e.message.contains("do-not-echo"))
+                .all(|e| !e.to_string().contains("do-not-echo"))
         );
         assert!(
             found,
-            "{}: expected {line}:{column}: {message:?}, got:\n{:#?}",
-            case.display(),
+            "{}: expected {}: {:?}, got:\n{:#?}",
+            case.name,
+            case.place(),
+            case.message,
             loaded
                 .errors
                 .iter()
