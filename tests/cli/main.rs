@@ -22,3 +22,4 @@ mod reconcile;
 mod review;
 mod sandbox;
 mod secrets;
+mod shown;
