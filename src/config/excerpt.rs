@@ -112,12 +112,20 @@ fn may_hold_secret(text: &str) -> bool {
     })
 }
 
-/// Byte offsets where each line starts. YAML also breaks lines at a lone
-/// `\r`, which no editor writes; such a line is shown with `\r` escaped.
+/// Byte offsets where each line starts, counted as the parser counts them:
+/// YAML breaks lines at `\n`, `\r\n` and a lone `\r`
+/// (<https://yaml.org/spec/1.2.2/#54-line-break-characters>), so a file
+/// from an old Mac editor is numbered the same here as in the message.
 fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (i, b) in bytes.iter().enumerate() {
+        let lone_cr = *b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+        if *b == b'\n' || lone_cr {
+            starts.push(i + 1);
+        }
+    }
+    starts
 }
 
 /// Two lines: `line` behind a gutter with its number, then a caret under
@@ -363,6 +371,16 @@ mod tests {
         // Line 3 is the empty line after the last break; line 9 is not there.
         assert_eq!(ds[2].excerpt, None);
         assert_eq!(ds[3].excerpt, None);
+
+        // A lone \r breaks a line for the parser, so it does here too.
+        sources.keep(Path::new("f.yaml"), "a: 1\rbb: x\r\ncc: y\n".to_string());
+        let mut ds = [located(2, 5), located(3, 1)];
+        sources.attach(&mut ds);
+        assert_eq!(
+            ds[0].excerpt.as_deref(),
+            Some("    2 | bb: x\n      |     ^")
+        );
+        assert_eq!(ds[1].excerpt.as_deref(), Some("    3 | cc: y\n      | ^~"));
 
         sources.keep(Path::new("f.yaml"), "a: 1\nbb: x\ntoken: t\n".to_string());
         let mut ds = [located(2, 5)];

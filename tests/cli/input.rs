@@ -295,3 +295,35 @@ fn duplicate_warnings_are_summarised_past_twenty_per_file() {
     );
     assert_eq!(run.json()["targets"][0]["desired_count"], 2);
 }
+
+/// The line under an error is file content: shown behind its gutter, with
+/// control characters escaped, so no line of it can be read as a GitHub
+/// workflow command or reach a terminal as an escape sequence.
+#[test]
+fn the_excerpt_of_a_hostile_line_cannot_start_a_workflow_command() {
+    let ws = Workspace::new();
+    ws.write(
+        "a.yaml",
+        "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\nblocked: [\"8613300000001\",\n::set-output name=approved::true \x1b[2J ##[error]y, \"1\"]\n",
+    );
+    for args in [
+        &["validate", "a.yaml"][..],
+        &["validate", "a.yaml", "-q"],
+        &["plan", "a.yaml"],
+    ] {
+        let run = ws.command(args).env("GITHUB_ACTIONS", "true").run();
+        run.code(1);
+        let all = run.all();
+        assert!(all.contains("a.yaml:4:1: "), "{args:?}: {all}");
+        assert!(all.contains("\n    4 | ::set-output"), "{args:?}: {all}");
+        assert!(!all.contains('\x1b'), "{args:?}: {all}");
+        for line in all.split(['\n', '\r']) {
+            let own = line.starts_with("::error file=") || line.starts_with("::warning file=");
+            assert!(
+                !line.trim_start().starts_with("::") || own,
+                "{args:?}: {line:?}"
+            );
+            assert!(!line.contains("##["), "{args:?}: {line:?}");
+        }
+    }
+}
