@@ -9,7 +9,7 @@ use super::entry::{self, List};
 use super::include::{self, Includes};
 use super::provider::provider;
 use super::safety::safety;
-use super::source::{self, Role};
+use super::source;
 use super::tree::{
     Report, Walker, did_you_mean, entry, is_null, mapping_span, unknown_key_message,
 };
@@ -32,14 +32,22 @@ pub(super) struct Walked {
     pub business_phone: Option<(String, Location)>,
 }
 
-pub(super) fn load(path: &Path, includes: &mut Includes, report: &mut Report) -> Walked {
+pub(super) fn load(
+    path: &Path,
+    parsed: source::Parsed,
+    includes: &mut Includes,
+    report: &mut Report,
+) -> Walked {
     let errors_before = report.errors.len();
     let warnings_before = report.warnings.len();
     let mut outcome = Walked {
         target: None,
         business_phone: None,
     };
-    match source::read(path, Role::Desired, &mut report.sources) {
+    if let Some(text) = parsed.text {
+        report.sources.keep(path, text);
+    }
+    match parsed.node {
         Ok(node) => {
             let mut w = Walker { file: path, report };
             if let Some(map) = w.mapping(&node, "the top level") {

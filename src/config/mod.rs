@@ -276,9 +276,11 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let mut report = tree::Report::default();
     let files = discover::files(paths, &mut report);
     let mut includes = include::Includes::default();
+    let parsed = source::parse_all(&files);
     let outcomes: Vec<file::Walked> = files
         .iter()
-        .map(|path| file::load(path, &mut includes, &mut report))
+        .zip(parsed)
+        .map(|(path, parsed)| file::load(path, parsed, &mut includes, &mut report))
         .collect();
     let mut contested = one_file_per_phone(&outcomes, &mut report);
     contested.extend(one_file_per_ledger(&outcomes, &mut report));

@@ -31,17 +31,24 @@ impl Role {
     }
 }
 
+/// One file read and parsed, with its text (as far as it can be shown) for
+/// the excerpts under diagnostics. Made without touching anything shared,
+/// so files can be parsed on several threads at once.
+pub(super) struct Parsed {
+    pub node: Result<Node, Diagnostic>,
+    pub text: Option<String>,
+}
+
 /// Read and parse `path`; the error names the file, and the line and column
-/// where that can be known. The text is left in `sources` for the excerpts
-/// under diagnostics.
-pub(super) fn read(path: &Path, role: Role, sources: &mut Sources) -> Result<Node, Diagnostic> {
+/// where that can be known.
+pub(super) fn parse_file(path: &Path, role: Role) -> Parsed {
     let mut text = match read_text(path) {
         Ok(text) => text,
         Err((d, lossy)) => {
-            if let Some(lossy) = lossy {
-                sources.keep(path, lossy);
-            }
-            return Err(d);
+            return Parsed {
+                node: Err(d),
+                text: lossy,
+            };
         }
     };
     // Editors on Windows may save a byte-order mark; YAML allows it but the
@@ -49,9 +56,54 @@ pub(super) fn read(path: &Path, role: Role, sources: &mut Sources) -> Result<Nod
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
     }
-    let parsed = parse(path, &text, role);
-    sources.keep(path, text);
-    parsed
+    Parsed {
+        node: parse(path, &text, role),
+        text: Some(text),
+    }
+}
+
+/// [`parse_file`], leaving the text in `sources`.
+pub(super) fn read(path: &Path, role: Role, sources: &mut Sources) -> Result<Node, Diagnostic> {
+    let parsed = parse_file(path, role);
+    if let Some(text) = parsed.text {
+        sources.keep(path, text);
+    }
+    parsed.node
+}
+
+/// Parse every desired-state file, on as many threads as there are cores:
+/// parsing is most of the cost of loading a fleet of large files, and each
+/// file is independent of the others (includes are read later, once each).
+pub(super) fn parse_all(paths: &[std::path::PathBuf]) -> Vec<Parsed> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(paths.len())
+        .max(1);
+    if threads == 1 {
+        return paths.iter().map(|p| parse_file(p, Role::Desired)).collect();
+    }
+    let per_thread = paths.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|p| parse_file(p, Role::Desired))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(parsed) => parsed,
+                // A panic while parsing is a bug: let it go on here.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 fn parse(path: &Path, text: &str, role: Role) -> Result<Node, Diagnostic> {
