@@ -83,7 +83,7 @@ pub struct CloudApi {
     redactor: Redactor,
     /// Built once; the value is marked sensitive so no debug output shows it.
     auth: (HeaderName, HeaderValue),
-    /// One client for every call, so connections are reused (style.md, example 5).
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     throttle: Throttle,
     stats: Stats,
@@ -113,7 +113,7 @@ impl CloudApi {
         let url = http::parse_url("cloud-api URL", &config.url)?;
         config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
         let auth = auth(&config)?;
-        let client = http::client()?;
+        let client = http::client(http::Pool::CloudApi)?;
         let redactor = Redactor::new([config.token.expose()]);
         let throttle = Throttle::new(config.usage_wait_budget);
         Ok(CloudApi {

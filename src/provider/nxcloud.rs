@@ -90,7 +90,7 @@ pub struct NxCloud {
     config: NxCloudConfig,
     /// `base_url` as errors and logs show it, without `user:password@`.
     shown_base: String,
-    /// One client for every call, so connections are reused (style.md, example 5).
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     /// Hides the access key and secret in whatever the server says.
     redactor: Redactor,
@@ -118,7 +118,7 @@ impl NxCloud {
             "{ACCESS_KEY_VAR} holds characters that cannot be sent in an HTTP header"
         );
         config.page_size = config.page_size.max(1);
-        let client = http::client()?;
+        let client = http::client(http::Pool::NxCloud)?;
         let credentials = &config.credentials;
         let redactor = Redactor::new([
             credentials.access_key(),

@@ -85,7 +85,7 @@ pub struct Waha {
     config: WahaConfig,
     /// Marked sensitive so no debug output shows it.
     api_key: HeaderValue,
-    /// One client for every call, so connections are reused (style.md, example 5).
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     /// `base_url` as errors and logs show it, without `user:password@`.
     shown_base: String,
@@ -120,7 +120,7 @@ impl Waha {
             anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
         })?;
         api_key.set_sensitive(true);
-        let client = http::client()?;
+        let client = http::client(http::Pool::Waha)?;
         let redactor = Redactor::new([config.api_key.expose()]);
         let ledger = Ledger::new(
             config.ledger.clone(),

@@ -8,7 +8,7 @@ use super::*;
 const WHAT: &str = "POST http://127.0.0.1/api/wa/getBlockUsers";
 
 async fn get(base: &str) -> Result<Vec<u8>, Failure> {
-    let client = client().unwrap();
+    let client = client(Pool::NxCloud).unwrap();
     let response = send(client.post(format!("{base}/x")).body("secret-body")).await?;
     read_body(response).await
 }
@@ -154,7 +154,7 @@ async fn a_reply_past_the_cap_is_a_fatal_malformed_reply() {
 #[tokio::test]
 async fn a_reply_cut_short_is_worth_another_try() {
     let server = testing::serve(Answer::ok("{}")).await;
-    let client = client().unwrap();
+    let client = client(Pool::NxCloud).unwrap();
     let response = send(client.get(&server.base)).await.unwrap();
     // The cap itself is checked chunk by chunk; a tiny one shows it plainly.
     let failure = failed(read_at_most(response, 1).await);
