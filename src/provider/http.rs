@@ -159,6 +159,49 @@ pub fn parse_url(what: &str, url: &str) -> anyhow::Result<reqwest::Url> {
     reqwest::Url::parse(url).with_context(|| format!("{what} {:?} is not a URL", quoted_url(url)))
 }
 
+/// A provider's configured base URL (or, for the Cloud API, its whole
+/// resource URL), checked once by the one set of rules every provider
+/// shares ([`parse_url`]): http or https only, no `user:password@`, no query,
+/// no fragment. A trailing `/` is dropped, so paths join with one.
+#[derive(Debug, Clone)]
+pub struct BaseUrl {
+    url: reqwest::Url,
+    /// As configured, less a trailing `/`.
+    text: String,
+    /// As errors and logs show it ([`shown_url`]).
+    shown: String,
+}
+
+impl BaseUrl {
+    /// `what` names the URL in the error (`NxCloud base_url`).
+    pub fn parse(what: &str, configured: &str) -> anyhow::Result<Self> {
+        let text = configured.trim_end_matches('/').to_string();
+        let url = parse_url(what, &text)?;
+        let shown = shown_url(&text);
+        Ok(BaseUrl { url, text, shown })
+    }
+
+    /// The URL itself, to add a query to.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// `{base}{path}`, to send a request to.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{path}", self.text)
+    }
+
+    /// The URL as errors and logs show it.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    /// `{method} {shown base}{path}`: how errors name a call.
+    pub fn what(&self, method: &str, path: &str) -> String {
+        format!("{method} {}{path}", self.shown)
+    }
+}
+
 /// Why an attempt came to nothing usable, already sorted by the rules in
 /// [`retry`]: to be tried again, or not.
 #[derive(Debug)]

@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod cloud_api;
+mod exchange;
 pub(crate) mod http;
 pub mod ledger;
 mod meta;

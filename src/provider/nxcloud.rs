@@ -16,7 +16,8 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 
-use super::http;
+use super::exchange::{Answer, unexpected};
+use super::http::{self, BaseUrl};
 use super::meta::{self, BatchData, Direction, ListData};
 pub use super::meta::{MetaError, meta_error};
 pub use super::pager::MAX_LIST_RESTARTS;
@@ -25,7 +26,6 @@ use super::retry::RetryPolicy;
 use super::secret::Redactor;
 use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
-use exchange::Answer;
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -88,8 +88,7 @@ impl Endpoint {
 
 pub struct NxCloud {
     config: NxCloudConfig,
-    /// `base_url` as errors and logs show it, without `user:password@`.
-    shown_base: String,
+    base: BaseUrl,
     /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     /// Hides the access key and secret in whatever the server says.
@@ -100,7 +99,7 @@ pub struct NxCloud {
 impl fmt::Debug for NxCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NxCloud")
-            .field("base_url", &self.shown_base)
+            .field("base_url", &self.base.shown())
             .field("appkey", &self.config.appkey)
             .field("business_phone", &self.config.business_phone)
             .finish_non_exhaustive()
@@ -109,9 +108,7 @@ impl fmt::Debug for NxCloud {
 
 impl NxCloud {
     pub fn new(mut config: NxCloudConfig) -> anyhow::Result<Self> {
-        config.base_url = config.base_url.trim_end_matches('/').to_string();
-        let shown_base = http::shown_url(&config.base_url);
-        http::parse_url("NxCloud base_url", &config.base_url)?;
+        let base = BaseUrl::parse("NxCloud base_url", &config.base_url)?;
         // Checked here so a bad key fails once, clearly, and without echoing it.
         anyhow::ensure!(
             HeaderValue::from_str(config.credentials.access_key()).is_ok(),
@@ -126,20 +123,16 @@ impl NxCloud {
         ]);
         Ok(NxCloud {
             config,
-            shown_base,
+            base,
             client,
             redactor,
             stats: Stats::default(),
         })
     }
 
-    fn url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.config.base_url, endpoint.path())
-    }
-
     /// `POST <endpoint>`, as errors and logs name the call.
     fn what(&self, endpoint: Endpoint) -> String {
-        format!("POST {}{}", self.shown_base, endpoint.path())
+        self.base.what("POST", endpoint.path())
     }
 
     /// Block or unblock one batch. Both are idempotent on the platform, so
@@ -234,12 +227,4 @@ impl Provider for NxCloud {
     fn stats(&self) -> &Stats {
         &self.stats
     }
-}
-
-fn unexpected(what: &str, meta: &MetaError) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{what}: unexpected Meta error {}: {}",
-        meta.code,
-        meta.message
-    )
 }

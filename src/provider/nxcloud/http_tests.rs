@@ -239,7 +239,7 @@ async fn timestamp_rejection_re_signs_once() {
 #[tokio::test]
 async fn errors_name_the_endpoint_never_a_credential() {
     let (nxcloud, _) = serve(vec![status(503), status(503), status(503)]).await;
-    let base = nxcloud.config.base_url.clone();
+    let base = nxcloud.base.shown().to_string();
     let gave_up = nxcloud.list().await.unwrap_err();
     assert_eq!(
         gave_up.to_string(),
@@ -278,7 +278,7 @@ async fn errors_name_the_endpoint_never_a_credential() {
 
     let (nxcloud, _) = serve(vec![status(401)]).await;
     let denied = nxcloud.list().await.unwrap_err();
-    let base = &nxcloud.config.base_url;
+    let base = nxcloud.base.shown();
     let expected = format!("POST {base}/api/wa/getBlockUsers: HTTP 401 Unauthorized");
     assert_eq!(denied.to_string(), expected);
 

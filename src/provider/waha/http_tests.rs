@@ -275,7 +275,7 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     let Setup { waha, script, _dir } = serve(&[(sent[5].id(), 501, not_implemented)]).await;
     let stopped = waha.block(&sent).await.unwrap_err();
     let error = stopped.to_string();
-    let base = &waha.config.base_url;
+    let base = waha.base.shown();
     assert_eq!(
         error,
         format!(
