@@ -21,6 +21,7 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Serialize;
 
+use super::batch;
 use super::exchange::{Answer, unexpected};
 use super::http::{self, BaseUrl};
 use super::meta::{self, BatchData, Direction, ListData, UserRef};
@@ -183,18 +184,21 @@ impl CloudApi {
                 }
                 Err(TooMany { why, retry_after }) => {
                     let splits = splits + 1;
-                    let delay = retry::delay(&self.config.retry, splits, retry_after);
-                    crate::debug!(
-                        "{what}: {why}; sending these {} users as two halves in {} ms",
-                        piece.len(),
-                        delay.as_millis()
-                    );
+                    let log = |delay: Duration| {
+                        crate::debug!(
+                            "{what}: {why}; sending these {} users as two halves in {} ms",
+                            piece.len(),
+                            delay.as_millis()
+                        )
+                    };
+                    let (stop, policy) = (crate::stop::current(), &self.config.retry);
                     let halves = "to send them as two halves";
-                    if let Err(stopped) = crate::stop::current().sleep(delay, halves).await {
+                    let waited =
+                        retry::pause(stop, policy, &self.stats, splits, retry_after, halves, log);
+                    if let Err(stopped) = waited.await {
                         let error = anyhow::anyhow!("{what}: {why}; {stopped}");
                         return Err(Interrupted::stopped(result, error));
                     }
-                    self.stats.retry();
                     let (first, second) = piece.split_at(piece.len() / 2);
                     pending.push((second, splits));
                     pending.push((first, splits));
@@ -202,6 +206,12 @@ impl CloudApi {
             }
         }
         Ok(result)
+    }
+
+    /// One batch, with a second chance for users refused for now ([`batch::call`]).
+    async fn batch(&self, direction: Direction, users: &[User]) -> Batch {
+        let result = batch::call(self, direction, &self.config.retry, &self.stats, users).await;
+        self.redactor.batch_result(result)
     }
 
     /// One block or unblock request for `piece`, with retries.
@@ -259,6 +269,12 @@ impl CloudApi {
     }
 }
 
+impl batch::Write for CloudApi {
+    async fn write(&self, direction: Direction, users: &[User]) -> Batch {
+        CloudApi::write(self, direction, users).await
+    }
+}
+
 /// Every result passes the redactor on its way out: server text is redacted
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
@@ -269,13 +285,11 @@ impl Provider for CloudApi {
     }
 
     async fn block(&self, users: &[User]) -> Batch {
-        let result = self.write(Direction::Block, users).await;
-        self.redactor.batch_result(result)
+        self.batch(Direction::Block, users).await
     }
 
     async fn unblock(&self, users: &[User]) -> Batch {
-        let result = self.write(Direction::Unblock, users).await;
-        self.redactor.batch_result(result)
+        self.batch(Direction::Unblock, users).await
     }
 
     fn max_batch(&self) -> usize {

@@ -16,6 +16,7 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 
+use super::batch;
 use super::exchange::{Answer, unexpected};
 use super::http::{self, BaseUrl};
 use super::meta::{self, BatchData, Direction, ListData};
@@ -24,7 +25,7 @@ pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
-use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
+use super::{Batch, BatchResult, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
@@ -179,6 +180,14 @@ impl NxCloud {
         }
     }
 
+    /// One batch, with a second chance for users refused for now
+    /// ([`batch::call`]). One request per batch: it is answered whole or not
+    /// at all, so an error hands back no partial result.
+    async fn batch(&self, direction: Direction, users: &[User]) -> Batch {
+        let result = batch::call(self, direction, &self.config.retry, &self.stats, users).await;
+        self.redactor.batch_result(result)
+    }
+
     /// Read every page. A 139102 means the list changed under the cursors, so
     /// the listing starts again from the first page (providers.md §2).
     async fn read_all(&self) -> anyhow::Result<Vec<User>> {
@@ -197,6 +206,16 @@ impl NxCloud {
     }
 }
 
+impl batch::Write for NxCloud {
+    async fn write(&self, direction: Direction, users: &[User]) -> Batch {
+        let endpoint = match direction {
+            Direction::Block => Endpoint::Block,
+            Direction::Unblock => Endpoint::Unblock,
+        };
+        Ok(self.write(endpoint, users).await?)
+    }
+}
+
 /// Every result passes the redactor on its way out: server text is redacted
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
@@ -206,18 +225,12 @@ impl Provider for NxCloud {
         listed.map_err(|error| self.redactor.error(error))
     }
 
-    /// One request per batch: it is answered whole or not at all, so an
-    /// error hands back no partial result.
     async fn block(&self, users: &[User]) -> Batch {
-        let result = self.write(Endpoint::Block, users).await;
-        self.redactor
-            .batch_result(result.map_err(Interrupted::from))
+        self.batch(Direction::Block, users).await
     }
 
     async fn unblock(&self, users: &[User]) -> Batch {
-        let result = self.write(Endpoint::Unblock, users).await;
-        self.redactor
-            .batch_result(result.map_err(Interrupted::from))
+        self.batch(Direction::Unblock, users).await
     }
 
     fn max_batch(&self) -> usize {

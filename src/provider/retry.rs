@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 
 use super::Stats;
-use crate::stop::{self, Stop};
+use crate::stop::{self, Stop, Stopped};
 
 /// A `Retry-After` longer than this is a server asking us to go away; we wait
 /// this long at most and let the attempt budget decide.
@@ -196,8 +196,7 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
 }
 
 /// The pause before retry number `retry`: the backoff, or longer when the
-/// server asked for longer (already capped). Shared by [`run`] and by callers
-/// that change the request between attempts (the Cloud API halves a batch).
+/// server asked for longer (already capped); waited by [`pause`].
 pub fn delay(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>) -> Duration {
     backoff(policy, retry).max(retry_after.unwrap_or_default())
 }
@@ -252,19 +251,43 @@ where
                     let plural = if max_attempts == 1 { "" } else { "s" };
                     anyhow::bail!("{what}: gave up after {max_attempts} attempt{plural}: {why}");
                 }
-                let delay = delay(policy, number, retry_after);
-                crate::debug!(
-                    "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
-                    delay.as_millis()
-                );
-                if let Err(stopped) = stop.sleep(delay, "to retry").await {
+                let log = |delay: Duration| {
+                    crate::debug!(
+                        "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
+                        delay.as_millis()
+                    )
+                };
+                let waited = pause(stop, policy, stats, number, retry_after, "to retry", log);
+                if let Err(stopped) = waited.await {
                     anyhow::bail!("{what}: attempt {number} failed ({why}); {stopped}");
                 }
-                stats.retry();
                 number += 1;
             }
         }
     }
+}
+
+/// Wait before retry number `retry` (1 for the first), then count it.
+/// Every pause before trying again goes through here: [`run`]'s, the Cloud
+/// API's before it sends a batch as halves, and the second chance for users
+/// refused for now ([`super::batch`]). Each is [`delay`] (the policy's
+/// backoff, or the server's `Retry-After` when longer), and none is started
+/// when it would end past the run's deadline. `log` writes the debug line,
+/// given the pause; `purpose` ends the error a stop gives ("to retry").
+pub async fn pause(
+    stop: &Stop,
+    policy: &RetryPolicy,
+    stats: &Stats,
+    retry: u32,
+    retry_after: Option<Duration>,
+    purpose: &str,
+    log: impl FnOnce(Duration),
+) -> Result<(), Stopped> {
+    let delay = delay(policy, retry, retry_after);
+    log(delay);
+    stop.sleep(delay, purpose).await?;
+    stats.retry();
+    Ok(())
 }
 
 /// A tiny xorshift64 generator for jitter, seeded from the clock: jitter needs
