@@ -16,7 +16,7 @@ use reqwest::{RequestBuilder, StatusCode};
 use super::Stats;
 use super::http;
 use super::meta::MetaError;
-use super::retry::Outcome;
+use super::retry::Attempt;
 use super::secret::Redactor;
 
 /// One attempt of one call, as its debug line and errors name it.
@@ -48,8 +48,8 @@ impl Reply {
     }
 
     /// Worth another try as this status alone says (`HTTP 503`).
-    pub fn transient<T>(&self) -> Outcome<T> {
-        Outcome::Transient {
+    pub fn transient<T>(&self) -> Attempt<T> {
+        Attempt::Transient {
             why: format!("HTTP {}", self.code()),
             retry_after: self.retry_after,
         }
@@ -59,8 +59,8 @@ impl Reply {
     /// reply garbled in transit, and every call is idempotent, so it is
     /// worth another try. serde quotes the values it could not read, hence
     /// the redactor.
-    pub fn malformed<T>(&self, error: serde_json::Error, redactor: &Redactor) -> Outcome<T> {
-        Outcome::Transient {
+    pub fn malformed<T>(&self, error: serde_json::Error, redactor: &Redactor) -> Attempt<T> {
+        Attempt::Transient {
             why: format!(
                 "malformed reply (HTTP {}): {}",
                 self.code(),
@@ -74,12 +74,12 @@ impl Reply {
 /// What a provider makes of a reply: the attempt's outcome, and what the
 /// debug line says about the reply (`HTTP 200, code 0`).
 pub(crate) struct Meaning<T> {
-    pub outcome: Outcome<T>,
+    pub outcome: Attempt<T>,
     pub log: String,
 }
 
 impl<T> Meaning<T> {
-    pub fn new(log: impl Into<String>, outcome: Outcome<T>) -> Self {
+    pub fn new(log: impl Into<String>, outcome: Attempt<T>) -> Self {
         Meaning {
             outcome,
             log: log.into(),
@@ -99,7 +99,7 @@ impl Exchange<'_> {
         request: RequestBuilder,
         head: impl FnOnce(&HeaderMap),
         meaning: impl FnOnce(Reply) -> Meaning<T>,
-    ) -> Outcome<T> {
+    ) -> Attempt<T> {
         stats.request();
         let started = Instant::now();
         let log = |outcome: &str| {
@@ -111,7 +111,7 @@ impl Exchange<'_> {
             Ok(response) => response,
             Err(failure) => {
                 log(&failure.log);
-                return failure.into_outcome(self.what);
+                return failure.into_attempt(self.what);
             }
         };
         let status = response.status();
@@ -121,7 +121,7 @@ impl Exchange<'_> {
             Ok(body) => body,
             Err(failure) => {
                 log(&failure.log);
-                return failure.into_outcome(self.what);
+                return failure.into_attempt(self.what);
             }
         };
         let Meaning { outcome, log: said } = meaning(Reply {

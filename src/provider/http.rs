@@ -22,7 +22,7 @@ use reqwest::header::RETRY_AFTER;
 use reqwest::redirect::Policy;
 use reqwest::{RequestBuilder, Response};
 
-use super::retry::{self, Outcome};
+use super::retry::{self, Attempt};
 
 /// The largest reply body read. A page of 1 000 users is about 60 KB and a
 /// block reply for 1 000 users with an error each about 300 KB; anything near
@@ -217,7 +217,7 @@ enum Kind {
         why: String,
         retry_after: Option<Duration>,
     },
-    /// The text without the endpoint; [`Failure::into_outcome`] adds it.
+    /// The text without the endpoint; [`Failure::into_attempt`] adds it.
     Fatal(String),
 }
 
@@ -235,10 +235,10 @@ impl Failure {
     }
 
     /// The attempt's outcome; `what` names the endpoint in a fatal error.
-    pub fn into_outcome<T>(self, what: &str) -> Outcome<T> {
+    pub fn into_attempt<T>(self, what: &str) -> Attempt<T> {
         match self.kind {
-            Kind::Transient { why, retry_after } => Outcome::Transient { why, retry_after },
-            Kind::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+            Kind::Transient { why, retry_after } => Attempt::Transient { why, retry_after },
+            Kind::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The one place that decides what is transient, and the one backoff loop.
 //!
-//! Every backend sorts each attempt into [`Outcome::Done`], [`Outcome::Transient`]
-//! or [`Outcome::Fatal`] using the classifiers below, and [`run`] does the rest:
+//! Every backend sorts each attempt into [`Attempt::Done`], [`Attempt::Transient`]
+//! or [`Attempt::Fatal`] using the classifiers below, and [`run`] does the rest:
 //! capped exponential backoff with jitter, `Retry-After`, a bounded number of
 //! attempts, and one clear error when it gives up.
 //!
@@ -45,7 +45,7 @@ impl Default for RetryPolicy {
 
 /// What one attempt came to.
 #[derive(Debug)]
-pub enum Outcome<T> {
+pub enum Attempt<T> {
     Done(T),
     /// Worth another try. `why` is what the final error shows if none is left.
     Transient {
@@ -216,7 +216,7 @@ pub async fn run<T, F, Fut>(
 ) -> anyhow::Result<T>
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Outcome<T>>,
+    Fut: Future<Output = Attempt<T>>,
 {
     run_until(stop::current(), policy, stats, what, attempt).await
 }
@@ -231,7 +231,7 @@ pub async fn run_until<T, F, Fut>(
 ) -> anyhow::Result<T>
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Outcome<T>>,
+    Fut: Future<Output = Attempt<T>>,
 {
     let max_attempts = policy.max_attempts.max(1);
     let mut number = 1;
@@ -244,9 +244,9 @@ where
             Err(stopped) => anyhow::bail!("{what}: {stopped}"),
         };
         match outcome {
-            Outcome::Done(value) => return Ok(value),
-            Outcome::Fatal(error) => return Err(error),
-            Outcome::Transient { why, retry_after } => {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Fatal(error) => return Err(error),
+            Attempt::Transient { why, retry_after } => {
                 if number >= max_attempts {
                     let plural = if max_attempts == 1 { "" } else { "s" };
                     anyhow::bail!("{what}: gave up after {max_attempts} attempt{plural}: {why}");

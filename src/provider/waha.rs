@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::exchange::{Exchange, Meaning, Reply};
 use super::http::{self, BaseUrl};
 use super::ledger::{Change, Ledger};
-use super::retry::{self, Outcome, RetryPolicy};
+use super::retry::{self, Attempt, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, Interrupted, Provider, Stats, UserError};
 use crate::number::canonical;
@@ -298,7 +298,7 @@ impl Waha {
         let max_attempts = self.config.retry.max_attempts.max(1);
         let session = &self.config.session;
         let refused = |code, message| {
-            Outcome::Done(Err(UserError {
+            Attempt::Done(Err(UserError {
                 user: user.clone(),
                 code,
                 message,
@@ -306,7 +306,7 @@ impl Waha {
         };
         let retry_after = reply.retry_after;
         let outcome = match reply::classify(reply.status, &reply.body, session, &self.redactor) {
-            ContactMeaning::Done => Outcome::Done(Ok(())),
+            ContactMeaning::Done => Attempt::Done(Ok(())),
             ContactMeaning::Refused { code, message } => refused(code, message),
             // WAHA's 500 is an exception while handling this contact: retried
             // like any 5xx, then this contact's failure, so one bad contact
@@ -314,12 +314,12 @@ impl Waha {
             ContactMeaning::ContactError { code, message } if attempt >= max_attempts => {
                 refused(code, format!("{message} (after {attempt} attempts)"))
             }
-            ContactMeaning::ContactError { message, .. } => Outcome::Transient {
+            ContactMeaning::ContactError { message, .. } => Attempt::Transient {
                 why: message,
                 retry_after,
             },
-            ContactMeaning::Transient(why) => Outcome::Transient { why, retry_after },
-            ContactMeaning::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+            ContactMeaning::Transient(why) => Attempt::Transient { why, retry_after },
+            ContactMeaning::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
         };
         Meaning::new(format!("HTTP {}", reply.code()), outcome)
     }

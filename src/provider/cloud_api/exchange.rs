@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::errors::{self, ErrorMeaning, ErrorReply};
 use super::{CloudApi, TOKEN_VAR, usage};
 use crate::provider::exchange::{Answer, Exchange, Meaning, Reply};
-use crate::provider::retry::{self, Outcome};
+use crate::provider::retry::{self, Attempt};
 
 /// 130429 on a batch that can still be split: back off, then send halves.
 pub(super) struct TooMany {
@@ -52,7 +52,7 @@ impl CloudApi {
                 // Meta's usage pauses come before the request, and count
                 // against the run's deadline like every wait.
                 if let Err(why) = self.throttle.wait().await {
-                    return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
+                    return Attempt::Fatal(anyhow::anyhow!("{what}: {why}"));
                 }
                 let exchange = Exchange {
                     label,
@@ -104,7 +104,7 @@ impl CloudApi {
                 401 | 403 => format!(": check {TOKEN_VAR}"),
                 _ => String::new(),
             };
-            let outcome = Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
+            let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
             return Meaning::new(log, outcome);
         };
         // Everything the server wrote is redacted before it is shown: a
@@ -119,23 +119,23 @@ impl CloudApi {
             ErrorMeaning::Partial if request.method != Method::GET => self.data(&reply),
             // A listing has no per-user results: whatever came beside the
             // error is not a page to trust.
-            ErrorMeaning::Partial => Outcome::Fatal(anyhow::anyhow!(
+            ErrorMeaning::Partial => Attempt::Fatal(anyhow::anyhow!(
                 "{what}: Meta error {} (some users failed) in reply to a listing, which has no users to fail",
                 error.code
             )),
-            ErrorMeaning::Refused(meta) => Outcome::Done(Ok(Answer::Refused(meta))),
+            ErrorMeaning::Refused(meta) => Attempt::Done(Ok(Answer::Refused(meta))),
             ErrorMeaning::Transient { why, shrink: true } if request.can_shrink => {
-                Outcome::Done(Err(TooMany { why, retry_after }))
+                Attempt::Done(Err(TooMany { why, retry_after }))
             }
-            ErrorMeaning::Transient { why, .. } => Outcome::Transient { why, retry_after },
-            ErrorMeaning::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+            ErrorMeaning::Transient { why, .. } => Attempt::Transient { why, retry_after },
+            ErrorMeaning::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
         };
         Meaning::new(log, outcome)
     }
 
-    fn data<T: DeserializeOwned>(&self, reply: &Reply) -> Outcome<Result<Answer<T>, TooMany>> {
+    fn data<T: DeserializeOwned>(&self, reply: &Reply) -> Attempt<Result<Answer<T>, TooMany>> {
         match serde_json::from_slice(&reply.body) {
-            Ok(data) => Outcome::Done(Ok(Answer::Data(data))),
+            Ok(data) => Attempt::Done(Ok(Answer::Data(data))),
             Err(error) => reply.malformed(error, &self.redactor),
         }
     }

@@ -22,10 +22,10 @@ fn failed(result: Result<Vec<u8>, Failure>) -> Failure {
 }
 
 fn fatal_text(failure: Failure) -> String {
-    match failure.into_outcome::<()>(WHAT) {
-        Outcome::Fatal(error) => error.to_string(),
-        Outcome::Transient { why, .. } => panic!("transient: {why}"),
-        Outcome::Done(()) => panic!("done"),
+    match failure.into_attempt::<()>(WHAT) {
+        Attempt::Fatal(error) => error.to_string(),
+        Attempt::Transient { why, .. } => panic!("transient: {why}"),
+        Attempt::Done(()) => panic!("done"),
     }
 }
 
@@ -173,8 +173,8 @@ async fn a_reply_cut_short_is_worth_another_try() {
     let failure = failed(get(&base).await);
     assert_eq!(failure.log, "HTTP 200, reply cut short");
     assert!(matches!(
-        failure.into_outcome::<()>(WHAT),
-        Outcome::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
+        failure.into_attempt::<()>(WHAT),
+        Attempt::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
     ));
 }
 
@@ -212,7 +212,7 @@ async fn refused_dropped_and_slow_connections_are_transient() {
         let failure = failed(get(base).await);
         assert!(failure.log.starts_with("no reply ("), "{}", failure.log);
         assert!(
-            matches!(failure.into_outcome::<()>(WHAT), Outcome::Transient { .. }),
+            matches!(failure.into_attempt::<()>(WHAT), Attempt::Transient { .. }),
             "{base}"
         );
     }
@@ -225,8 +225,8 @@ async fn refused_dropped_and_slow_connections_are_transient() {
         .unwrap();
     let failure = send(impatient.get(base)).await.unwrap_err();
     assert!(matches!(
-        failure.into_outcome::<()>(WHAT),
-        Outcome::Transient { .. }
+        failure.into_attempt::<()>(WHAT),
+        Attempt::Transient { .. }
     ));
     drop(slow);
 }

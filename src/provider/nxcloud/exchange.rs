@@ -15,7 +15,7 @@ use super::envelope::{self, Context, EnvelopeMeaning};
 use super::wire::Envelope;
 use super::{ACTION, BIZ_TYPE, Endpoint, NxCloud};
 use crate::provider::exchange::{Answer, Exchange, Meaning, Reply};
-use crate::provider::retry::{self, Outcome};
+use crate::provider::retry::{self, Attempt};
 use crate::provider::sign::{SignedHeaders, sign};
 
 impl NxCloud {
@@ -93,7 +93,7 @@ impl NxCloud {
                 return Meaning::new(format!("HTTP {code}, malformed reply"), outcome);
             }
             Err(_) => {
-                let outcome = Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+                let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
                 return Meaning::new(format!("HTTP {code}"), outcome);
             }
         };
@@ -111,7 +111,7 @@ impl NxCloud {
         if !status.is_success() && envelope.code == 0 {
             return Meaning::new(
                 log,
-                Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}")),
+                Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}")),
             );
         }
         let context = Context {
@@ -121,32 +121,32 @@ impl NxCloud {
         let message = redact(envelope.message.as_deref().unwrap_or_default());
         let outcome = match envelope::classify(envelope.code, &message, &context) {
             EnvelopeMeaning::Partial if endpoint == Endpoint::List => {
-                Outcome::Fatal(anyhow::anyhow!(
+                Attempt::Fatal(anyhow::anyhow!(
                     "{what}: Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"
                 ))
             }
             EnvelopeMeaning::Data | EnvelopeMeaning::Partial => {
                 let data = envelope.data.unwrap_or_default();
                 match serde_json::from_value(data) {
-                    Ok(data) => Outcome::Done(Answer::Data(data)),
+                    Ok(data) => Attempt::Done(Answer::Data(data)),
                     Err(error) => reply.malformed(error, &self.redactor),
                 }
             }
-            EnvelopeMeaning::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
-            EnvelopeMeaning::Transient(why) => Outcome::Transient {
+            EnvelopeMeaning::Refused(meta) => Attempt::Done(Answer::Refused(meta)),
+            EnvelopeMeaning::Transient(why) => Attempt::Transient {
                 why,
                 retry_after: reply.retry_after,
             },
-            EnvelopeMeaning::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
+            EnvelopeMeaning::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
             // The clock may simply have been read late: re-sign once with a
             // fresh ts (every attempt signs anew); a second 1004 is the clock.
             EnvelopeMeaning::ClockSkew if clock_rejections.fetch_add(1, Ordering::Relaxed) == 0 => {
-                Outcome::Transient {
+                Attempt::Transient {
                     why: "timestamp rejected (NxCloud code 1004)".into(),
                     retry_after: None,
                 }
             }
-            EnvelopeMeaning::ClockSkew => Outcome::Fatal(anyhow::anyhow!(
+            EnvelopeMeaning::ClockSkew => Attempt::Fatal(anyhow::anyhow!(
                 "{what}: timestamp rejected (NxCloud code 1004) twice: check the system clock"
             )),
         };
