@@ -7,14 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::provider::client::Client;
+use crate::provider::http::testing::{self, Answer, Reply, Seen};
 use std::time::Duration;
 
 mod hostile;
@@ -81,12 +80,7 @@ impl Script {
     }
 }
 
-async fn answer(
-    State(script): State<Arc<Script>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn answer(script: Arc<Script>, path: String, headers: HeaderMap, body: Bytes) -> Answer {
     let now = script.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     script.most_in_flight.fetch_max(now, Ordering::SeqCst);
     script.moved.notify_waiters();
@@ -111,7 +105,6 @@ async fn answer(
         let _ = release.wait_for(|go| *go).await;
         script.held.fetch_sub(1, Ordering::SeqCst);
     }
-    let path = uri.path().to_string();
     script.seen.lock().unwrap().push((path, headers, body));
     let next = script
         .replies
@@ -125,10 +118,7 @@ async fn answer(
     }
     script.in_flight.fetch_sub(1, Ordering::SeqCst);
     script.moved.notify_waiters();
-    Response::builder()
-        .status(status)
-        .body(Body::from(text))
-        .unwrap()
+    Answer::Reply(Reply::new(status, text))
 }
 
 struct Setup {
@@ -147,15 +137,20 @@ async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
         replies: Mutex::new(by_contact),
         ..Script::default()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(script.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let answering = script.clone();
+    let server = testing::responding(move |seen: &Seen| {
+        let path = seen.uri.path().to_string();
+        answer(
+            answering.clone(),
+            path,
+            seen.headers.clone(),
+            seen.body.clone(),
+        )
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = WahaConfig {
-        base_url: format!("http://{addr}/"),
+        base_url: format!("{}/", server.base),
         session: "default".into(),
         business_phone: PHONE.into(),
         ledger: dir.path().join("bot.ledger.json"),
