@@ -35,7 +35,38 @@ pub(super) async fn call<W: Write>(
     stats: &Stats,
     users: &[User],
 ) -> Batch {
-    let outcome = second_chance(writer, direction, policy, stats, users).await;
+    let outcome = async {
+        let mut result = writer.write(direction, users).await?;
+        let again: Vec<User> = result
+            .failed
+            .iter()
+            .filter(|f| retry::meta_code_is_transient(f.code, false))
+            .map(|f| f.user.clone())
+            .collect();
+        if again.is_empty() {
+            return Ok(result);
+        }
+        let (stop, purpose) = (crate::stop::current(), "to resend refused users");
+        if let Err(stopped) = retry::pause(stop, policy, stats, 1, None, purpose, |_| {}).await {
+            return Err(Interrupted::stopped(result, stopped.into()));
+        }
+        let (second, error) = match writer.write(direction, &again).await {
+            Ok(second) => (second, None),
+            Err(Interrupted { partial, error }) => (partial, Some(error)),
+        };
+        let answered: HashSet<&User> = (second.done.iter())
+            .chain(second.failed.iter().map(|f| &f.user))
+            .collect();
+        result.failed.retain(|f| !answered.contains(&f.user));
+        let BatchResult { done, failed } = second;
+        result.done.extend(done);
+        result.failed.extend(failed);
+        match error {
+            None => Ok(result),
+            Some(error) => Err(Interrupted::stopped(result, error)),
+        }
+    }
+    .await;
     let (Ok(result)
     | Err(Interrupted {
         partial: result, ..
@@ -47,45 +78,6 @@ pub(super) async fn call<W: Write>(
         .count();
     stats.answered(answered as u64);
     outcome
-}
-
-async fn second_chance<W: Write>(
-    writer: &W,
-    direction: Direction,
-    policy: &RetryPolicy,
-    stats: &Stats,
-    users: &[User],
-) -> Batch {
-    let mut result = writer.write(direction, users).await?;
-    let again: Vec<User> = result
-        .failed
-        .iter()
-        .filter(|f| retry::meta_code_is_transient(f.code, false))
-        .map(|f| f.user.clone())
-        .collect();
-    if again.is_empty() {
-        return Ok(result);
-    }
-    let stop = crate::stop::current();
-    let purpose = "to resend refused users";
-    if let Err(stopped) = retry::pause(stop, policy, stats, 1, None, purpose, |_| {}).await {
-        return Err(Interrupted::stopped(result, stopped.into()));
-    }
-    let (second, error) = match writer.write(direction, &again).await {
-        Ok(second) => (second, None),
-        Err(Interrupted { partial, error }) => (partial, Some(error)),
-    };
-    let answered: HashSet<&User> = (second.done.iter())
-        .chain(second.failed.iter().map(|f| &f.user))
-        .collect();
-    result.failed.retain(|f| !answered.contains(&f.user));
-    let BatchResult { done, failed } = second;
-    result.done.extend(done);
-    result.failed.extend(failed);
-    match error {
-        None => Ok(result),
-        Some(error) => Err(Interrupted::stopped(result, error)),
-    }
 }
 
 #[cfg(test)]
