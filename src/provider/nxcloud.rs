@@ -138,10 +138,14 @@ impl NxCloud {
 
     /// Block or unblock one batch. Both are idempotent on the platform, so
     /// [`super::retry::run`] may send them again when a reply is lost.
-    async fn write(&self, endpoint: Endpoint, users: &[User]) -> anyhow::Result<BatchResult> {
+    async fn write(&self, direction: Direction, users: &[User]) -> anyhow::Result<BatchResult> {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
+        let endpoint = match direction {
+            Direction::Block => Endpoint::Block,
+            Direction::Unblock => Endpoint::Unblock,
+        };
         let what = self.what(endpoint);
         anyhow::ensure!(
             users.len() <= MAX_BATCH,
@@ -150,10 +154,6 @@ impl NxCloud {
         );
         let config = &self.config;
         let body = wire::users_body(&config.appkey, &config.business_phone, users)?;
-        let direction = match endpoint {
-            Endpoint::Block => Direction::Block,
-            _ => Direction::Unblock,
-        };
         let answer = self.call::<BatchData>(endpoint, body).await;
         let answer = answer.map_err(|error| match meta::by_bsuid_only(users) {
             0 => error,
@@ -168,7 +168,7 @@ impl NxCloud {
             // 139101 concerns the whole call: every user of it is refused, and
             // the caller stops further blocks for this phone (providers.md §2).
             Answer::Refused(meta)
-                if meta.code == codes::LIST_FULL && endpoint == Endpoint::Block =>
+                if meta.code == codes::LIST_FULL && direction == Direction::Block =>
             {
                 Ok(meta::refuse_all(users, &meta))
             }
@@ -208,11 +208,7 @@ impl NxCloud {
 
 impl batch::Write for NxCloud {
     async fn write(&self, direction: Direction, users: &[User]) -> Batch {
-        let endpoint = match direction {
-            Direction::Block => Endpoint::Block,
-            Direction::Unblock => Endpoint::Unblock,
-        };
-        Ok(self.write(endpoint, users).await?)
+        Ok(NxCloud::write(self, direction, users).await?)
     }
 }
 
