@@ -62,7 +62,7 @@ impl TargetReport {
 /// check is made against the target's own entries, not against the plan, so
 /// a bug in planning cannot vouch for itself; a violation stops the target
 /// before anything is sent.
-pub async fn apply<P: Provider>(
+pub async fn apply<P: Provider + ?Sized>(
     provider: &P,
     target: &Target,
     plan: &Plan,
@@ -95,7 +95,7 @@ fn listed_now(target: &Target, today: Date) -> Lookup<()> {
     listed
 }
 
-async fn run<P: Provider>(
+async fn run<P: Provider + ?Sized>(
     provider: &P,
     desired: &Lookup<()>,
     plan: &Plan,
@@ -158,7 +158,7 @@ enum Direction {
 /// One call. Retries, and the second chance for users refused only for
 /// now, happen inside the provider, with its own policy; so does counting
 /// answered users for progress.
-async fn send<P: Provider>(provider: &P, direction: Direction, users: &[User]) -> Batch {
+async fn send<P: Provider + ?Sized>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     match direction {
         Direction::Block => provider.block(users).await,
         Direction::Unblock => provider.unblock(users).await,

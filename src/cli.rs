@@ -46,8 +46,39 @@ pub enum Command {
     Drift(DriftArgs),
     /// Write the live block list of the target PATH describes into a desired-state file.
     Import(ImportArgs),
+    /// Where the files list a user (file:line, reason, expiry, include chain),
+    /// and with --live whether each target has them blocked now.
+    Why(WhyArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The user: a phone number (any spelling) or a BSUID.
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Also read each target's live list: is the user blocked there now?
+    #[arg(long)]
+    pub live: bool,
+
+    /// Output format (markdown is not offered: the answer is for a support agent or a script).
+    #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
+    pub format: WhyFormat,
+
+    #[command(flatten)]
+    pub timeout: TimeoutArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WhyFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +195,11 @@ pub struct ApplyArgs {
     /// Also write the apply report as JSON to FILE (written atomically), whatever --format is.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+
+    /// Send blocks only, never unblocks: safe for a scheduled job that
+    /// retries deferred blocks without a reviewer.
+    #[arg(long)]
+    pub blocks_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +215,10 @@ pub struct DriftArgs {
     /// Output format (markdown is made to open or update an issue).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+
+    /// Count blocks waiting for their users to write (deferred) as drift too.
+    #[arg(long)]
+    pub strict: bool,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,

@@ -71,7 +71,7 @@ impl Progress {
 
     /// A spinner with pages and users read while `client` lists its target.
     /// The total is unknown until the last page, so there is no bar to fill.
-    pub fn listing<P: Provider + 'static>(&self, label: &str, client: &Arc<P>) -> Bar {
+    pub fn listing<P: Provider + ?Sized + 'static>(&self, label: &str, client: &Arc<P>) -> Bar {
         if !self.is_enabled() {
             return Bar::none();
         }
@@ -83,7 +83,12 @@ impl Progress {
     }
 
     /// A bar of users answered out of the `total` planned, with an ETA.
-    pub fn applying<P: Provider + 'static>(&self, label: &str, total: u64, client: &Arc<P>) -> Bar {
+    pub fn applying<P: Provider + ?Sized + 'static>(
+        &self,
+        label: &str,
+        total: u64,
+        client: &Arc<P>,
+    ) -> Bar {
         if !self.is_enabled() {
             return Bar::none();
         }

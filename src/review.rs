@@ -48,7 +48,7 @@ pub fn files(doc: &PlanDocument) -> Vec<std::path::PathBuf> {
 
 /// Whether a target may be applied under the reviewed plan.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Review {
     /// Every change needed now was reviewed; `skipped` reviewed changes are
     /// no longer needed (already done).
     Approved { skipped: usize },
@@ -61,7 +61,7 @@ pub enum Verdict {
 /// A target is found in the plan by its business phone and its file, the
 /// file compared as [`resolved`]: `plan bl/` and `apply ./bl` (or the
 /// absolute path) name the same files differently.
-pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Verdict {
+pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Review {
     let file = now.target.file.display().to_string();
     let here = resolved(&now.target.file);
     let phone = &now.target.business_phone;
@@ -71,7 +71,7 @@ pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Verdict {
         .find(|t| resolved(Path::new(&t.file)) == here)
     else {
         if !now.plan.has_changes() {
-            return Verdict::Approved { skipped: 0 };
+            return Review::Approved { skipped: 0 };
         }
         // Say which paths were compared, so a spelling problem is plain.
         let why = match same_phone.next() {
@@ -86,7 +86,7 @@ pub fn check(doc: &PlanDocument, now: &PlannedTarget) -> Verdict {
                 here.display()
             ),
         };
-        return Verdict::Stale(vec![why]);
+        return Review::Stale(vec![why]);
     };
     compare(reviewed, now)
 }
@@ -132,7 +132,7 @@ fn tidy(path: &Path) -> PathBuf {
     out
 }
 
-fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
+fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Review {
     let mut differences = Vec::new();
     if reviewed.desired_fingerprint != now.plan.desired_fingerprint {
         differences.push(format!(
@@ -165,7 +165,7 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
         }
     }
     if !differences.is_empty() {
-        return Verdict::Stale(differences);
+        return Review::Stale(differences);
     }
     // Everything needed now was reviewed. Of the rest of the reviewed plan,
     // only what the live list shows done counts as done (an earlier apply,
@@ -193,7 +193,7 @@ fn compare(reviewed: &TargetPlanWire, now: &PlannedTarget) -> Verdict {
             !needed_unblocks.contains(u.user.as_str()) && !is_live(&u.user, u.user_id.as_ref())
         })
         .count();
-    Verdict::Approved {
+    Review::Approved {
         skipped: blocks_done + unblocks_done,
     }
 }
@@ -232,6 +232,7 @@ mod tests {
             blocked: entries,
             unblock: Vec::new(),
             safety: Default::default(),
+            includes: Vec::new(),
         };
         let live: Vec<User> = live.iter().map(|s| User::from(*s)).collect();
         let today = crate::date::Date::parse("2026-11-21").unwrap();
@@ -240,6 +241,7 @@ mod tests {
             target,
             refused: None,
             notes: Vec::new(),
+            deferred: Vec::new(),
         }
     }
 
@@ -252,7 +254,7 @@ mod tests {
     #[test]
     fn the_same_plan_is_approved() {
         let p = planned(&["8613300000001"], &["8613300000007"]);
-        assert_eq!(check(&reviewed(&p), &p), Verdict::Approved { skipped: 0 });
+        assert_eq!(check(&reviewed(&p), &p), Review::Approved { skipped: 0 });
     }
 
     #[test]
@@ -262,7 +264,7 @@ mod tests {
         let now = planned(&["8613300000001", "8613300000002"], &["8613300000001"]);
         assert_eq!(
             check(&reviewed(&before), &now),
-            Verdict::Approved { skipped: 2 }
+            Review::Approved { skipped: 2 }
         );
     }
 
@@ -271,7 +273,7 @@ mod tests {
         let before = planned(&["8613300000001"], &["8613300000001"]);
         // Someone blocked 09 by hand since: the file would now unblock it.
         let now = planned(&["8613300000001"], &["8613300000001", "8613300000009"]);
-        let Verdict::Stale(why) = check(&reviewed(&before), &now) else {
+        let Review::Stale(why) = check(&reviewed(&before), &now) else {
             panic!("approved")
         };
         assert_eq!(why, ["unblock 8613300000009 was not in the reviewed plan"]);
@@ -281,7 +283,7 @@ mod tests {
     fn edited_files_refuse_even_when_the_changes_look_alike() {
         let before = planned(&["8613300000001"], &[]);
         let now = planned(&["8613300000001", "8613300000002"], &["8613300000002"]);
-        let Verdict::Stale(why) = check(&reviewed(&before), &now) else {
+        let Review::Stale(why) = check(&reviewed(&before), &now) else {
             panic!("approved")
         };
         assert!(
@@ -295,9 +297,9 @@ mod tests {
         let other = planned(&["8613300000001"], &[]);
         let mut doc = reviewed(&other);
         doc.targets[0].file = "other.yaml".into();
-        assert!(matches!(check(&doc, &other), Verdict::Stale(_)));
+        assert!(matches!(check(&doc, &other), Review::Stale(_)));
         let in_sync = planned(&["8613300000001"], &["8613300000001"]);
-        assert_eq!(check(&doc, &in_sync), Verdict::Approved { skipped: 0 });
+        assert_eq!(check(&doc, &in_sync), Review::Approved { skipped: 0 });
     }
 
     #[test]
@@ -311,10 +313,10 @@ mod tests {
             &["8613300000001", "8613300000007"],
             &["8613300000001", "8613300000007"],
         );
-        assert!(matches!(check(&doc, &now), Verdict::Stale(_)));
+        assert!(matches!(check(&doc, &now), Review::Stale(_)));
         let mut same_files = planned(&["8613300000001"], &["8613300000001"]);
         same_files.plan.live.push("8613300000007".into());
-        assert_eq!(check(&doc, &same_files), Verdict::Approved { skipped: 0 });
+        assert_eq!(check(&doc, &same_files), Review::Approved { skipped: 0 });
     }
 
     #[test]
@@ -328,7 +330,7 @@ mod tests {
             &crate::user::phones(&["8613300000007"]),
             crate::date::Date::parse("2026-11-21").unwrap(),
         );
-        let Verdict::Stale(why) = check(&doc, &now) else {
+        let Review::Stale(why) = check(&doc, &now) else {
             panic!("approved")
         };
         assert!(
@@ -351,7 +353,7 @@ mod tests {
             doc.targets[0].file = spelling.clone();
             assert_eq!(
                 check(&doc, &p),
-                Verdict::Approved { skipped: 0 },
+                Review::Approved { skipped: 0 },
                 "{spelling}"
             );
         }
@@ -368,12 +370,12 @@ mod tests {
         doc.targets[0].file = "other/./t.yaml".into();
         assert_eq!(
             check(&doc, &p),
-            Verdict::Stale(vec![
+            Review::Stale(vec![
                 "t.yaml (resolved: t.yaml) is not in the reviewed plan, which has business phone 8615800001795 under other/./t.yaml (resolved: other/t.yaml)".into()
             ])
         );
         doc.targets[0].business_phone = "8615800009999".into();
-        let Verdict::Stale(why) = check(&doc, &p) else {
+        let Review::Stale(why) = check(&doc, &p) else {
             panic!("approved")
         };
         assert!(

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::plan::{Unblock, UnblockReason};
-use crate::provider::{Stats, UserError};
+use crate::provider::{BoxFuture, Stats, UserError};
 
 /// A provider that records calls and answers as scripted. Here the
 /// provider is the collaborator, not the thing under test: these tests
@@ -29,14 +29,14 @@ struct Scripted {
 }
 
 impl Provider for Scripted {
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        Ok(Vec::new())
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async { Ok(Vec::new()) })
     }
-    async fn block(&self, users: &[User]) -> Batch {
-        self.answer("block", users)
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move { self.answer("block", users) })
     }
-    async fn unblock(&self, users: &[User]) -> Batch {
-        self.answer("unblock", users)
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move { self.answer("unblock", users) })
     }
     fn max_batch(&self) -> usize {
         1000
@@ -138,6 +138,7 @@ fn listing(users: &[User]) -> Target {
             .collect(),
         unblock: Vec::new(),
         safety: Default::default(),
+        includes: Vec::new(),
     }
 }
 

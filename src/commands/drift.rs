@@ -8,7 +8,10 @@
 use crate::cli::DriftArgs;
 use crate::date::now_rfc3339;
 use crate::exit::Exit;
-use crate::render::{self, PlannedTarget, ReportFormat, TargetError, drift::drifted};
+use crate::reconcile;
+use crate::render::{
+    self, PlannedTarget, ReportFormat, TargetError, drift::drifted, drift::drifted_strictly,
+};
 
 use super::output::Output;
 use super::targets;
@@ -17,7 +20,11 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(loaded, args.concurrency.into(), None).await;
+    let options = reconcile::PlanOptions {
+        concurrency: args.concurrency.into(),
+        ..Default::default()
+    };
+    let reconciled = reconcile::plan_all(loaded, &options).await;
     let checked: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
     let errors = reconciled.errors;
 
@@ -35,13 +42,18 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
         super::output::problems(&[], &[], &errors, false);
     }
     super::output::step_summary(|| render::drift_markdown(&checked, &errors, &checked_at));
-    Ok(exit(&checked, &errors))
+    Ok(exit(&checked, &errors, args.strict))
 }
 
 /// 1 if any target could not be checked, else 2 if any drifted, else 0
-/// (product.md §3: the most severe wins).
-fn exit(checked: &[PlannedTarget], errors: &[TargetError]) -> Exit {
+/// (the most severe wins). Known deferrals alone are not drift (they wait
+/// for the user to write), unless `strict`.
+fn exit(checked: &[PlannedTarget], errors: &[TargetError], strict: bool) -> Exit {
     let mut exit = Exit::Success;
+    let drifted = |t: &PlannedTarget| match strict {
+        true => drifted_strictly(t),
+        false => drifted(t),
+    };
     if checked.iter().any(drifted) {
         exit = exit.max(Exit::Changes);
     }

@@ -16,8 +16,7 @@ use crate::date::Date;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
 use crate::import::{self, Dropped, Imported, splice};
-use crate::provider::Provider;
-use crate::provider::client;
+use crate::reconcile;
 use crate::sandbox::Sandboxes;
 
 use super::output::{Output, note};
@@ -48,7 +47,7 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
 
     let mut sandboxes = Sandboxes::default();
-    let client = client::connect(&target, &mut sandboxes).await?;
+    let client = reconcile::connect(&target, &mut sandboxes).await?;
     crate::info!("{}: reading the live block list", path.display());
     let live = client
         .list()

@@ -9,6 +9,7 @@ mod output;
 mod plan;
 mod targets;
 mod validate;
+mod why;
 
 use std::io::IsTerminal;
 
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(args) => Some(args.targets.timeout.value),
         Command::Drift(args) => Some(args.timeout.value),
         Command::Import(args) => Some(args.timeout.value),
+        Command::Why(args) => Some(args.timeout.value),
         Command::Validate(_) | Command::Emulator(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
@@ -43,6 +45,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Apply(args) => apply::run(args, &out).await,
         Command::Drift(args) => drift::run(args, &out).await,
         Command::Import(args) => import::run(args, &out).await,
+        Command::Why(args) => why::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
     };
     match timeout {

@@ -4,6 +4,7 @@ use crate::cli::PlanArgs;
 use crate::date::now_rfc3339;
 use crate::exit::Exit;
 use crate::fsutil::write_atomic;
+use crate::reconcile;
 use crate::render::{self, Format, PlannedTarget, TargetError};
 
 use super::output::{Output, note};
@@ -13,12 +14,12 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     let Some(loaded) = targets::load(&args.targets.paths) else {
         return Ok(Exit::Error);
     };
-    let reconciled = targets::plan_all(
-        loaded,
-        args.targets.concurrency.into(),
-        Some(&targets::overrides(&args.guards)),
-    )
-    .await;
+    let options = reconcile::PlanOptions {
+        concurrency: args.targets.concurrency.into(),
+        guards: Some(targets::overrides(&args.guards)),
+        ..Default::default()
+    };
+    let reconciled = reconcile::plan_all(loaded, &options).await;
     let planned: Vec<PlannedTarget> = reconciled.planned.into_iter().map(|p| p.planned).collect();
     let errors = reconciled.errors;
 
@@ -55,7 +56,9 @@ pub fn exit(planned: &[PlannedTarget], errors: &[TargetError], detailed: bool) -
     if planned.iter().any(|p| p.refused.is_some()) {
         exit = exit.max(Exit::Refused);
     }
-    if detailed && planned.iter().any(|p| p.plan.has_changes()) {
+    // Blocks waiting for their users to write are not this change's own:
+    // they alone do not make a plan "have changes".
+    if detailed && planned.iter().any(PlannedTarget::has_new_changes) {
         exit = exit.max(Exit::Changes);
     }
     exit

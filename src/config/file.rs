@@ -27,15 +27,15 @@ const KEYS: &[&str] = &[
 
 /// What one file yielded. The business phone is kept even when the file has
 /// other errors, so a second file governing the same phone is still caught.
-pub(super) struct Outcome {
+pub(super) struct Walked {
     pub target: Option<Target>,
     pub business_phone: Option<(String, Location)>,
 }
 
-pub(super) fn load(path: &Path, includes: &mut Includes, report: &mut Report) -> Outcome {
+pub(super) fn load(path: &Path, includes: &mut Includes, report: &mut Report) -> Walked {
     let errors_before = report.errors.len();
     let warnings_before = report.warnings.len();
-    let mut outcome = Outcome {
+    let mut outcome = Walked {
         target: None,
         business_phone: None,
     };
@@ -63,7 +63,7 @@ pub(super) fn load(path: &Path, includes: &mut Includes, report: &mut Report) ->
     outcome
 }
 
-fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Outcome {
+fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Walked {
     for (key, _) in map.iter() {
         let name = key.as_str();
         if KEYS.contains(&name) {
@@ -108,7 +108,8 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Out
 
     let included = includes.resolve(w.file, &refs, w.report);
     let includes_ok = included.is_some();
-    blocked.extend(included.unwrap_or_default());
+    let (included, inclusions) = included.unwrap_or_default();
+    blocked.extend(included);
     let blocked = duplicates::dedupe(blocked, w.report);
     let capacity = crate::safety::CAPACITY;
     if blocked.len() as u64 > capacity {
@@ -138,10 +139,11 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Out
             blocked: blocked.into_iter().map(|b| b.entry).collect(),
             unblock: unblock.into_iter().map(|u| u.entry).collect(),
             safety,
+            includes: inclusions,
         }),
         _ => None,
     };
-    Outcome {
+    Walked {
         target,
         business_phone,
     }

@@ -14,10 +14,10 @@ use std::rc::Rc;
 
 use marked_yaml::Node;
 
-use super::Location;
 use super::entry::{self, List, Written};
 use super::source::{self, Role};
 use super::tree::{Report, Walker, entry, is_null};
+use super::{Inclusion, Location};
 
 /// Deeper than this is surely a mistake, and the walk recurses per level.
 const MAX_DEPTH: usize = 32;
@@ -97,18 +97,19 @@ impl Includes {
         root: &Path,
         refs: &[IncludeRef],
         report: &mut Report,
-    ) -> Option<Vec<Written>> {
+    ) -> Option<(Vec<Written>, Vec<Inclusion>)> {
         let start = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         let mut walk = Walk {
             chain: vec![(start, root.to_path_buf())],
             seen: HashMap::new(),
             out: Vec::new(),
+            inclusions: Vec::new(),
             ok: true,
         };
         for r in refs {
             walk.visit(self, r, &r.at, report);
         }
-        walk.ok.then_some(walk.out)
+        walk.ok.then_some((walk.out, walk.inclusions))
     }
 
     fn file(&mut self, canonical: &Path, r: &IncludeRef, report: &mut Report) -> Rc<IncludeFile> {
@@ -163,6 +164,7 @@ struct Walk {
     /// Files already walked, with where they were first included and by whom.
     seen: HashMap<PathBuf, (Location, PathBuf)>,
     out: Vec<Written>,
+    inclusions: Vec<Inclusion>,
     ok: bool,
 }
 
@@ -242,6 +244,10 @@ impl Walk {
             return;
         }
         self.seen.insert(canonical.clone(), (r.at.clone(), parent));
+        self.inclusions.push(Inclusion {
+            file: r.path.clone(),
+            at: r.at.clone(),
+        });
         let file = includes.file(&canonical, r, report);
         self.ok &= file.ok;
         self.out.extend(file.entries.iter().cloned());

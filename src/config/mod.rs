@@ -124,14 +124,47 @@ pub enum ProviderSettings {
     Sandbox,
 }
 
-impl ProviderSettings {
-    /// The `provider.kind` spelling, as used in plans and reports.
-    pub fn kind(&self) -> &'static str {
+/// The provider kinds a file can name. Every `match` on it is exhaustive, so
+/// a new kind cannot silently fall into another's arm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    NxCloud,
+    CloudApi,
+    Waha,
+    Sandbox,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [Kind::NxCloud, Kind::CloudApi, Kind::Waha, Kind::Sandbox];
+
+    /// The `provider.kind` spelling, as used in files, plans and reports.
+    pub const fn name(self) -> &'static str {
         match self {
-            ProviderSettings::NxCloud { .. } => "nxcloud",
-            ProviderSettings::CloudApi { .. } => "cloud-api",
-            ProviderSettings::Waha { .. } => "waha",
-            ProviderSettings::Sandbox => "sandbox",
+            Kind::NxCloud => "nxcloud",
+            Kind::CloudApi => "cloud-api",
+            Kind::Waha => "waha",
+            Kind::Sandbox => "sandbox",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl ProviderSettings {
+    pub fn kind(&self) -> Kind {
+        match self {
+            ProviderSettings::NxCloud { .. } => Kind::NxCloud,
+            ProviderSettings::CloudApi { .. } => Kind::CloudApi,
+            ProviderSettings::Waha { .. } => Kind::Waha,
+            ProviderSettings::Sandbox => Kind::Sandbox,
         }
     }
 }
@@ -171,6 +204,39 @@ pub struct Target {
     pub blocked: Vec<Entry>,
     pub unblock: Vec<Entry>,
     pub safety: Safety,
+    /// Every file the target includes, with the include item that first
+    /// brought it in, so `why` can show how an entry reached the target.
+    pub includes: Vec<Inclusion>,
+}
+
+/// An include file, as the entries it holds name it (their `at.file`), and
+/// the `include:` item, in the including file, that brought it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inclusion {
+    pub file: PathBuf,
+    pub at: Location,
+}
+
+impl Target {
+    /// How `file` reached this target: the include items from the target's
+    /// own file down to the one that brought `file` in (empty for the
+    /// target's own file).
+    pub fn include_chain(&self, file: &Path) -> Vec<&Location> {
+        let mut chain = Vec::new();
+        let mut current = file;
+        while current != self.file.as_path() {
+            let Some(step) = self.includes.iter().find(|i| i.file == current) else {
+                break;
+            };
+            chain.push(&step.at);
+            current = &step.at.file;
+            if chain.len() > self.includes.len() {
+                break; // a cycle would have been an error; never loop
+            }
+        }
+        chain.reverse();
+        chain
+    }
 }
 
 /// The outcome of loading some paths: every target that validated, and
@@ -190,7 +256,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let mut report = tree::Report::default();
     let files = discover::files(paths, &mut report);
     let mut includes = include::Includes::default();
-    let outcomes: Vec<file::Outcome> = files
+    let outcomes: Vec<file::Walked> = files
         .iter()
         .map(|path| file::load(path, &mut includes, &mut report))
         .collect();
@@ -212,7 +278,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
 /// Two files governing one business phone would undo each other's work on
 /// every apply (each unblocks what only the other lists), so neither is used.
 /// Returns the indexes of the files involved.
-fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+fn one_file_per_phone(outcomes: &[file::Walked], report: &mut tree::Report) -> HashSet<usize> {
     let mut first: HashMap<String, (usize, &Location)> = HashMap::new();
     let mut contested = HashSet::new();
     for (i, outcome) in outcomes.iter().enumerate() {
@@ -241,7 +307,7 @@ fn one_file_per_phone(outcomes: &[file::Outcome], report: &mut tree::Report) -> 
 /// of what they blocked (`a.yaml` and `a.yml` share the default ledger, as do
 /// two files naming the same `ledger:`, or two paths that are one file
 /// through a symbolic or hard link), so neither is used.
-fn one_file_per_ledger(outcomes: &[file::Outcome], report: &mut tree::Report) -> HashSet<usize> {
+fn one_file_per_ledger(outcomes: &[file::Walked], report: &mut tree::Report) -> HashSet<usize> {
     let mut first: HashMap<PathBuf, (usize, &Path)> = HashMap::new();
     // A hard link has no path in common with its twin: only the device and
     // inode of an existing file say they are one.

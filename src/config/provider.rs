@@ -5,38 +5,29 @@ use std::path::Path;
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{Node, Span};
 
-use super::ProviderSettings;
 use super::credentials::{credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
+use super::{Kind, ProviderSettings};
 use crate::provider::http;
 
 mod cloud_api;
 
-struct Kind {
-    name: &'static str,
-    keys: &'static [&'static str],
+/// The settings each kind takes besides `kind`.
+fn keys(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::NxCloud => &["appkey", "base_url"],
+        Kind::CloudApi => &cloud_api::KEYS,
+        Kind::Waha => &["base_url", "session", "ledger"],
+        Kind::Sandbox => &[],
+    }
 }
 
-const KINDS: &[Kind] = &[
-    Kind {
-        name: "nxcloud",
-        keys: &["appkey", "base_url"],
-    },
-    Kind {
-        name: "cloud-api",
-        keys: &cloud_api::KEYS,
-    },
-    Kind {
-        name: "waha",
-        keys: &["base_url", "session", "ledger"],
-    },
-    Kind {
-        name: "sandbox",
-        keys: &[],
-    },
+const KIND_NAMES: [&str; 4] = [
+    Kind::NxCloud.name(),
+    Kind::CloudApi.name(),
+    Kind::Waha.name(),
+    Kind::Sandbox.name(),
 ];
-
-const KIND_NAMES: &[&str] = &["nxcloud", "cloud-api", "waha", "sandbox"];
 
 pub(super) const DEFAULT_SESSION: &str = "default";
 
@@ -59,29 +50,25 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
             continue;
         }
         if is_credential_key(name) {
-            w.error(k.span(), credential_message(name, kind.map(|k| k.name)));
+            w.error(k.span(), credential_message(name, kind.map(Kind::name)));
             continue;
         }
         let Some(kind) = kind else { continue };
-        if kind.keys.contains(&name) {
+        if keys(kind).contains(&name) {
             continue;
         }
-        let message = match KINDS.iter().find(|other| other.keys.contains(&name)) {
+        let message = match Kind::ALL
+            .into_iter()
+            .find(|other| keys(*other).contains(&name))
+        {
             Some(other) => format!(
-                "{name:?} is a setting of provider kind {}, not {} ({} takes: {})",
-                other.name,
-                kind.name,
-                kind.name,
+                "{name:?} is a setting of provider kind {other}, not {kind} ({kind} takes: {})",
                 takes(kind)
             ),
             None => {
                 let mut allowed = vec!["kind"];
-                allowed.extend_from_slice(kind.keys);
-                super::tree::unknown_key_message(
-                    name,
-                    &allowed,
-                    &format!(" in provider ({})", kind.name),
-                )
+                allowed.extend_from_slice(keys(kind));
+                super::tree::unknown_key_message(name, &allowed, &format!(" in provider ({kind})"))
             }
         };
         w.error(k.span(), message);
@@ -93,13 +80,13 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 .text(Some(k.span()), n, &format!("provider.{name}"))
                 .map(str::to_string),
             None => {
-                w.error(key, format!("provider kind {} needs {name}", kind.name));
+                w.error(key, format!("provider kind {kind} needs {name}"));
                 None
             }
         }
     };
-    let settings = match kind.name {
-        "nxcloud" => {
+    let settings = match kind {
+        Kind::NxCloud => {
             let appkey = required(w, "appkey");
             let base_url = base_url(w, map);
             ProviderSettings::NxCloud {
@@ -107,8 +94,8 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 base_url: base_url?,
             }
         }
-        "cloud-api" => cloud_api::settings(w, key, map)?,
-        "waha" => {
+        Kind::CloudApi => cloud_api::settings(w, key, map)?,
+        Kind::Waha => {
             let base_url = base_url(w, map).and_then(|url| {
                 if url.is_none() {
                     w.error(key, "provider kind waha needs base_url");
@@ -126,20 +113,20 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 },
             }
         }
-        _ => ProviderSettings::Sandbox,
+        Kind::Sandbox => ProviderSettings::Sandbox,
     };
     (w.report.errors.len() == errors_before).then_some(settings)
 }
 
-fn takes(kind: &Kind) -> String {
-    if kind.keys.is_empty() {
+fn takes(kind: Kind) -> String {
+    if keys(kind).is_empty() {
         "no other settings".to_string()
     } else {
-        kind.keys.join(", ")
+        keys(kind).join(", ")
     }
 }
 
-fn kind(w: &mut Walker, key: &Span, map: &MarkedMappingNode) -> Option<&'static Kind> {
+fn kind(w: &mut Walker, key: &Span, map: &MarkedMappingNode) -> Option<Kind> {
     let Some((kind_key, node)) = entry(map, "kind") else {
         w.error(
             key,
@@ -148,11 +135,11 @@ fn kind(w: &mut Walker, key: &Span, map: &MarkedMappingNode) -> Option<&'static 
         return None;
     };
     let name = w.text(Some(kind_key.span()), node, "provider.kind")?;
-    let found = KINDS.iter().find(|k| k.name == name);
+    let found = Kind::from_name(name);
     if found.is_none() {
         let mut message =
             format!("provider kind {name:?} is not one of: nxcloud, cloud-api, waha, sandbox");
-        if let Some(near) = did_you_mean(name, KIND_NAMES) {
+        if let Some(near) = did_you_mean(name, &KIND_NAMES) {
             message.push_str(&format!("; did you mean {near:?}?"));
         }
         w.error(node.span(), message);

@@ -40,7 +40,7 @@ impl Dialect {
 
 /// What happens to one request, decided when it arrives.
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+enum Fate {
     Serve,
     /// Served normally (the change happens) but the reply is cut short.
     Truncate,
@@ -93,21 +93,21 @@ impl Injector {
         }
     }
 
-    fn verdict(&self) -> Verdict {
+    fn verdict(&self) -> Fate {
         self.verdict_at(Instant::now())
     }
 
     /// The verdict for a request arriving at `now`: the rate-limit window is
     /// checked against a given instant so tests need no real second to pass.
-    fn verdict_at(&self, now: Instant) -> Verdict {
+    fn verdict_at(&self, now: Instant) -> Fate {
         let f = &self.faults;
         let mut dice = self.dice.lock().unwrap_or_else(|e| e.into_inner());
         dice.received += 1;
         if dice.received <= f.fail_first {
-            return Verdict::Unavailable;
+            return Fate::Unavailable;
         }
         if dice.received <= f.fail_first.saturating_add(f.rate_limit_first) {
-            return Verdict::RateLimited;
+            return Fate::RateLimited;
         }
         if let Some(limit) = f.rate_limit {
             if now.duration_since(dice.window_start) >= Duration::from_secs(1) {
@@ -116,16 +116,16 @@ impl Injector {
             }
             dice.in_window = dice.in_window.saturating_add(1);
             if dice.in_window > limit {
-                return Verdict::RateLimited;
+                return Fate::RateLimited;
             }
         }
         if f.fail_rate > 0.0 && dice.roll() < f.fail_rate {
-            return Verdict::Unavailable;
+            return Fate::Unavailable;
         }
         if f.malformed_rate > 0.0 && dice.roll() < f.malformed_rate {
-            return Verdict::Truncate;
+            return Fate::Truncate;
         }
-        Verdict::Serve
+        Fate::Serve
     }
 }
 
@@ -142,10 +142,10 @@ pub async fn inject(
         tokio::time::sleep(Duration::from_millis(injector.faults.latency_ms)).await;
     }
     match verdict {
-        Verdict::Serve => next.run(request).await,
-        Verdict::Truncate => truncate(next.run(request).await).await,
-        Verdict::Unavailable => dialect.reply(StatusCode::SERVICE_UNAVAILABLE),
-        Verdict::RateLimited => {
+        Fate::Serve => next.run(request).await,
+        Fate::Truncate => truncate(next.run(request).await).await,
+        Fate::Unavailable => dialect.reply(StatusCode::SERVICE_UNAVAILABLE),
+        Fate::RateLimited => {
             let mut reply = dialect.reply(StatusCode::TOO_MANY_REQUESTS);
             reply
                 .headers_mut()
@@ -171,7 +171,7 @@ async fn truncate(reply: Response) -> Response {
 mod tests {
     use super::*;
 
-    fn verdicts(faults: Faults, n: usize) -> Vec<Verdict> {
+    fn verdicts(faults: Faults, n: usize) -> Vec<Fate> {
         let injector = Injector::new(faults);
         (0..n).map(|_| injector.verdict()).collect()
     }
@@ -185,7 +185,7 @@ mod tests {
         };
         let first = verdicts(faults.clone(), 200);
         assert_eq!(first, verdicts(faults, 200));
-        let failed = first.iter().filter(|v| **v == Verdict::Unavailable).count();
+        let failed = first.iter().filter(|v| **v == Fate::Unavailable).count();
         assert!((60..=140).contains(&failed), "{failed} of 200 failed");
     }
 
@@ -200,14 +200,14 @@ mod tests {
         let injector = Injector::new(faults);
         let start = injector.dice.lock().unwrap().window_start;
         let at = |ms| injector.verdict_at(start + Duration::from_millis(ms));
-        assert_eq!(at(0), Verdict::Serve);
-        assert_eq!(at(10), Verdict::Serve);
-        assert_eq!(at(999), Verdict::RateLimited);
+        assert_eq!(at(0), Fate::Serve);
+        assert_eq!(at(10), Fate::Serve);
+        assert_eq!(at(999), Fate::RateLimited);
         // The window passes; the next request opens a new one.
-        assert_eq!(at(1000), Verdict::Serve);
-        assert_eq!(at(1500), Verdict::Serve);
-        assert_eq!(at(1999), Verdict::RateLimited);
-        assert_eq!(at(2000), Verdict::Serve);
+        assert_eq!(at(1000), Fate::Serve);
+        assert_eq!(at(1500), Fate::Serve);
+        assert_eq!(at(1999), Fate::RateLimited);
+        assert_eq!(at(2000), Fate::Serve);
     }
 
     #[test]
@@ -217,7 +217,7 @@ mod tests {
             rate_limit_first: 2,
             ..Faults::default()
         };
-        use Verdict::*;
+        use Fate::*;
         let expected = [Unavailable, RateLimited, RateLimited, Serve, Serve];
         assert_eq!(verdicts(faults, 5), expected);
     }
@@ -227,7 +227,7 @@ mod tests {
         assert!(
             verdicts(Faults::default(), 100)
                 .iter()
-                .all(|v| *v == Verdict::Serve)
+                .all(|v| *v == Fate::Serve)
         );
     }
 }

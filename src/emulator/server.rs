@@ -42,7 +42,7 @@ pub struct Shared {
     pub injector: Injector,
     /// List pages served since start, for `Faults::change_list_after_pages`.
     pub list_pages_served: AtomicU64,
-    stats: Mutex<Stats>,
+    stats: Mutex<RequestCounts>,
     /// When the router was built: request times are counted from here.
     started: Instant,
     /// The latest [`REQUEST_LOG_CAP`] provider requests.
@@ -64,7 +64,7 @@ struct Logged {
 }
 
 #[derive(Default)]
-struct Stats {
+struct RequestCounts {
     requests: u64,
     by_route: BTreeMap<String, u64>,
     /// By method and path: the Cloud API lists and writes on one path.
@@ -78,7 +78,7 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         options,
         addr,
         list_pages_served: AtomicU64::new(0),
-        stats: Mutex::new(Stats::default()),
+        stats: Mutex::new(RequestCounts::default()),
         started: Instant::now(),
         requests: Mutex::new(VecDeque::new()),
     });

@@ -176,6 +176,7 @@ mod tests {
             blocked,
             unblock,
             safety: Safety::default(),
+            includes: Vec::new(),
         }
     }
 

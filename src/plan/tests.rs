@@ -49,6 +49,7 @@ fn target(mode: Mode, blocked: Vec<Entry>, unblock: Vec<Entry>) -> Target {
         blocked,
         unblock,
         safety: Safety::default(),
+        includes: Vec::new(),
     }
 }
 

@@ -28,7 +28,7 @@ use super::meta::{self, BatchData, Direction, ListData, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
 use super::secret::{Redactor, Secret};
-use super::{Batch, BatchResult, Interrupted, Provider, Stats, codes};
+use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, codes};
 use exchange::{Request, TooMany};
 use usage::Throttle;
 
@@ -279,17 +279,19 @@ impl batch::Write for CloudApi {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for CloudApi {
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        let listed = self.read_all().await;
-        listed.map_err(|error| self.redactor.error(error))
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            let listed = self.read_all().await;
+            listed.map_err(|error| self.redactor.error(error))
+        })
     }
 
-    async fn block(&self, users: &[User]) -> Batch {
-        self.batch(Direction::Block, users).await
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(self.batch(Direction::Block, users))
     }
 
-    async fn unblock(&self, users: &[User]) -> Batch {
-        self.batch(Direction::Unblock, users).await
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(self.batch(Direction::Unblock, users))
     }
 
     fn max_batch(&self) -> usize {

@@ -6,7 +6,6 @@
 //! one place, [`retry`], shared by every backend.
 
 mod batch;
-pub mod client;
 pub mod cloud_api;
 mod exchange;
 pub(crate) mod http;
@@ -163,18 +162,23 @@ impl Stats {
     }
 }
 
-/// What every backend can do. Implementations keep one HTTP client and reuse it.
-/// The futures are `Send` so targets can be reconciled on tokio's worker threads;
-/// implementations may still write `async fn`.
+/// A boxed future, so every backend can sit behind `dyn Provider`: dispatch
+/// is the vtable, written once, rather than a `match` per method. One
+/// allocation per call is nothing beside the HTTP request it stands for.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What every backend can do, and everything backends differ in. Each
+/// implementation keeps one HTTP client and reuses it. The futures are
+/// `Send` so targets can be reconciled on tokio's worker threads.
 pub trait Provider: Send + Sync {
     /// The whole live block list, in the order served: each user with the
     /// ids the platform gave (phones as canonical digits).
-    fn list(&self) -> impl Future<Output = anyhow::Result<Vec<User>>> + Send;
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>>;
     /// Block at most [`Provider::max_batch`] users in one call. A call that
     /// stops part-way hands back what was answered ([`Interrupted`]).
-    fn block(&self, users: &[User]) -> impl Future<Output = Batch> + Send;
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch>;
     /// Unblock at most [`Provider::max_batch`] users in one call, likewise.
-    fn unblock(&self, users: &[User]) -> impl Future<Output = Batch> + Send;
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch>;
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
     /// Does this provider add each user to [`Stats::answered`] as it is
@@ -185,6 +189,20 @@ pub trait Provider: Send + Sync {
         false
     }
     fn stats(&self) -> &Stats;
+    /// Listed users whose last change the provider may or may not have
+    /// made, so plans send them again ([`crate::plan::Plan::resend`]): WAHA
+    /// contacts left pending in the ledger by a run that stopped. A platform
+    /// that lists its own blocks has none.
+    fn unconfirmed(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    /// Lines every plan shows under this target, e.g. that WAHA's live list
+    /// is the tool's ledger. Asked after listing: what is said may depend on
+    /// what the listing found.
+    fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
+        let _ = unconfirmed;
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

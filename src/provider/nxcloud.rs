@@ -25,7 +25,7 @@ pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
-use super::{Batch, BatchResult, Provider, Stats, codes};
+use super::{Batch, BatchResult, BoxFuture, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
@@ -216,17 +216,19 @@ impl batch::Write for NxCloud {
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
 impl Provider for NxCloud {
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        let listed = self.read_all().await;
-        listed.map_err(|error| self.redactor.error(error))
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            let listed = self.read_all().await;
+            listed.map_err(|error| self.redactor.error(error))
+        })
     }
 
-    async fn block(&self, users: &[User]) -> Batch {
-        self.batch(Direction::Block, users).await
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(self.batch(Direction::Block, users))
     }
 
-    async fn unblock(&self, users: &[User]) -> Batch {
-        self.batch(Direction::Unblock, users).await
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(self.batch(Direction::Unblock, users))
     }
 
     fn max_batch(&self) -> usize {

@@ -26,7 +26,7 @@ use super::http::{self, BaseUrl};
 use super::ledger::{Change, Ledger};
 use super::retry::{self, Attempt, RetryPolicy};
 use super::secret::{Redactor, Secret};
-use super::{Batch, BatchResult, Interrupted, Provider, Stats, UserError};
+use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, UserError};
 use crate::number::canonical;
 use crate::user::User;
 use reply::ContactMeaning;
@@ -133,35 +133,6 @@ impl Waha {
             ledger,
             stats: Stats::default(),
         })
-    }
-
-    /// Contacts the ledger holds as pending: a run stopped after recording
-    /// a change and before WAHA's answer was settled. Plans send them again.
-    pub async fn unconfirmed(&self) -> anyhow::Result<Vec<User>> {
-        let pending = self.ledger.pending().await?;
-        Ok(pending.into_iter().map(User::phone).collect())
-    }
-
-    /// What plans say under a WAHA target (providers.md §3: "say plainly"),
-    /// given the [`Waha::unconfirmed`] contacts.
-    pub fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
-        let ledger = self.ledger.path().display();
-        let mut notes = vec![format!(
-            "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
-        )];
-        if !self.ledger.path().exists() {
-            notes.push(format!(
-                "No ledger yet at {ledger}: nothing is recorded as blocked, so every desired user is planned for blocking."
-            ));
-        }
-        if !unconfirmed.is_empty() {
-            notes.push(format!(
-                "{} contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: {}.",
-                unconfirmed.len(),
-                unconfirmed.iter().map(User::id).collect::<Vec<_>>().join(", ")
-            ));
-        }
-        notes
     }
 
     /// One request per contact, [`IN_FLIGHT`] at a time. Each contact is
@@ -357,23 +328,61 @@ async fn join_all<F: Future<Output = anyhow::Result<()>>>(lanes: Vec<F>) -> anyh
 
 impl Provider for Waha {
     /// The ledger: WAHA has no route that lists blocked contacts.
-    async fn list(&self) -> anyhow::Result<Vec<User>> {
-        self.stats.listing_started();
-        let blocked = self.ledger.blocked().await?;
-        // One "page", so progress reporting sees the listing end like any other.
-        self.stats.page_read(blocked.len() as u64);
-        Ok(blocked.into_iter().map(User::phone).collect())
+    fn list(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            self.stats.listing_started();
+            let blocked = self.ledger.blocked().await?;
+            // One "page", so progress reporting sees the listing end like any other.
+            self.stats.page_read(blocked.len() as u64);
+            Ok(blocked.into_iter().map(User::phone).collect())
+        })
     }
 
     /// Server text is redacted where it is read; this is the last check.
-    async fn block(&self, users: &[User]) -> Batch {
-        let result = self.batch(Route::Block, users).await;
-        self.redactor.batch_result(result)
+    fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.batch(Route::Block, users).await;
+            self.redactor.batch_result(result)
+        })
     }
 
-    async fn unblock(&self, users: &[User]) -> Batch {
-        let result = self.batch(Route::Unblock, users).await;
-        self.redactor.batch_result(result)
+    fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
+        Box::pin(async move {
+            let result = self.batch(Route::Unblock, users).await;
+            self.redactor.batch_result(result)
+        })
+    }
+
+    /// Contacts the ledger holds as pending: a run stopped after recording
+    /// a change and before WAHA's answer was settled. Plans send them again.
+    fn unconfirmed(&self) -> BoxFuture<'_, anyhow::Result<Vec<User>>> {
+        Box::pin(async move {
+            let pending = self.ledger.pending().await?;
+            Ok(pending.into_iter().map(User::phone).collect())
+        })
+    }
+
+    /// What plans say under a WAHA target (docs/providers.md, WAHA: blocks
+    /// made outside the tool are invisible to it, so say so plainly), given
+    /// the [`Provider::unconfirmed`] contacts.
+    fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
+        let ledger = self.ledger.path().display();
+        let mut notes = vec![format!(
+            "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
+        )];
+        if !self.ledger.path().exists() {
+            notes.push(format!(
+                "No ledger yet at {ledger}: nothing is recorded as blocked, so every desired user is planned for blocking."
+            ));
+        }
+        if !unconfirmed.is_empty() {
+            notes.push(format!(
+                "{} contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: {}.",
+                unconfirmed.len(),
+                unconfirmed.iter().map(User::id).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        notes
     }
 
     fn max_batch(&self) -> usize {

@@ -16,20 +16,29 @@ use super::markdown::{
 };
 use super::text::{Paint, Style, header};
 use super::{EntryIndex, PlannedTarget, TargetError, one_line};
+use crate::user::User;
 
 mod json;
 
 pub use json::{DriftDocument, DriftSummaryWire, TargetDriftWire, drift_document, drift_json};
 
-/// Whether a target's live list differs from its files.
+/// Whether a target's live list differs from its files. Blocks waiting for
+/// their users to write are not drift (they land the moment the user does),
+/// unless the check is `strict`.
 pub fn drifted(t: &PlannedTarget) -> bool {
-    t.plan.has_changes()
+    t.has_new_changes()
+}
+
+/// Drift as `drift --strict` counts it: known deferrals too.
+pub fn drifted_strictly(t: &PlannedTarget) -> bool {
+    t.has_new_changes() || !t.deferred.is_empty()
 }
 
 /// Totals over the targets, for the summary lines.
 struct Totals {
     drifted: usize,
     missing: usize,
+    deferred: usize,
     unexpected: usize,
     in_sync: usize,
 }
@@ -37,7 +46,8 @@ struct Totals {
 fn totals(targets: &[PlannedTarget]) -> Totals {
     Totals {
         drifted: targets.iter().filter(|t| drifted(t)).count(),
-        missing: targets.iter().map(|t| t.plan.block.len()).sum(),
+        missing: targets.iter().map(|t| t.new_blocks().count()).sum(),
+        deferred: targets.iter().map(|t| t.deferred.len()).sum(),
         unexpected: targets.iter().map(|t| t.plan.unblock.len()).sum(),
         in_sync: targets.iter().map(|t| t.plan.unchanged).sum(),
     }
@@ -52,16 +62,17 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
         let plan = &t.plan;
         out.push_str(&header(p, &t.target));
         let index = EntryIndex::new(&t.target);
-        if !plan.block.is_empty() {
+        let missing: Vec<&User> = t.new_blocks().collect();
+        if !missing.is_empty() {
             let _ = writeln!(
                 out,
                 "  {}",
                 p.paint(
                     Style::Yellow,
-                    &format!("missing {} (in the files, not live):", plan.block.len())
+                    &format!("missing {} (in the files, not live):", missing.len())
                 )
             );
-            for user in &plan.block {
+            for user in &missing {
                 let sign = p.paint(Style::Green, &format!("+ {user}"));
                 match index.block_detail(user) {
                     Some(detail) => {
@@ -87,11 +98,19 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
                 let _ = writeln!(out, "    {sign}  ({})", index.unblock_detail(u));
             }
         }
+        if !t.deferred.is_empty() {
+            let _ = writeln!(
+                out,
+                "  deferred {} (not drift: the platform refused these blocks until the user writes):",
+                t.deferred.len()
+            );
+            super::text::waiting_lines(&mut out, p, t, "    ");
+        }
         if drifted(t) {
             let _ = writeln!(
                 out,
                 "  drifted: {} missing, {} unexpected, {} in sync",
-                plan.block.len(),
+                missing.len(),
                 plan.unblock.len(),
                 plan.unchanged
             );
@@ -124,6 +143,13 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
             sum.drifted, sum.missing, sum.unexpected, sum.in_sync
         )
     };
+    if sum.deferred > 0 {
+        let _ = write!(
+            summary,
+            " {} block(s) deferred, waiting for the user to write.",
+            sum.deferred
+        );
+    }
     if !errors.is_empty() {
         let _ = write!(summary, " {} target(s) could not be checked.", errors.len());
     }
@@ -162,6 +188,13 @@ pub fn drift_markdown(
         let _ = write!(head, "; {} drifted", sum.drifted);
     }
     head.push('.');
+    if sum.deferred > 0 {
+        let _ = write!(
+            head,
+            " ⏳ {} block(s) deferred, waiting for the user to write (not drift).",
+            sum.deferred
+        );
+    }
     if !errors.is_empty() {
         let _ = write!(head, " ❌ {} could not be checked.", errors.len());
     }
@@ -170,6 +203,8 @@ pub fn drift_markdown(
     for t in targets {
         let status = if drifted(t) {
             "⚠️ drifted"
+        } else if !t.deferred.is_empty() {
+            "⏳ waiting"
         } else {
             "✅ in sync"
         };
@@ -179,8 +214,9 @@ pub fn drift_markdown(
     head.push('\n');
     if sum.drifted > 0 {
         head.push_str(
-            "**Missing**: in the files but not live — a block still deferred (the user has not \
-             messaged the business in the last 24 hours) or undone outside the files. \
+            "**Missing**: in the files but not live — never applied, or undone outside the \
+             files (blocks the platform refused until the user writes are listed apart, as \
+             deferred). \
              **Unexpected**: live but not desired — blocked outside the files, expired, or \
              listed in `unblock:`. `blocklist plan` shows what `blocklist apply` would do \
              about them.\n\n",
@@ -189,14 +225,14 @@ pub fn drift_markdown(
     doc.text(head);
 
     for t in targets {
-        if !drifted(t) && t.notes.is_empty() {
+        if !drifted_strictly(t) && t.notes.is_empty() {
             continue; // the table row says all there is to say
         }
         doc.text(section_heading(&t.target));
         for note in &t.notes {
             doc.text(format!("> [!NOTE]\n> {}\n\n", escape(&one_line(note))));
         }
-        if !drifted(t) {
+        if !drifted_strictly(t) {
             continue;
         }
         change_lists(
@@ -223,6 +259,34 @@ mod tests {
     /// ESC made visible, so colour snapshots can be reviewed as text.
     fn visible(s: &str) -> String {
         s.replace('\x1b', "\\e")
+    }
+
+    #[test]
+    fn deferrals_are_not_drift() {
+        let targets = waiting();
+        assert!(drifted(&targets[0]), "a new block and an unblock are drift");
+        assert!(!drifted(&targets[1]), "a deferral alone is not");
+        assert!(drifted_strictly(&targets[1]), "unless strict");
+        let text = drift_text(&targets, &[], false);
+        let markdown = drift_markdown(&targets, &[], "2026-11-21T10:00:00Z");
+        insta::assert_snapshot!(format!("{text}\n{markdown}"));
+        let doc: serde_json::Value =
+            serde_json::from_str(&drift_json(&targets, &[], "2026-11-21T10:00:00Z"))
+                .expect("valid JSON");
+        assert_eq!(
+            doc["targets"][0]["missing"],
+            serde_json::json!(["8613300000031"])
+        );
+        assert_eq!(
+            doc["targets"][0]["deferred"],
+            serde_json::json!([
+                {"user": "8613300000032", "user_id": "CN.32", "since": "2026-11-18T09:30:00Z", "attempts": 3, "code": 131047},
+                {"user": "US.33", "since": "2026-11-20T17:05:00Z", "attempts": 1, "code": 131047},
+            ])
+        );
+        assert_eq!(doc["targets"][1]["missing"], serde_json::json!([]));
+        assert_eq!(doc["summary"]["drifted"], 1);
+        assert_eq!(doc["summary"]["deferred"], 3);
     }
 
     #[test]

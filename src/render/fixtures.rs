@@ -8,6 +8,7 @@ use super::{AppliedTarget, PlannedTarget, TargetError};
 use crate::apply::{TargetReport, UserOutcome};
 use crate::config::{Entry, Location, Mode, ProviderSettings, Safety, Target};
 use crate::date::Date;
+use crate::deferral::Deferral;
 use crate::plan::plan;
 use crate::safety::{Figure, Refusal, Rule};
 use crate::user::User;
@@ -64,6 +65,7 @@ pub fn target(
         blocked: entries(file, blocked),
         unblock: entries(file, unblock),
         safety: Safety::default(),
+        includes: Vec::new(),
     }
 }
 
@@ -74,6 +76,7 @@ pub fn planned(target: Target, live: &[&str]) -> PlannedTarget {
         target,
         refused: None,
         notes: Vec::new(),
+        deferred: Vec::new(),
     }
 }
 
@@ -146,6 +149,47 @@ pub fn username_line() -> PlannedTarget {
         &[],
     );
     planned(t, &["8613300000022/CN.22", "8613300000023/CN.23", "MX.24"])
+}
+
+/// Blocks the platform refused before (the state remembers them), beside a
+/// new block and an unblock; and a target whose only blocks are waiting.
+pub fn waiting() -> Vec<PlannedTarget> {
+    let deferral = |text: &str, since: &str, attempts| Deferral {
+        user: user(text),
+        since: since.to_string(),
+        attempts,
+        code: 131047,
+    };
+    let mut changes = planned(
+        target(
+            "blocklists/waiting.yaml",
+            cloud_api(),
+            Mode::Exclusive,
+            &[
+                ("8613300000031", Some("new this week"), None),
+                ("8613300000032/CN.32", Some("spam"), None),
+                ("US.33", None, None),
+            ],
+            &[],
+        ),
+        &["8613300000039"],
+    );
+    changes.deferred = vec![
+        deferral("8613300000032/CN.32", "2026-11-18T09:30:00Z", 3),
+        deferral("US.33", "2026-11-20T17:05:00Z", 1),
+    ];
+    let mut only_waiting = planned(
+        target(
+            "blocklists/quiet.yaml",
+            nxcloud(),
+            Mode::Additive,
+            &[("8613300000041", None, None), ("8613300000042", None, None)],
+            &[],
+        ),
+        &["8613300000042"],
+    );
+    only_waiting.deferred = vec![deferral("8613300000041", "2026-11-01T00:00:00Z", 7)];
+    vec![changes, only_waiting]
 }
 
 /// The apply report of [`username_line`], with a BSUID deferred.

@@ -7,6 +7,7 @@
 //! and serde keeps it. A change to this file is a change to the contract:
 //! bump `format_version` for anything a reader could notice.
 
+use crate::deferral::Deferral;
 use crate::user::User;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +54,36 @@ pub struct TargetPlanWire {
     /// made outside the tool are invisible to it). Absent when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Those of `block` the state knows the platform refused before (the
+    /// 24-hour rule). Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<DeferralWire>,
+}
+
+/// A known deferral: `{"user", "user_id"?, "since", "attempts", "code"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeferralWire {
+    /// Phone digits, or the BSUID when no phone is known.
+    pub user: String,
+    /// The BSUID beside the phone, when both are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// RFC 3339, UTC: when the platform first refused the block.
+    pub since: String,
+    pub attempts: u32,
+    pub code: i64,
+}
+
+impl From<&Deferral> for DeferralWire {
+    fn from(d: &Deferral) -> Self {
+        DeferralWire {
+            user: d.user.id().to_string(),
+            user_id: d.user.extra_user_id().map(str::to_string),
+            since: d.since.clone(),
+            attempts: d.attempts,
+            code: d.code,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +278,7 @@ impl From<&PlannedTarget> for TargetPlanWire {
             unchanged: plan.unchanged as u64,
             refused: t.refused.as_ref().map(RefusalWire::from),
             notes: t.notes.clone(),
+            deferred: t.deferred.iter().map(DeferralWire::from).collect(),
         }
     }
 }
@@ -346,6 +378,31 @@ mod tests {
             "\"tool_version\": \"[version]\"",
         );
         insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn plans_carry_known_deferrals() {
+        let doc: Value =
+            serde_json::from_str(&plan_json(&waiting(), &[], CREATED_AT)).expect("valid JSON");
+        let t = &doc["targets"][0];
+        // `block` holds every block to send; `deferred` names those waiting.
+        assert_eq!(
+            t["block"],
+            json!(["8613300000031", "8613300000032", "US.33"])
+        );
+        assert_eq!(t["deferred"][0]["user"], "8613300000032");
+        assert_eq!(t["deferred"][0]["user_id"], "CN.32");
+        assert_eq!(
+            t["deferred"][1],
+            json!({"user": "US.33", "since": "2026-11-20T17:05:00Z", "attempts": 1, "code": 131047})
+        );
+        assert!(doc["targets"][1].get("deferred").is_some());
+        let plain: Value =
+            serde_json::from_str(&plan_json(&mixed_plan(), &[], CREATED_AT)).expect("valid JSON");
+        assert!(
+            plain["targets"][0].get("deferred").is_none(),
+            "absent when none"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! budget with `… and N more`; the full lists stay in the text and JSON
 //! renderings. [`super::budget`] does the cutting.
 
+use crate::user::User;
 use std::fmt::Write as _;
 
 use super::budget::Doc;
@@ -17,9 +18,10 @@ use crate::config::Target;
 /// target that has something to say.
 pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> String {
     let mut doc = Doc::default();
-    let block: usize = targets.iter().map(|t| t.plan.block.len()).sum();
+    let block: usize = targets.iter().map(|t| t.new_blocks().count()).sum();
     let unblock: usize = targets.iter().map(|t| t.plan.unblock.len()).sum();
     let unchanged: usize = targets.iter().map(|t| t.plan.unchanged).sum();
+    let waiting: usize = targets.iter().map(|t| t.deferred.len()).sum();
     let refused = targets.iter().filter(|t| t.refused.is_some()).count();
 
     let mut head = String::from("## blocklist plan\n\n");
@@ -32,6 +34,12 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
         );
     }
     let _ = write!(head, " across {} target(s).", targets.len());
+    if waiting > 0 {
+        let _ = write!(
+            head,
+            " ⏳ {waiting} block(s) waiting for the user to write (not part of this change)."
+        );
+    }
     if refused > 0 {
         let _ = write!(head, " ⛔ {refused} refused by a safety guard.");
     }
@@ -43,8 +51,10 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
     for t in targets {
         let status = if t.refused.is_some() {
             "⛔ refused"
-        } else if t.plan.has_changes() {
+        } else if t.has_new_changes() {
             "📝 changes"
+        } else if !t.deferred.is_empty() {
+            "⏳ waiting"
         } else {
             "✅ in sync"
         };
@@ -277,7 +287,7 @@ pub(super) fn table_row(head: &mut String, t: &PlannedTarget, status: &str) {
         file_cell(&t.target.file),
         t.target.business_phone,
         t.target.provider.kind(),
-        t.plan.block.len(),
+        t.new_blocks().count(),
         t.plan.unblock.len(),
         t.plan.unchanged
     );
@@ -309,23 +319,42 @@ pub(super) const PLAN_WORDS: Words = Words {
 pub(super) fn change_lists(doc: &mut Doc, t: &PlannedTarget, words: &Words) {
     let plan = &t.plan;
     let [b, u, same] = words.summary;
+    let new_blocks: Vec<&User> = t.new_blocks().collect();
+    let waiting = match t.deferred.len() {
+        0 => String::new(),
+        n => format!(", {n} waiting for the user to write"),
+    };
     doc.text(format!(
-        "<details><summary>{} {b}, {} {u}, {} {same}</summary>\n\n",
-        plan.block.len(),
+        "<details><summary>{} {b}, {} {u}, {} {same}{waiting}</summary>\n\n",
+        new_blocks.len(),
         plan.unblock.len(),
         plan.unchanged
     ));
     let index = EntryIndex::new(&t.target);
-    if !plan.block.is_empty() {
+    if !new_blocks.is_empty() {
         doc.text(format!("**{}**\n\n", words.block));
         doc.list(
-            plan.block
-                .iter()
+            new_blocks
+                .into_iter()
                 .map(|user| match index.block_detail(user) {
                     Some(detail) => format!("- `{user}` {}\n", escape(&detail)),
                     None => format!("- `{user}`\n"),
                 }),
         );
+    }
+    if !t.deferred.is_empty() {
+        doc.text(
+            "**Waiting for the user to write** (the platform refused these blocks under its 24-hour rule; they are sent again, and land once the user messages the business)\n\n"
+                .to_string(),
+        );
+        doc.list(t.deferred.iter().map(|d| {
+            format!(
+                "- `{}` since {}, {} attempt(s)\n",
+                d.user,
+                d.since_day(),
+                d.attempts
+            )
+        }));
     }
     if !plan.unblock.is_empty() {
         doc.text(format!("**{}**\n\n", words.unblock));
@@ -345,6 +374,11 @@ mod tests {
     use crate::render::budget::{BUDGET, GITHUB_COMMENT_LIMIT};
     use crate::render::fixtures::*;
     use crate::user::User;
+
+    #[test]
+    fn deferrals_are_shown_apart() {
+        insta::assert_snapshot!(plan_markdown(&waiting(), &[]));
+    }
 
     #[test]
     fn users_known_by_bsuid() {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use crate::apply::TargetReport;
 use crate::config::{Entry, Target};
+use crate::deferral::Deferral;
 use crate::plan::{Plan, Unblock, UnblockReason};
 use crate::safety::Refusal;
 use crate::user::{Lookup, User};
@@ -47,6 +48,25 @@ pub struct PlannedTarget {
     /// Things the reader must know about this target, e.g. for WAHA that
     /// blocks made outside the tool are invisible to it.
     pub notes: Vec<String>,
+    /// Those of the plan's blocks the state knows the platform refused
+    /// before (the 24-hour rule): sent again, but shown apart, as waiting
+    /// for the user to write rather than as this change's own work.
+    pub deferred: Vec<Deferral>,
+}
+
+impl PlannedTarget {
+    /// The blocks that are not known deferrals: what this change itself adds.
+    pub fn new_blocks(&self) -> impl Iterator<Item = &User> {
+        let waiting: std::collections::HashSet<&User> =
+            self.deferred.iter().map(|d| &d.user).collect();
+        self.plan.block.iter().filter(move |u| !waiting.contains(u))
+    }
+
+    /// Changes other than blocks waiting for their users to write: what
+    /// `--detailed-exitcode` and drift count.
+    pub fn has_new_changes(&self) -> bool {
+        !self.plan.unblock.is_empty() || self.plan.block.len() > self.deferred.len()
+    }
 }
 
 /// One target's apply report.

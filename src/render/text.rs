@@ -5,6 +5,7 @@
 //! with `color` false the output holds no escape codes at all, so logs and
 //! files stay clean.
 
+use crate::user::User;
 use std::fmt::Write as _;
 
 use super::{AppliedTarget, EntryIndex, PlannedTarget, TargetError, one_line};
@@ -49,11 +50,14 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
     let mut out = String::new();
     let (mut block, mut unblock, mut unchanged, mut refused) = (0, 0, 0, 0);
 
+    let mut waiting = 0;
     for t in targets {
         let plan = &t.plan;
-        block += plan.block.len();
+        let new_blocks: Vec<&User> = t.new_blocks().collect();
+        block += new_blocks.len();
         unblock += plan.unblock.len();
         unchanged += plan.unchanged;
+        waiting += t.deferred.len();
         out.push_str(&header(p, &t.target));
 
         // Before the lists: with thousands of lines, a refusal printed after
@@ -70,7 +74,7 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
         }
 
         let index = EntryIndex::new(&t.target);
-        for user in &plan.block {
+        for user in &new_blocks {
             let sign = p.paint(Style::Green, &format!("+ {user}"));
             match index.block_detail(user) {
                 Some(detail) => {
@@ -85,13 +89,24 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
             let sign = p.paint(Style::Red, &format!("- {}", u.user));
             let _ = writeln!(out, "  {sign}  ({})", index.unblock_detail(u));
         }
+        waiting_lines(&mut out, p, t, "  ");
 
-        if plan.has_changes() {
+        let waiting_note = match t.deferred.len() {
+            0 => String::new(),
+            n => format!("; {n} waiting for the user to write"),
+        };
+        if t.has_new_changes() {
             let _ = writeln!(
                 out,
-                "  {} to block, {} to unblock, {} unchanged",
-                plan.block.len(),
+                "  {} to block, {} to unblock, {} unchanged{waiting_note}",
+                new_blocks.len(),
                 plan.unblock.len(),
+                plan.unchanged
+            );
+        } else if !t.deferred.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no new changes, {} unchanged{waiting_note}",
                 plan.unchanged
             );
         } else {
@@ -121,6 +136,12 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
             "Plan: {block} to block, {unblock} to unblock, {unchanged} unchanged across {n} target(s)."
         )
     };
+    if waiting > 0 {
+        let _ = write!(
+            summary,
+            " {waiting} block(s) waiting for the user to write (not part of this change)."
+        );
+    }
     if refused > 0 {
         let _ = write!(summary, " {refused} target(s) refused by a safety guard.");
     }
@@ -129,6 +150,21 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
     }
     let _ = writeln!(out, "{}", p.paint(Style::Bold, &summary));
     out
+}
+
+/// Blocks the platform refused before under its 24-hour rule, apart from
+/// the change's own: `~ user  (waiting for the user to write since DAY, N
+/// attempts)`.
+pub(super) fn waiting_lines(out: &mut String, p: Paint, t: &PlannedTarget, indent: &str) {
+    for d in &t.deferred {
+        let sign = p.paint(Style::Yellow, &format!("~ {}", d.user));
+        let _ = writeln!(
+            out,
+            "{indent}{sign}  (waiting for the user to write since {}, {} attempt(s))",
+            d.since_day(),
+            d.attempts
+        );
+    }
 }
 
 /// What apply did, per target, then one summary line.
@@ -290,6 +326,11 @@ mod tests {
     /// ESC made visible, so colour snapshots can be reviewed as text.
     fn visible(s: &str) -> String {
         s.replace('\x1b', "\\e")
+    }
+
+    #[test]
+    fn deferrals_are_shown_apart() {
+        insta::assert_snapshot!(plan_text(&waiting(), &[], false));
     }
 
     #[test]

@@ -21,3 +21,4 @@ mod reconcile;
 mod review;
 mod sandbox;
 mod secrets;
+mod why;

@@ -248,3 +248,34 @@ fn diff_format_shows_live_against_desired() {
     assert!(run.stdout.contains("+8613300000002"), "{}", run.stdout);
     assert!(run.stdout.contains(" 8613300000001"), "{}", run.stdout);
 }
+
+/// `apply --blocks-only` sends blocks and never unblocks, whatever the files
+/// say: a scheduled retry job runs it without a reviewer.
+#[test]
+fn blocks_only_never_unblocks() {
+    let emu = Emulator::start(&state(&["8613300000007"], &["8613300000001"]), &[]);
+    let ws = Workspace::new();
+    ws.target("t.yaml", &emu, "blocked:\n  - \"8613300000001\"\n");
+    let apply = ws.run(&[
+        "apply",
+        "t.yaml",
+        "--yes",
+        "--blocks-only",
+        "--format",
+        "json",
+    ]);
+    apply.code(0);
+    let t = &apply.json()["targets"][0];
+    assert_eq!(
+        t["blocked"],
+        serde_json::json!(["8613300000001"]),
+        "{}",
+        apply.all()
+    );
+    assert_eq!(t["unblocked"], serde_json::json!([]));
+    assert_eq!(emu.blocked(), ["8613300000001", "8613300000007"]);
+    // Without the flag the same file unblocks the user it does not list.
+    ws.run(&["apply", "t.yaml", "--yes", "--max-unblock-ratio", "1"])
+        .code(0);
+    assert_eq!(emu.blocked(), ["8613300000001"]);
+}

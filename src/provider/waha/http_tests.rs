@@ -12,7 +12,6 @@ use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::provider::client::Client;
 use crate::provider::http::testing::{self, Answer, Reply, Seen};
 use std::time::Duration;
 
@@ -340,8 +339,7 @@ async fn the_key_is_checked_and_never_shown() {
 #[tokio::test]
 async fn plans_say_the_ledger_is_the_list() {
     let Setup { waha, _dir, .. } = serve(&[]).await;
-    let client = Client::Waha(waha);
-    let notes = client.notes(&[]);
+    let notes = waha.notes(&[]);
     assert!(
         notes[0].starts_with(
             "WAHA cannot list blocked contacts: the live list is blocklist's ledger ("
@@ -353,9 +351,9 @@ async fn plans_say_the_ledger_is_the_list() {
             .ends_with("bot.ledger.json), so blocks made outside blocklist are invisible to it.")
     );
     assert!(notes[1].starts_with("No ledger yet at "), "{notes:?}");
-    client.block(&users(1)).await.unwrap();
-    assert_eq!(client.notes(&[]).len(), 1);
-    let notes = client.notes(&users(2));
+    waha.block(&users(1)).await.unwrap();
+    assert_eq!(waha.notes(&[]).len(), 1);
+    let notes = waha.notes(&users(2));
     assert_eq!(
         notes[1],
         "2 contact(s) have a change in the ledger that WAHA never confirmed (an earlier run stopped part-way); they count as maybe blocked, and the plan sends each again: 8613300000001, 8613300000002."

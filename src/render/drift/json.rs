@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::super::json::{ErrorWire, FORMAT_VERSION, UnblockWire, to_pretty};
+use super::super::json::{DeferralWire, ErrorWire, FORMAT_VERSION, UnblockWire, to_pretty};
 use super::super::{PlannedTarget, TargetError};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,8 +29,13 @@ pub struct TargetDriftWire {
     pub file: String,
     pub business_phone: String,
     pub provider: String,
-    /// Desired but not live, in the files' spelling, sorted.
+    /// Desired but not live, in the files' spelling, sorted; known
+    /// deferrals are under `deferred` instead.
     pub missing: Vec<String>,
+    /// Desired blocks the platform refused under its 24-hour rule: waiting
+    /// for the user to write, not drift. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<DeferralWire>,
     /// Live but not desired, in the live spelling, sorted, with the reason.
     pub unexpected: Vec<UnblockWire>,
     /// Live users the files agree with.
@@ -50,6 +55,13 @@ pub struct DriftSummaryWire {
     pub missing: u64,
     pub unexpected: u64,
     pub in_sync: u64,
+    /// Known deferrals across targets; absent when there are none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub deferred: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub fn drift_document(
@@ -67,6 +79,7 @@ pub fn drift_document(
         missing: targets.iter().map(|t| t.missing.len() as u64).sum(),
         unexpected: targets.iter().map(|t| t.unexpected.len() as u64).sum(),
         in_sync: targets.iter().map(|t| t.in_sync).sum(),
+        deferred: targets.iter().map(|t| t.deferred.len() as u64).sum(),
     };
     DriftDocument {
         format_version: FORMAT_VERSION,
@@ -89,7 +102,8 @@ impl From<&PlannedTarget> for TargetDriftWire {
             file: t.target.file.display().to_string(),
             business_phone: t.target.business_phone.clone(),
             provider: t.target.provider.kind().to_string(),
-            missing: super::super::json::ids(&t.plan.block),
+            missing: t.new_blocks().map(|u| u.id().to_string()).collect(),
+            deferred: t.deferred.iter().map(DeferralWire::from).collect(),
             unexpected: t.plan.unblock.iter().map(UnblockWire::from).collect(),
             in_sync: t.plan.unchanged as u64,
             notes: t.notes.clone(),

@@ -1,0 +1,227 @@
+//! `blocklist why USER [PATH…]`: the answer a support agent needs when a
+//! customer says "I cannot message you". Where the files list the user
+//! (file:line, reason, expiry, and the include chain that brought an entry
+//! in), and with `--live` whether each target has them blocked now.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::cli::{WhyArgs, WhyFormat};
+use crate::config::{Entry, Location, Target};
+use crate::date::Date;
+use crate::exit::Exit;
+use crate::number;
+use crate::reconcile;
+use crate::render::one_line;
+use crate::sandbox::Sandboxes;
+use crate::user::{self, User};
+
+use super::output::Output;
+use super::targets;
+
+/// How a target's files name the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Listed {
+    /// In `blocked:`, and desired today.
+    Blocked,
+    /// In `blocked:`, but its `expires` date has passed.
+    Expired,
+    /// In `unblock:`.
+    Unblock,
+}
+
+/// One entry naming the user, in one target.
+#[derive(Debug, Serialize)]
+struct Finding {
+    file: String,
+    business_phone: String,
+    provider: String,
+    listed: Listed,
+    /// The entry's own place: `file:line:col`.
+    at: String,
+    /// The entry's ids, as the file gives them.
+    user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
+    /// The include items from the target's file down to the entry's file;
+    /// empty when the target's file lists the user itself.
+    include_chain: Vec<String>,
+    /// With `--live`: blocked there now (`true`/`false`), or `null` when the
+    /// live list could not be read (see `live_error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<Option<bool>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live_error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Answer {
+    user: String,
+    targets: Vec<Finding>,
+}
+
+pub async fn run(args: WhyArgs, out: &Output) -> anyhow::Result<Exit> {
+    let who = parse(&args.user)?;
+    let Some(loaded) = targets::load(&args.paths) else {
+        return Ok(Exit::Error);
+    };
+    let today = Date::today_utc();
+    let mut findings: Vec<(Finding, &Target)> = Vec::new();
+    for target in &loaded {
+        for (entry, listed) in entries(target, today) {
+            if entry.user.same_person(&who) {
+                findings.push((finding(target, entry, listed), target));
+            }
+        }
+    }
+    if args.live {
+        live(&mut findings).await;
+    }
+    let answer = Answer {
+        user: who.to_string(),
+        targets: findings.into_iter().map(|(f, _)| f).collect(),
+    };
+    match args.format {
+        WhyFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&answer)?;
+            text.push('\n');
+            out.print_always(&text)?;
+        }
+        WhyFormat::Text => out.print(&text(&answer))?,
+    }
+    Ok(Exit::Success)
+}
+
+/// The user as given: a BSUID, or a phone number in any spelling.
+fn parse(text: &str) -> anyhow::Result<User> {
+    let text = text.trim();
+    if user::looks_like_bsuid(text) {
+        let id = user::bsuid(text).map_err(|e| anyhow::anyhow!("{text:?} {e}"))?;
+        return Ok(User::bsuid(id));
+    }
+    let digits = number::canonical(text).map_err(|e| anyhow::anyhow!("{text:?} {e}"))?;
+    Ok(User::phone(digits))
+}
+
+/// Every entry of a target with how it lists its user.
+fn entries(target: &Target, today: Date) -> impl Iterator<Item = (&Entry, Listed)> {
+    let blocked = target.blocked.iter().map(move |e| {
+        let listed = match e.expires {
+            Some(d) if d < today => Listed::Expired,
+            _ => Listed::Blocked,
+        };
+        (e, listed)
+    });
+    blocked.chain(target.unblock.iter().map(|e| (e, Listed::Unblock)))
+}
+
+fn finding(target: &Target, entry: &Entry, listed: Listed) -> Finding {
+    let chain = target.include_chain(&entry.at.file);
+    Finding {
+        file: target.file.display().to_string(),
+        business_phone: target.business_phone.clone(),
+        provider: target.provider.kind().to_string(),
+        listed,
+        at: entry.at.to_string(),
+        user: entry.user.id().to_string(),
+        user_id: entry.user.extra_user_id().map(str::to_string),
+        reason: entry.reason.as_deref().map(one_line),
+        expires: entry.expires.map(|d| d.to_string()),
+        include_chain: chain.iter().map(|at: &&Location| at.to_string()).collect(),
+        live: None,
+        live_error: None,
+    }
+}
+
+/// Read the live list of every target that lists the user (each once) and
+/// say whether the user is on it.
+async fn live(findings: &mut [(Finding, &Target)]) {
+    let mut sandboxes = Sandboxes::default();
+    let mut seen: Vec<(&std::path::Path, Result<Vec<User>, String>)> = Vec::new();
+    for (_, target) in findings.iter() {
+        if seen.iter().any(|(file, _)| *file == target.file.as_path()) {
+            continue;
+        }
+        let listed = match reconcile::connect(target, &mut sandboxes).await {
+            Ok(client) => client.list().await.map_err(|e| format!("{e:#}")),
+            Err(e) => Err(format!("{e:#}")),
+        };
+        seen.push((target.file.as_path(), listed));
+    }
+    for (finding, target) in findings.iter_mut() {
+        let Some((_, listed)) = seen.iter().find(|(f, _)| *f == target.file.as_path()) else {
+            continue;
+        };
+        match listed {
+            Ok(users) => {
+                let who =
+                    User::from_id(&finding.user).map(|u| with_id(u, finding.user_id.as_deref()));
+                let now = who.is_some_and(|who| users.iter().any(|u| u.same_person(&who)));
+                finding.live = Some(Some(now));
+            }
+            Err(e) => {
+                finding.live = Some(None);
+                finding.live_error = Some(e.clone());
+            }
+        }
+    }
+}
+
+fn with_id(user: User, user_id: Option<&str>) -> User {
+    user.with_user_id(user_id.map(str::to_string))
+}
+
+fn text(answer: &Answer) -> String {
+    let mut out = String::new();
+    if answer.targets.is_empty() {
+        let _ = writeln!(out, "{} is not listed in any file.", answer.user);
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "{} is listed {} time(s):",
+        answer.user,
+        answer.targets.len()
+    );
+    for f in &answer.targets {
+        let _ = writeln!(
+            out,
+            "\n{}  phone {}, {}",
+            f.file, f.business_phone, f.provider
+        );
+        let what = match f.listed {
+            Listed::Blocked => "blocked by",
+            Listed::Expired => "no longer desired (expired) by",
+            Listed::Unblock => "listed for unblocking by",
+        };
+        let _ = writeln!(out, "  {what} the entry at {}", f.at);
+        if let Some(reason) = &f.reason {
+            let _ = writeln!(out, "  reason: {reason}");
+        }
+        if let Some(expires) = &f.expires {
+            let _ = writeln!(out, "  expires: {expires}");
+        }
+        if !f.include_chain.is_empty() {
+            let _ = writeln!(out, "  included through: {}", f.include_chain.join(" -> "));
+        }
+        match (&f.live, &f.live_error) {
+            (Some(Some(true)), _) => {
+                let _ = writeln!(out, "  live: blocked now");
+            }
+            (Some(Some(false)), _) => {
+                let _ = writeln!(out, "  live: not blocked now");
+            }
+            (Some(None), Some(e)) => {
+                let _ = writeln!(out, "  live: could not be read: {}", one_line(e));
+            }
+            _ => {}
+        }
+    }
+    out
+}
