@@ -195,8 +195,9 @@ fn check_loads(path: &Path, text: &str) -> anyhow::Result<()> {
     let loaded = crate::config::load(&[scratch.path().to_path_buf()]);
     if let Some(first) = loaded.errors.first() {
         anyhow::bail!(
-            "{} left unchanged: the rewritten file would not load ({first}); this is a bug in import, please report it",
-            path.display()
+            "{} left unchanged: the rewritten file would not load ({}); this is a bug in import, please report it",
+            path.display(),
+            first.headline()
         );
     }
     Ok(())

@@ -39,7 +39,7 @@ pub(super) fn load(path: &Path, includes: &mut Includes, report: &mut Report) ->
         target: None,
         business_phone: None,
     };
-    match source::read(path, Role::Desired) {
+    match source::read(path, Role::Desired, &mut report.sources) {
         Ok(node) => {
             let mut w = Walker { file: path, report };
             if let Some(map) = w.mapping(&node, "the top level") {

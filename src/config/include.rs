@@ -129,7 +129,7 @@ fn read(r: &IncludeRef, report: &mut Report) -> IncludeFile {
         includes: Vec::new(),
         ok: false,
     };
-    let node = match source::read(path, Role::Include) {
+    let node = match source::read(path, Role::Include, &mut report.sources) {
         Ok(node) => node,
         // A problem with the file as a whole (unreadable, empty, too big) is
         // shown at the include item, where the fix usually is.

@@ -15,6 +15,7 @@ mod credentials;
 mod discover;
 mod duplicates;
 mod entry;
+mod excerpt;
 mod file;
 mod include;
 mod provider;
@@ -59,17 +60,36 @@ impl fmt::Display for Location {
 
 /// One problem found in a file. Errors stop the run before anything is sent;
 /// warnings (such as duplicates) are shown and the run goes on.
+///
+/// Shown (`Display`) as the headline `file:line:col: message`, then, when
+/// the line is known, that line with a caret under the column (see
+/// `excerpt`). Pipelines grep the headline; one-line contexts (JSON,
+/// annotations, a message quoting it) use [`Diagnostic::headline`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub location: Location,
     /// Complete sentence naming the offending value, e.g.
     /// `"86133xx" is not a phone number (needs 8 to 15 digits, has 5)`.
     pub message: String,
+    /// The offending line and its caret, two lines behind a gutter; added
+    /// by `load` once every problem is known.
+    excerpt: Option<String>,
+}
+
+impl Diagnostic {
+    /// `file:line:col: message`, one line.
+    pub fn headline(&self) -> String {
+        format!("{}: {}", self.location, self.message)
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
+        write!(f, "{}: {}", self.location, self.message)?;
+        if let Some(excerpt) = &self.excerpt {
+            write!(f, "\n{excerpt}")?;
+        }
+        Ok(())
     }
 }
 
@@ -268,10 +288,14 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         .filter(|(i, _)| !contested.contains(i))
         .filter_map(|(_, outcome)| outcome.target)
         .collect();
+    let mut errors = unique(report.errors);
+    let mut warnings = unique(report.warnings);
+    report.sources.attach(&mut errors);
+    report.sources.attach(&mut warnings);
     Loaded {
         targets,
-        errors: unique(report.errors),
-        warnings: unique(report.warnings),
+        errors,
+        warnings,
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use marked_yaml::{LoadError, LoaderOptions, Node};
 
+use super::excerpt::Sources;
 use super::shape;
 use super::{Diagnostic, Location};
 
@@ -31,15 +32,33 @@ impl Role {
 }
 
 /// Read and parse `path`; the error names the file, and the line and column
-/// where that can be known.
-pub(super) fn read(path: &Path, role: Role) -> Result<Node, Diagnostic> {
-    let text = read_text(path)?;
+/// where that can be known. The text is left in `sources` for the excerpts
+/// under diagnostics.
+pub(super) fn read(path: &Path, role: Role, sources: &mut Sources) -> Result<Node, Diagnostic> {
+    let mut text = match read_text(path) {
+        Ok(text) => text,
+        Err((d, lossy)) => {
+            if let Some(lossy) = lossy {
+                sources.keep(path, lossy);
+            }
+            return Err(d);
+        }
+    };
     // Editors on Windows may save a byte-order mark; YAML allows it but the
     // parser would make it part of the first key.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    let parsed = parse(path, &text, role);
+    sources.keep(path, text);
+    parsed
+}
+
+fn parse(path: &Path, text: &str, role: Role) -> Result<Node, Diagnostic> {
     shape::check(text, role).map_err(|(line, column, message)| Diagnostic {
         location: at(path, line, column),
         message,
+        excerpt: None,
     })?;
     let options = LoaderOptions::default()
         .error_on_duplicate_keys(true)
@@ -77,10 +96,16 @@ fn property_column(text: &str, line: usize, column: usize, sigil: char) -> usize
     found
 }
 
-fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    let whole = |message: String| Diagnostic {
-        location: at(path, 0, 0),
-        message,
+/// The file's text; on failure the problem, and for text that is not
+/// UTF-8 the text as far as it can be shown, for the excerpt.
+fn read_text(path: &Path) -> Result<String, (Diagnostic, Option<String>)> {
+    let whole = |message: String| {
+        let d = Diagnostic {
+            location: at(path, 0, 0),
+            message,
+            excerpt: None,
+        };
+        (d, None)
     };
     let shown = path.display();
     // Look before opening: opening a FIFO (or a device) named *.yaml would
@@ -126,13 +151,15 @@ fn read_text(path: &Path) -> Result<String, Diagnostic> {
             .chars()
             .count()
             + 1;
-        Diagnostic {
+        let d = Diagnostic {
             location: at(path, line, column),
             message: format!(
                 "the file is not valid UTF-8 (byte 0x{:02x}); save it as UTF-8",
                 bytes.get(bad).copied().unwrap_or(0)
             ),
-        }
+            excerpt: None,
+        };
+        (d, Some(String::from_utf8_lossy(bytes).into_owned()))
     })
 }
 
@@ -174,6 +201,7 @@ fn load_error(path: &Path, error: LoadError, role: Role) -> Diagnostic {
                 return Diagnostic {
                     location: at(path, 0, 0),
                     message: format!("key {:?} appears twice in one mapping{first}", inner.key.as_str()),
+                    excerpt: None,
                 };
             };
             (
@@ -188,6 +216,7 @@ fn load_error(path: &Path, error: LoadError, role: Role) -> Diagnostic {
     Diagnostic {
         location: at(path, marker.line(), marker.column()),
         message,
+        excerpt: None,
     }
 }
 
@@ -211,7 +240,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f.yaml");
         std::fs::write(&path, text).expect("write");
-        read(&path, Role::Desired).map_err(|mut d| {
+        read(&path, Role::Desired, &mut Sources::default()).map_err(|mut d| {
             d.location.file = "f.yaml".into();
             d
         })
@@ -310,7 +339,7 @@ mod tests {
         let file = File::create(&path).expect("create");
         // Sparse: the check must not depend on reading the content.
         file.set_len(MAX_BYTES + 1).expect("set_len");
-        let err = read(&path, Role::Desired).expect_err("too big");
+        let err = read(&path, Role::Desired, &mut Sources::default()).expect_err("too big");
         assert_eq!(err.location.line, 0);
         assert!(err.message.contains("over the limit"), "{}", err.message);
     }
@@ -318,13 +347,19 @@ mod tests {
     #[test]
     fn missing_files_and_directories_are_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = read(&dir.path().join("nope.yaml"), Role::Desired).expect_err("missing");
+        let err = read(
+            &dir.path().join("nope.yaml"),
+            Role::Desired,
+            &mut Sources::default(),
+        )
+        .expect_err("missing");
         assert!(
             err.message.ends_with("nope.yaml does not exist"),
             "{}",
             err.message
         );
-        let err = read(dir.path(), Role::Desired).expect_err("a directory");
+        let err =
+            read(dir.path(), Role::Desired, &mut Sources::default()).expect_err("a directory");
         assert!(err.message.ends_with("is a directory, not a YAML file"));
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode, MarkedSequenceNode};
 use marked_yaml::{Node, Span};
 
+use super::excerpt::Sources;
 use super::{Diagnostic, Location};
 
 /// Everything found so far, across all files of one `load`.
@@ -14,6 +15,8 @@ use super::{Diagnostic, Location};
 pub(super) struct Report {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
+    /// The text of each file read, for the excerpts under diagnostics.
+    pub sources: Sources,
 }
 
 /// A message is one line: a path or value it names with a control
@@ -31,6 +34,7 @@ impl Report {
         self.errors.push(Diagnostic {
             location,
             message: one_line(message),
+            excerpt: None,
         });
     }
 
@@ -38,6 +42,7 @@ impl Report {
         self.warnings.push(Diagnostic {
             location,
             message: one_line(message),
+            excerpt: None,
         });
     }
 }
@@ -194,37 +199,11 @@ pub(super) fn did_you_mean<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c
     let lower = word.to_lowercase();
     candidates
         .iter()
-        .map(|c| (edit_distance(&lower, c), *c))
+        // Edits, counting a swap of neighbours as one ("unblcok").
+        .map(|c| (strsim::osa_distance(&lower, c), *c))
         .filter(|(d, c)| *d <= (c.chars().count() / 3).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Levenshtein distance, counting a swap of neighbours as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Keys are short; a full table is simpler than anything cleverer.
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// Test support: parse `yaml` as `file` would be, find the top-level `key`,

@@ -371,6 +371,17 @@ impl Run {
     }
 }
 
+/// A workspace holding a copy of one corpus case (as `case.name`) and the
+/// files the corpus cases include.
+pub fn corpus_workspace(case: &crate::corpus::Case) -> Workspace {
+    let ws = Workspace::new();
+    ws.write(&case.name, &case.text);
+    for (name, text) in crate::corpus::includes() {
+        ws.write(&format!("includes/{name}"), &text);
+    }
+    ws
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }

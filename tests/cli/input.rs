@@ -1,7 +1,6 @@
 //! Bad input: a clear message naming file, line and value; exit 1; nothing sent.
 
-use std::path::Path;
-
+use crate::corpus;
 use crate::harness::*;
 
 /// Every file in the broken corpus fails `validate` and `plan` with exit 1,
@@ -9,49 +8,29 @@ use crate::harness::*;
 #[test]
 fn broken_corpus_names_the_place_and_sends_nothing() {
     let emu = Emulator::start(&state(&[], &[]), &[]);
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
-    let mut cases = 0;
-    for entry in std::fs::read_dir(&corpus).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "yaml") {
-            continue;
-        }
-        cases += 1;
-        let text = read(&path);
-        let expect = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{} has no '# expect:' line", path.display()));
-        let (place, message) = expect.split_once(": ").unwrap();
-        let ws = Workspace::new();
-        let name = path.file_name().unwrap().to_str().unwrap();
-        ws.write(name, &text);
+    for case in corpus::cases() {
+        let name = case.name.as_str();
+        let ws = corpus_workspace(&case);
         // The same file aimed at the emulator, so a request sent by mistake
         // would be counted (the longer URL shifts columns, hence a copy).
         let aimed = format!("aimed-{name}");
-        ws.write(&aimed, &text.replace("http://127.0.0.1:9", &emu.base_url()));
-        if corpus.join("includes").is_dir() {
-            for inc in std::fs::read_dir(corpus.join("includes")).unwrap() {
-                let inc = inc.unwrap().path();
-                ws.write(
-                    &format!("includes/{}", inc.file_name().unwrap().to_str().unwrap()),
-                    &read(&inc),
-                );
-            }
-        }
+        ws.write(
+            &aimed,
+            &case.text.replace("http://127.0.0.1:9", &emu.base_url()),
+        );
         for command in ["validate", "plan"] {
             let run = ws.run(&[command, name]);
             run.code(1);
-            let wanted = format!("{name}:{place}");
+            let wanted = format!("{name}:{}", case.place());
             assert!(
                 run.all().contains(&wanted),
                 "{command} {name}: wanted {wanted:?} in\n{}",
                 run.all()
             );
             assert!(
-                run.all().contains(message),
-                "{command} {name}: wanted {message:?} in\n{}",
+                run.all().contains(&case.message),
+                "{command} {name}: wanted {:?} in\n{}",
+                case.message,
                 run.all()
             );
         }
@@ -60,7 +39,6 @@ fn broken_corpus_names_the_place_and_sends_nothing() {
                 .code(1);
         }
     }
-    assert!(cases >= 15, "the corpus holds {cases} cases");
     assert_eq!(
         emu.requests(),
         0,
@@ -316,4 +294,36 @@ fn duplicate_warnings_are_summarised_past_twenty_per_file() {
         run.stderr
     );
     assert_eq!(run.json()["targets"][0]["desired_count"], 2);
+}
+
+/// The line under an error is file content: shown behind its gutter, with
+/// control characters escaped, so no line of it can be read as a GitHub
+/// workflow command or reach a terminal as an escape sequence.
+#[test]
+fn the_excerpt_of_a_hostile_line_cannot_start_a_workflow_command() {
+    let ws = Workspace::new();
+    ws.write(
+        "a.yaml",
+        "business_phone: \"8615800001795\"\nprovider: {kind: nxcloud, appkey: a}\nblocked: [\"8613300000001\",\n::set-output name=approved::true \x1b[2J ##[error]y, \"1\"]\n",
+    );
+    for args in [
+        &["validate", "a.yaml"][..],
+        &["validate", "a.yaml", "-q"],
+        &["plan", "a.yaml"],
+    ] {
+        let run = ws.command(args).env("GITHUB_ACTIONS", "true").run();
+        run.code(1);
+        let all = run.all();
+        assert!(all.contains("a.yaml:4:1: "), "{args:?}: {all}");
+        assert!(all.contains("\n    4 | ::set-output"), "{args:?}: {all}");
+        assert!(!all.contains('\x1b'), "{args:?}: {all}");
+        for line in all.split(['\n', '\r']) {
+            let own = line.starts_with("::error file=") || line.starts_with("::warning file=");
+            assert!(
+                !line.trim_start().starts_with("::") || own,
+                "{args:?}: {line:?}"
+            );
+            assert!(!line.contains("##["), "{args:?}: {line:?}");
+        }
+    }
 }

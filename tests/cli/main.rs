@@ -1,5 +1,6 @@
 //! Integration tests: the real binary, the real emulator, real HTTP on loopback.
 
+mod corpus;
 mod harness;
 
 mod bsuid;
@@ -21,4 +22,5 @@ mod reconcile;
 mod review;
 mod sandbox;
 mod secrets;
+mod shown;
 mod why;

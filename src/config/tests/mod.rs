@@ -46,7 +46,7 @@ impl Scratch {
         let prefix = format!("{}/", self.dir.path().display());
         let show = |ds: &[super::Diagnostic]| -> Vec<String> {
             ds.iter()
-                .map(|d| d.to_string().replace(&prefix, ""))
+                .map(|d| d.headline().replace(&prefix, ""))
                 .collect()
         };
         (show(&loaded.errors), show(&loaded.warnings))
@@ -56,63 +56,39 @@ impl Scratch {
 pub(super) const PROVIDER: &str =
     "provider: {kind: nxcloud, appkey: testapp, base_url: \"http://127.0.0.1:9\"}\n";
 
-/// The first line of each case: `# expect: <line>:<col>: <message part>`.
-fn expectation(path: &Path) -> (usize, usize, String) {
-    let text = fs::read_to_string(path).expect("corpus files are UTF-8");
-    let first = text.lines().next().unwrap_or_default();
-    let rest = first.strip_prefix("# expect: ").unwrap_or_else(|| {
-        panic!(
-            "{}: first line must be `# expect: L:C: message`",
-            path.display()
-        )
-    });
-    let mut parts = rest.splitn(3, ':');
-    let mut number = || -> usize {
-        parts
-            .next()
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{}: bad expect line {first:?}", path.display()))
-    };
-    let (line, column) = (number(), number());
-    let message = parts.next().unwrap_or_default().trim().to_string();
-    (line, column, message)
-}
+// The corpus is shared with the CLI tests, which run the same cases
+// through the binary.
+#[path = "../../../tests/cli/corpus.rs"]
+mod corpus;
 
 #[test]
 fn every_broken_file_fails_where_and_how_its_expect_line_says() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/broken");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
-        .expect("corpus directory")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 15, "only {} cases", cases.len());
-    for case in cases {
-        let (line, column, message) = expectation(&case);
-        let loaded = load(std::slice::from_ref(&case));
+    for case in corpus::cases() {
+        let loaded = load(std::slice::from_ref(&case.path));
         assert!(
             loaded.targets.is_empty(),
             "{}: produced a target",
-            case.display()
+            case.name
         );
         let found = loaded.errors.iter().any(|e| {
-            e.location.file == case
-                && e.location.line == line
-                && e.location.column == column
-                && e.message.contains(&message)
+            e.location.file == case.path
+                && e.location.line == case.line
+                && e.location.column == case.column
+                && e.message.contains(&case.message)
         });
         // credential-in-provider.yaml holds a value that must never be shown.
         assert!(
             loaded
                 .errors
                 .iter()
-                .all(|e| !e.message.contains("do-not-echo"))
+                .all(|e| !e.to_string().contains("do-not-echo"))
         );
         assert!(
             found,
-            "{}: expected {line}:{column}: {message:?}, got:\n{:#?}",
-            case.display(),
+            "{}: expected {}: {:?}, got:\n{:#?}",
+            case.name,
+            case.place(),
+            case.message,
             loaded
                 .errors
                 .iter()
@@ -142,6 +118,35 @@ fn three_errors_in_one_file_are_all_reported() {
         ]
     );
     assert!(loaded.targets.is_empty());
+}
+
+/// What users read: the headline, then the line with a caret under the
+/// value, taken from the text already read (including an include's, and a
+/// file that is not UTF-8, shown as far as it can be).
+#[test]
+fn diagnostics_show_the_line_with_a_caret() {
+    let s = Scratch::new();
+    s.write(
+        "shop.yaml",
+        &format!("business_phone: \"+86 158 0000 1795\"\n{PROVIDER}include: [l.yaml]\nblocked:\n  - \"86133xx\"\n"),
+    );
+    s.write("l.yaml", "blocked:\n\t- x\n");
+    std::fs::write(s.path("bad.yaml"), b"a: 1\nbb: \"\xff\"\n").expect("write");
+    let loaded = s.load(&["shop.yaml", "bad.yaml"]);
+    let prefix = s.path("").display().to_string();
+    let shown: Vec<String> = loaded
+        .errors
+        .iter()
+        .map(|d| d.to_string().replace(&prefix, ""))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "shop.yaml:5:5: \"86133xx\" is not a phone number (unexpected character 'x'; only digits, '+', spaces, dashes, dots and parentheses are allowed)\n    5 |   - \"86133xx\"\n      |     ^~~~~~~~~",
+            "l.yaml:2:2: the file is not valid YAML: tabs disallowed within this context (block indentation)\n    2 | \\t- x\n      |   ^",
+            "bad.yaml:2:6: the file is not valid UTF-8 (byte 0xff); save it as UTF-8\n    2 | bb: \"\u{fffd}\"\n      |      ^~",
+        ]
+    );
 }
 
 #[test]
