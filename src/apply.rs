@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use crate::config::Target;
 use crate::date::Date;
 use crate::plan::Plan;
-use crate::provider::retry::{RetryPolicy, backoff, meta_code_is_transient};
 use crate::provider::{Batch, BatchResult, Interrupted, Provider, codes};
 use crate::user::{Lookup, User};
 
@@ -119,8 +118,8 @@ async fn run<P: Provider + ?Sized>(
     let unblocks: Vec<User> = plan.unblock.iter().map(|u| u.user.clone()).collect();
     for chunk in unblocks.chunks(size) {
         not_stopping()?;
-        let outcome = call(provider, Direction::Unblock, chunk).await;
-        report.settle(provider, Direction::Unblock, chunk, outcome)?;
+        let outcome = send(provider, Direction::Unblock, chunk).await;
+        report.settle(Direction::Unblock, chunk, outcome)?;
     }
 
     let mut full = false;
@@ -137,8 +136,8 @@ async fn run<P: Provider + ?Sized>(
             continue;
         }
         not_stopping()?;
-        let outcome = call(provider, Direction::Block, chunk).await;
-        full = report.settle(provider, Direction::Block, chunk, outcome)?;
+        let outcome = send(provider, Direction::Block, chunk).await;
+        full = report.settle(Direction::Block, chunk, outcome)?;
     }
     Ok(())
 }
@@ -156,50 +155,9 @@ enum Direction {
     Unblock,
 }
 
-/// One call, then one more for the users the platform refused with a
-/// transient per-user code (130429, 131000…): those mean "not now", not
-/// "never", so they get a second chance before being reported failed. If
-/// the second call stops part-way, users it did not answer keep the first
-/// call's answer.
-///
-/// A provider that counts its own answers gets no second call: it would
-/// count those users twice, and it needs none, as it spends a request per
-/// user and retries each one itself until the answer is final (WAHA).
-async fn call<P: Provider + ?Sized>(provider: &P, direction: Direction, users: &[User]) -> Batch {
-    let mut result = send(provider, direction, users).await?;
-    if provider.counts_answers() {
-        return Ok(result);
-    }
-    let again: Vec<User> = result
-        .failed
-        .iter()
-        .filter(|f| meta_code_is_transient(f.code, false))
-        .map(|f| f.user.clone())
-        .collect();
-    if again.is_empty() {
-        return Ok(result);
-    }
-    let pause = backoff(&RetryPolicy::default(), 1);
-    if let Err(stopped) = crate::stop::current()
-        .sleep(pause, "to resend refused users")
-        .await
-    {
-        return Err(Interrupted::stopped(result, stopped.into()));
-    }
-    provider.stats().retry();
-    let (second, error) = parts(send(provider, direction, &again).await);
-    let answered: HashSet<&User> = (second.done.iter())
-        .chain(second.failed.iter().map(|f| &f.user))
-        .collect();
-    result.failed.retain(|f| !answered.contains(&f.user));
-    result.done.extend(second.done);
-    result.failed.extend(second.failed);
-    match error {
-        None => Ok(result),
-        Some(error) => Err(Interrupted::stopped(result, error)),
-    }
-}
-
+/// One call. Retries, and the second chance for users refused only for
+/// now, happen inside the provider, with its own policy; so does counting
+/// answered users for progress.
 async fn send<P: Provider + ?Sized>(provider: &P, direction: Direction, users: &[User]) -> Batch {
     match direction {
         Direction::Block => provider.block(users).await,
@@ -218,27 +176,22 @@ fn parts(outcome: Batch) -> (BatchResult, Option<anyhow::Error>) {
 impl TargetReport {
     /// Record what one chunk's call came to, also when it stopped part-way,
     /// then pass the stop on. `Ok(true)`: the platform said the list is full.
-    fn settle<P: Provider + ?Sized>(
+    fn settle(
         &mut self,
-        provider: &P,
         direction: Direction,
         chunk: &[User],
         outcome: Batch,
     ) -> anyhow::Result<bool> {
         let (result, error) = parts(outcome);
         let full = result.failed.iter().any(|f| f.code == codes::LIST_FULL);
-        let answered = self.record(direction, chunk, result);
-        if !provider.counts_answers() {
-            provider.stats().answered(answered as u64);
-        }
+        self.record(direction, chunk, result);
         error.map_or(Ok(full), Err)
     }
 
-    /// Record one call's outcome; returns how many users it answered. Only
-    /// users that were sent count: a provider that reports success for a
-    /// user it was not asked about is ignored.
-    fn record(&mut self, direction: Direction, sent: &[User], result: BatchResult) -> usize {
-        let before = self.answered();
+    /// Record one call's outcome. Only users that were sent count: a
+    /// provider that reports success for a user it was not asked about is
+    /// ignored.
+    fn record(&mut self, direction: Direction, sent: &[User], result: BatchResult) {
         let sent: HashSet<&User> = sent.iter().collect();
         let done = match direction {
             Direction::Block => &mut self.blocked,
@@ -259,7 +212,6 @@ impl TargetReport {
                 self.failed.push(outcome);
             }
         }
-        self.answered() - before
     }
 
     /// Planned users whose outcome is in this report.

@@ -21,13 +21,15 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::http;
-use super::meta::{self, BatchData, Direction, ListData, MetaError, UserRef};
+use super::batch;
+use super::exchange::{Answer, unexpected};
+use super::http::{self, BaseUrl};
+use super::meta::{self, BatchData, Direction, ListData, UserRef};
 use super::pager::{self, Fetched};
 use super::retry::{self, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, codes};
-use exchange::{Answer, Request};
+use exchange::{Request, TooMany};
 use usage::Throttle;
 
 /// Where the token comes from (product.md §1).
@@ -76,14 +78,12 @@ impl CloudApiConfig {
 
 pub struct CloudApi {
     config: CloudApiConfig,
-    url: reqwest::Url,
-    /// The URL as errors and logs show it, without `user:password@`.
-    shown_url: String,
+    url: BaseUrl,
     /// Hides the token in whatever the server says.
     redactor: Redactor,
     /// Built once; the value is marked sensitive so no debug output shows it.
     auth: (HeaderName, HeaderValue),
-    /// One client for every call, so connections are reused (style.md, example 5).
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     throttle: Throttle,
     stats: Stats,
@@ -92,7 +92,7 @@ pub struct CloudApi {
 impl fmt::Debug for CloudApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CloudApi")
-            .field("url", &self.shown_url)
+            .field("url", &self.url.shown())
             .field("auth_header", &self.auth.0)
             .field("chunk_size", &self.config.chunk_size)
             .finish_non_exhaustive()
@@ -108,18 +108,15 @@ struct Body<'a> {
 
 impl CloudApi {
     pub fn new(mut config: CloudApiConfig) -> anyhow::Result<Self> {
-        config.url = config.url.trim_end_matches('/').to_string();
-        let shown_url = http::shown_url(&config.url);
-        let url = http::parse_url("cloud-api URL", &config.url)?;
+        let url = BaseUrl::parse("cloud-api URL", &config.url)?;
         config.chunk_size = config.chunk_size.clamp(1, MAX_BATCH);
         let auth = auth(&config)?;
-        let client = http::client()?;
+        let client = http::client(http::Pool::CloudApi)?;
         let redactor = Redactor::new([config.token.expose()]);
         let throttle = Throttle::new(config.usage_wait_budget);
         Ok(CloudApi {
             config,
             url,
-            shown_url,
             redactor,
             auth,
             client,
@@ -143,7 +140,7 @@ impl CloudApi {
             Direction::Block => Method::POST,
             Direction::Unblock => Method::DELETE,
         };
-        let what = format!("{method} {}", self.shown_url);
+        let what = self.url.what(method.as_str(), "");
         let most = self.config.chunk_size;
         if users.len() > most {
             let error = anyhow::anyhow!(
@@ -160,12 +157,12 @@ impl CloudApi {
                 Err(error) => return Err(Interrupted::stopped(result, error)),
             };
             match answer {
-                Answer::Data(data) => {
+                Ok(Answer::Data(data)) => {
                     merge(&mut result, meta::batch_result(piece, data, direction))
                 }
                 // The list is full: the rest of this batch would be refused
                 // too, and apply stops further blocks (providers.md §2).
-                Answer::Refused(meta)
+                Ok(Answer::Refused(meta))
                     if meta.code == codes::LIST_FULL && direction == Direction::Block =>
                 {
                     let rest = pending.iter().rev().map(|(p, _)| *p);
@@ -179,26 +176,29 @@ impl CloudApi {
                 }
                 // 131047 or 131021 for this piece as a whole: its users are
                 // deferred or failed, and the other pieces go on.
-                Answer::Refused(meta) if codes::is_per_user(meta.code) => {
+                Ok(Answer::Refused(meta)) if codes::is_per_user(meta.code) => {
                     merge(&mut result, meta::refuse_all(piece, &meta))
                 }
-                Answer::Refused(meta) => {
+                Ok(Answer::Refused(meta)) => {
                     return Err(Interrupted::stopped(result, unexpected(&what, &meta)));
                 }
-                Answer::TooMany { why, retry_after } => {
+                Err(TooMany { why, retry_after }) => {
                     let splits = splits + 1;
-                    let delay = retry::delay(&self.config.retry, splits, retry_after);
-                    crate::debug!(
-                        "{what}: {why}; sending these {} users as two halves in {} ms",
-                        piece.len(),
-                        delay.as_millis()
-                    );
+                    let log = |delay: Duration| {
+                        crate::debug!(
+                            "{what}: {why}; sending these {} users as two halves in {} ms",
+                            piece.len(),
+                            delay.as_millis()
+                        )
+                    };
+                    let (stop, policy) = (crate::stop::current(), &self.config.retry);
                     let halves = "to send them as two halves";
-                    if let Err(stopped) = crate::stop::current().sleep(delay, halves).await {
+                    let waited =
+                        retry::pause(stop, policy, &self.stats, splits, retry_after, halves, log);
+                    if let Err(stopped) = waited.await {
                         let error = anyhow::anyhow!("{what}: {why}; {stopped}");
                         return Err(Interrupted::stopped(result, error));
                     }
-                    self.stats.retry();
                     let (first, second) = piece.split_at(piece.len() / 2);
                     pending.push((second, splits));
                     pending.push((first, splits));
@@ -208,20 +208,26 @@ impl CloudApi {
         Ok(result)
     }
 
+    /// One batch, with a second chance for users refused for now ([`batch::call`]).
+    async fn batch(&self, direction: Direction, users: &[User]) -> Batch {
+        let result = batch::call(self, direction, &self.config.retry, &self.stats, users).await;
+        self.redactor.batch_result(result)
+    }
+
     /// One block or unblock request for `piece`, with retries.
     async fn send_piece(
         &self,
         method: &Method,
         piece: &[User],
         what: &str,
-    ) -> anyhow::Result<Answer<BatchData>> {
+    ) -> anyhow::Result<Result<Answer<BatchData>, TooMany>> {
         let body = serde_json::to_vec(&Body {
             messaging_product: "whatsapp",
             block_users: meta::user_refs(piece),
         })?;
         let request = Request {
             method: method.clone(),
-            url: &self.url,
+            url: self.url.url(),
             body: Some(&body),
             can_shrink: piece.len() > 1,
         };
@@ -232,13 +238,13 @@ impl CloudApi {
     /// the configured URL, never by following `paging.next`: that URL could
     /// point at another host, and the token must go nowhere else.
     async fn read_all(&self) -> anyhow::Result<Vec<User>> {
-        let what = format!("GET {}", self.shown_url);
+        let what = self.url.what("GET", "");
         let what = what.as_str();
         let limit = self.config.chunk_size.to_string();
         pager::read_all(what, &self.stats, |cursor| {
             let limit = &limit;
             async move {
-                let mut url = self.url.clone();
+                let mut url = self.url.url().clone();
                 url.query_pairs_mut().append_pair("limit", limit);
                 if let Some(cursor) = cursor {
                     url.query_pairs_mut().append_pair("after", &cursor);
@@ -250,16 +256,22 @@ impl CloudApi {
                     can_shrink: false,
                 };
                 match self.call::<ListData>(request, what).await? {
-                    Answer::Data(data) => Ok(Fetched::Page(data.into())),
-                    Answer::Refused(meta) if meta.code == codes::LIST_CHANGED => {
+                    Ok(Answer::Data(data)) => Ok(Fetched::Page(data.into())),
+                    Ok(Answer::Refused(meta)) if meta.code == codes::LIST_CHANGED => {
                         Ok(Fetched::Changed)
                     }
-                    Answer::Refused(meta) => Err(unexpected(what, &meta)),
-                    Answer::TooMany { why, .. } => anyhow::bail!("{what}: {why}"),
+                    Ok(Answer::Refused(meta)) => Err(unexpected(what, &meta)),
+                    Err(TooMany { why, .. }) => anyhow::bail!("{what}: {why}"),
                 }
             }
         })
         .await
+    }
+}
+
+impl batch::Write for CloudApi {
+    async fn write(&self, direction: Direction, users: &[User]) -> Batch {
+        CloudApi::write(self, direction, users).await
     }
 }
 
@@ -275,17 +287,11 @@ impl Provider for CloudApi {
     }
 
     fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
-        Box::pin(async move {
-            let result = self.write(Direction::Block, users).await;
-            self.redactor.batch_result(result)
-        })
+        Box::pin(self.batch(Direction::Block, users))
     }
 
     fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
-        Box::pin(async move {
-            let result = self.write(Direction::Unblock, users).await;
-            self.redactor.batch_result(result)
-        })
+        Box::pin(self.batch(Direction::Unblock, users))
     }
 
     fn max_batch(&self) -> usize {
@@ -318,12 +324,4 @@ fn auth(config: &CloudApiConfig) -> anyhow::Result<(HeaderName, HeaderValue)> {
 fn merge(into: &mut BatchResult, from: BatchResult) {
     into.done.extend(from.done);
     into.failed.extend(from.failed);
-}
-
-fn unexpected(what: &str, meta: &MetaError) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{what}: unexpected Meta error {}: {}",
-        meta.code,
-        meta.message
-    )
 }

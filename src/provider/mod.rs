@@ -5,7 +5,9 @@
 //! Cloud API, so the codes are Meta's everywhere). Retry and backoff live in
 //! one place, [`retry`], shared by every backend.
 
+mod batch;
 pub mod cloud_api;
+mod exchange;
 pub(crate) mod http;
 pub mod ledger;
 mod meta;
@@ -114,10 +116,9 @@ pub struct Stats {
     /// Pages and distinct users of the listing in progress.
     pages_read: AtomicU64,
     users_listed: AtomicU64,
-    /// Planned users whose outcome is known: answered by the platform, or
-    /// not sent because the list is full. Apply counts them per call, unless
-    /// the provider counts them itself as they come
-    /// ([`Provider::counts_answers`]).
+    /// Planned users whose outcome is known: answered by the platform
+    /// (each provider counts them as its answers come), or not sent because
+    /// the list is full (apply counts those).
     users_answered: AtomicU64,
 }
 

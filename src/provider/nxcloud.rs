@@ -16,16 +16,17 @@ use std::fmt;
 
 use reqwest::header::HeaderValue;
 
-use super::http;
+use super::batch;
+use super::exchange::{Answer, unexpected};
+use super::http::{self, BaseUrl};
 use super::meta::{self, BatchData, Direction, ListData};
 pub use super::meta::{MetaError, meta_error};
 pub use super::pager::MAX_LIST_RESTARTS;
 use super::pager::{self, Fetched};
 use super::retry::RetryPolicy;
 use super::secret::Redactor;
-use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, codes};
+use super::{Batch, BatchResult, BoxFuture, Provider, Stats, codes};
 pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
-use exchange::Answer;
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
@@ -88,9 +89,8 @@ impl Endpoint {
 
 pub struct NxCloud {
     config: NxCloudConfig,
-    /// `base_url` as errors and logs show it, without `user:password@`.
-    shown_base: String,
-    /// One client for every call, so connections are reused (style.md, example 5).
+    base: BaseUrl,
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
     /// Hides the access key and secret in whatever the server says.
     redactor: Redactor,
@@ -100,7 +100,7 @@ pub struct NxCloud {
 impl fmt::Debug for NxCloud {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NxCloud")
-            .field("base_url", &self.shown_base)
+            .field("base_url", &self.base.shown())
             .field("appkey", &self.config.appkey)
             .field("business_phone", &self.config.business_phone)
             .finish_non_exhaustive()
@@ -109,16 +109,14 @@ impl fmt::Debug for NxCloud {
 
 impl NxCloud {
     pub fn new(mut config: NxCloudConfig) -> anyhow::Result<Self> {
-        config.base_url = config.base_url.trim_end_matches('/').to_string();
-        let shown_base = http::shown_url(&config.base_url);
-        http::parse_url("NxCloud base_url", &config.base_url)?;
+        let base = BaseUrl::parse("NxCloud base_url", &config.base_url)?;
         // Checked here so a bad key fails once, clearly, and without echoing it.
         anyhow::ensure!(
             HeaderValue::from_str(config.credentials.access_key()).is_ok(),
             "{ACCESS_KEY_VAR} holds characters that cannot be sent in an HTTP header"
         );
         config.page_size = config.page_size.max(1);
-        let client = http::client()?;
+        let client = http::client(http::Pool::NxCloud)?;
         let credentials = &config.credentials;
         let redactor = Redactor::new([
             credentials.access_key(),
@@ -126,28 +124,28 @@ impl NxCloud {
         ]);
         Ok(NxCloud {
             config,
-            shown_base,
+            base,
             client,
             redactor,
             stats: Stats::default(),
         })
     }
 
-    fn url(&self, endpoint: Endpoint) -> String {
-        format!("{}{}", self.config.base_url, endpoint.path())
-    }
-
     /// `POST <endpoint>`, as errors and logs name the call.
     fn what(&self, endpoint: Endpoint) -> String {
-        format!("POST {}{}", self.shown_base, endpoint.path())
+        self.base.what("POST", endpoint.path())
     }
 
     /// Block or unblock one batch. Both are idempotent on the platform, so
     /// [`super::retry::run`] may send them again when a reply is lost.
-    async fn write(&self, endpoint: Endpoint, users: &[User]) -> anyhow::Result<BatchResult> {
+    async fn write(&self, direction: Direction, users: &[User]) -> anyhow::Result<BatchResult> {
         if users.is_empty() {
             return Ok(BatchResult::default());
         }
+        let endpoint = match direction {
+            Direction::Block => Endpoint::Block,
+            Direction::Unblock => Endpoint::Unblock,
+        };
         let what = self.what(endpoint);
         anyhow::ensure!(
             users.len() <= MAX_BATCH,
@@ -156,10 +154,6 @@ impl NxCloud {
         );
         let config = &self.config;
         let body = wire::users_body(&config.appkey, &config.business_phone, users)?;
-        let direction = match endpoint {
-            Endpoint::Block => Direction::Block,
-            _ => Direction::Unblock,
-        };
         let answer = self.call::<BatchData>(endpoint, body).await;
         let answer = answer.map_err(|error| match meta::by_bsuid_only(users) {
             0 => error,
@@ -174,7 +168,7 @@ impl NxCloud {
             // 139101 concerns the whole call: every user of it is refused, and
             // the caller stops further blocks for this phone (providers.md §2).
             Answer::Refused(meta)
-                if meta.code == codes::LIST_FULL && endpoint == Endpoint::Block =>
+                if meta.code == codes::LIST_FULL && direction == Direction::Block =>
             {
                 Ok(meta::refuse_all(users, &meta))
             }
@@ -184,6 +178,14 @@ impl NxCloud {
             }
             Answer::Refused(meta) => Err(unexpected(&what, &meta)),
         }
+    }
+
+    /// One batch, with a second chance for users refused for now
+    /// ([`batch::call`]). One request per batch: it is answered whole or not
+    /// at all, so an error hands back no partial result.
+    async fn batch(&self, direction: Direction, users: &[User]) -> Batch {
+        let result = batch::call(self, direction, &self.config.retry, &self.stats, users).await;
+        self.redactor.batch_result(result)
     }
 
     /// Read every page. A 139102 means the list changed under the cursors, so
@@ -204,6 +206,12 @@ impl NxCloud {
     }
 }
 
+impl batch::Write for NxCloud {
+    async fn write(&self, direction: Direction, users: &[User]) -> Batch {
+        Ok(NxCloud::write(self, direction, users).await?)
+    }
+}
+
 /// Every result passes the redactor on its way out: server text is redacted
 /// where it is read, and this catches what was quoted on the way (a listed
 /// value in a malformed-reply error, a per-user message).
@@ -215,22 +223,12 @@ impl Provider for NxCloud {
         })
     }
 
-    /// One request per batch: it is answered whole or not at all, so an
-    /// error hands back no partial result.
     fn block<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
-        Box::pin(async move {
-            let result = self.write(Endpoint::Block, users).await;
-            self.redactor
-                .batch_result(result.map_err(Interrupted::from))
-        })
+        Box::pin(self.batch(Direction::Block, users))
     }
 
     fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch> {
-        Box::pin(async move {
-            let result = self.write(Endpoint::Unblock, users).await;
-            self.redactor
-                .batch_result(result.map_err(Interrupted::from))
-        })
+        Box::pin(self.batch(Direction::Unblock, users))
     }
 
     fn max_batch(&self) -> usize {
@@ -240,12 +238,4 @@ impl Provider for NxCloud {
     fn stats(&self) -> &Stats {
         &self.stats
     }
-}
-
-fn unexpected(what: &str, meta: &MetaError) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{what}: unexpected Meta error {}: {}",
-        meta.code,
-        meta.message
-    )
 }

@@ -1,7 +1,7 @@
 //! The one place that decides what is transient, and the one backoff loop.
 //!
-//! Every backend sorts each attempt into [`Outcome::Done`], [`Outcome::Transient`]
-//! or [`Outcome::Fatal`] using the classifiers below, and [`run`] does the rest:
+//! Every backend sorts each attempt into [`Attempt::Done`], [`Attempt::Transient`]
+//! or [`Attempt::Fatal`] using the classifiers below, and [`run`] does the rest:
 //! capped exponential backoff with jitter, `Retry-After`, a bounded number of
 //! attempts, and one clear error when it gives up.
 //!
@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 
 use super::Stats;
-use crate::stop::{self, Stop};
+use crate::stop::{self, Stop, Stopped};
 
 /// A `Retry-After` longer than this is a server asking us to go away; we wait
 /// this long at most and let the attempt budget decide.
@@ -45,7 +45,7 @@ impl Default for RetryPolicy {
 
 /// What one attempt came to.
 #[derive(Debug)]
-pub enum Outcome<T> {
+pub enum Attempt<T> {
     Done(T),
     /// Worth another try. `why` is what the final error shows if none is left.
     Transient {
@@ -196,8 +196,7 @@ pub fn backoff(policy: &RetryPolicy, retry: u32) -> Duration {
 }
 
 /// The pause before retry number `retry`: the backoff, or longer when the
-/// server asked for longer (already capped). Shared by [`run`] and by callers
-/// that change the request between attempts (the Cloud API halves a batch).
+/// server asked for longer (already capped); waited by [`pause`].
 pub fn delay(policy: &RetryPolicy, retry: u32, retry_after: Option<Duration>) -> Duration {
     backoff(policy, retry).max(retry_after.unwrap_or_default())
 }
@@ -217,7 +216,7 @@ pub async fn run<T, F, Fut>(
 ) -> anyhow::Result<T>
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Outcome<T>>,
+    Fut: Future<Output = Attempt<T>>,
 {
     run_until(stop::current(), policy, stats, what, attempt).await
 }
@@ -232,7 +231,7 @@ pub async fn run_until<T, F, Fut>(
 ) -> anyhow::Result<T>
 where
     F: FnMut(u32) -> Fut,
-    Fut: Future<Output = Outcome<T>>,
+    Fut: Future<Output = Attempt<T>>,
 {
     let max_attempts = policy.max_attempts.max(1);
     let mut number = 1;
@@ -245,26 +244,50 @@ where
             Err(stopped) => anyhow::bail!("{what}: {stopped}"),
         };
         match outcome {
-            Outcome::Done(value) => return Ok(value),
-            Outcome::Fatal(error) => return Err(error),
-            Outcome::Transient { why, retry_after } => {
+            Attempt::Done(value) => return Ok(value),
+            Attempt::Fatal(error) => return Err(error),
+            Attempt::Transient { why, retry_after } => {
                 if number >= max_attempts {
                     let plural = if max_attempts == 1 { "" } else { "s" };
                     anyhow::bail!("{what}: gave up after {max_attempts} attempt{plural}: {why}");
                 }
-                let delay = delay(policy, number, retry_after);
-                crate::debug!(
-                    "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
-                    delay.as_millis()
-                );
-                if let Err(stopped) = stop.sleep(delay, "to retry").await {
+                let log = |delay: Duration| {
+                    crate::debug!(
+                        "{what}: attempt {number} of {max_attempts} failed ({why}); retrying in {} ms",
+                        delay.as_millis()
+                    )
+                };
+                let waited = pause(stop, policy, stats, number, retry_after, "to retry", log);
+                if let Err(stopped) = waited.await {
                     anyhow::bail!("{what}: attempt {number} failed ({why}); {stopped}");
                 }
-                stats.retry();
                 number += 1;
             }
         }
     }
+}
+
+/// Wait before retry number `retry` (1 for the first), then count it.
+/// Every pause before trying again goes through here: [`run`]'s, the Cloud
+/// API's before it sends a batch as halves, and the second chance for users
+/// refused for now ([`super::batch`]). Each is [`delay`] (the policy's
+/// backoff, or the server's `Retry-After` when longer), and none is started
+/// when it would end past the run's deadline. `log` writes the debug line,
+/// given the pause; `purpose` ends the error a stop gives ("to retry").
+pub async fn pause(
+    stop: &Stop,
+    policy: &RetryPolicy,
+    stats: &Stats,
+    retry: u32,
+    retry_after: Option<Duration>,
+    purpose: &str,
+    log: impl FnOnce(Duration),
+) -> Result<(), Stopped> {
+    let delay = delay(policy, retry, retry_after);
+    log(delay);
+    stop.sleep(delay, purpose).await?;
+    stats.retry();
+    Ok(())
 }
 
 /// A tiny xorshift64 generator for jitter, seeded from the clock: jitter needs

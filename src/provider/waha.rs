@@ -17,19 +17,19 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::Poll;
-use std::time::Instant;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue};
 use serde::Serialize;
 
-use super::http;
+use super::exchange::{Exchange, Meaning, Reply};
+use super::http::{self, BaseUrl};
 use super::ledger::{Change, Ledger};
-use super::retry::{self, Outcome, RetryPolicy};
+use super::retry::{self, Attempt, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, UserError};
 use crate::number::canonical;
 use crate::user::User;
-use reply::Verdict;
+use reply::ContactMeaning;
 
 /// Where the API key comes from (product.md §1).
 pub const API_KEY_VAR: &str = "WAHA_API_KEY";
@@ -83,12 +83,11 @@ struct Body<'a> {
 
 pub struct Waha {
     config: WahaConfig,
+    base: BaseUrl,
     /// Marked sensitive so no debug output shows it.
     api_key: HeaderValue,
-    /// One client for every call, so connections are reused (style.md, example 5).
+    /// Shared by every target of this kind ([`http::client`]).
     client: reqwest::Client,
-    /// `base_url` as errors and logs show it, without `user:password@`.
-    shown_base: String,
     /// Hides the API key in whatever the server says.
     redactor: Redactor,
     ledger: Ledger,
@@ -98,7 +97,7 @@ pub struct Waha {
 impl fmt::Debug for Waha {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Waha")
-            .field("base_url", &self.shown_base)
+            .field("base_url", &self.base.shown())
             .field("session", &self.config.session)
             .field("ledger", &self.config.ledger)
             .finish_non_exhaustive()
@@ -112,15 +111,13 @@ pub fn contact_id(user: &str) -> String {
 }
 
 impl Waha {
-    pub fn new(mut config: WahaConfig) -> anyhow::Result<Self> {
-        config.base_url = config.base_url.trim_end_matches('/').to_string();
-        let shown_base = http::shown_url(&config.base_url);
-        http::parse_url("WAHA base_url", &config.base_url)?;
+    pub fn new(config: WahaConfig) -> anyhow::Result<Self> {
+        let base = BaseUrl::parse("WAHA base_url", &config.base_url)?;
         let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
             anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
         })?;
         api_key.set_sensitive(true);
-        let client = http::client()?;
+        let client = http::client(http::Pool::Waha)?;
         let redactor = Redactor::new([config.api_key.expose()]);
         let ledger = Ledger::new(
             config.ledger.clone(),
@@ -129,9 +126,9 @@ impl Waha {
         );
         Ok(Waha {
             config,
+            base,
             api_key,
             client,
-            shown_base,
             redactor,
             ledger,
             stats: Stats::default(),
@@ -232,80 +229,70 @@ impl Waha {
         user: &User,
         phone: &str,
     ) -> anyhow::Result<Result<(), UserError>> {
-        let url = format!("{}{}", self.config.base_url, route.path());
-        let what = format!("POST {}{}", self.shown_base, route.path());
+        let url = self.base.join(route.path());
+        let what = self.base.what("POST", route.path());
+        let label = format!("waha: POST {} {phone}", route.path());
         let body = serde_json::to_vec(&Body {
             session: &self.config.session,
             contact_id: contact_id(phone),
         })?;
-        let (url, what, body) = (url.as_str(), what.as_str(), body.as_slice());
-        let max_attempts = self.config.retry.max_attempts.max(1);
-        retry::run(
-            &self.config.retry,
-            &self.stats,
-            what,
-            |attempt| async move {
-                self.stats.request();
-                let started = Instant::now();
-                let request = self
-                    .client
-                    .post(url)
-                    .header(CONTENT_TYPE, "application/json")
-                    .header("X-Api-Key", &self.api_key)
-                    .body(body.to_vec());
-                let log = |outcome: &str| {
-                    let (path, ms) = (route.path(), started.elapsed().as_millis());
-                    crate::debug!(
-                        "waha: POST {path} {phone} attempt {attempt}: {outcome}, {ms} ms"
-                    );
-                };
-                let response = match http::send(request).await {
-                    Ok(response) => response,
-                    Err(failure) => {
-                        log(&failure.log);
-                        return failure.into_outcome(what);
-                    }
-                };
-                let status = response.status();
-                let retry_after = http::retry_after(&response);
-                // A success has no body worth reading, but a reply cut short
-                // may not be the success it claims, and it is read within the
-                // cap like every other reply.
-                let bytes = match http::read_body(response).await {
-                    Ok(bytes) => bytes,
-                    Err(failure) => {
-                        log(&failure.log);
-                        return failure.into_outcome(what);
-                    }
-                };
-                log(&format!("HTTP {}", status.as_u16()));
-                let session = &self.config.session;
-                let refused = |code, message| {
-                    Outcome::Done(Err(UserError {
-                        user: user.clone(),
-                        code,
-                        message,
-                    }))
-                };
-                match reply::classify(status, &bytes, session, &self.redactor) {
-                    Verdict::Done => Outcome::Done(Ok(())),
-                    Verdict::Refused { code, message } => refused(code, message),
-                    // WAHA's 500 is an exception while handling this contact:
-                    // retried like any 5xx, then this contact's failure, so
-                    // one bad contact does not stop the others.
-                    Verdict::ContactError { code, message } if attempt >= max_attempts => {
-                        refused(code, format!("{message} (after {attempt} attempts)"))
-                    }
-                    Verdict::ContactError { message, .. } => Outcome::Transient {
-                        why: message,
-                        retry_after,
-                    },
-                    Verdict::Transient(why) => Outcome::Transient { why, retry_after },
-                    Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
-                }
-            },
-        )
+        let (url, what, label, body) = (url.as_str(), what.as_str(), label.as_str(), &body);
+        retry::run(&self.config.retry, &self.stats, what, |attempt| {
+            let exchange = Exchange {
+                label,
+                what,
+                attempt,
+            };
+            let request = self
+                .client
+                .post(url)
+                .header(CONTENT_TYPE, "application/json")
+                .header("X-Api-Key", &self.api_key)
+                .body(body.to_vec());
+            // A success has no body worth reading, but a reply cut short may
+            // not be the success it claims, and it is read within the cap
+            // like every other reply.
+            let meaning = move |reply| self.meaning(user, exchange, reply);
+            exchange.send(&self.stats, request, |_| {}, meaning)
+        })
         .await
+    }
+
+    /// What WAHA's reply means for this contact ([`reply::classify`]).
+    fn meaning(
+        &self,
+        user: &User,
+        exchange: Exchange<'_>,
+        reply: Reply,
+    ) -> Meaning<Result<(), UserError>> {
+        let Exchange { what, attempt, .. } = exchange;
+        let max_attempts = self.config.retry.max_attempts.max(1);
+        let session = &self.config.session;
+        let refused = |code, message| {
+            Attempt::Done(Err(UserError {
+                user: user.clone(),
+                code,
+                message,
+            }))
+        };
+        let retry_after = reply.retry_after;
+        let outcome = match reply::classify(reply.status, &reply.body, session, &self.redactor) {
+            ContactMeaning::Done => Attempt::Done(Ok(())),
+            ContactMeaning::Refused { code, message } => refused(code, message),
+            // WAHA's 500 is an exception while handling this contact: retried
+            // like any 5xx, then this contact's failure, so one bad contact
+            // does not stop the others.
+            ContactMeaning::ContactError { code, message } if attempt >= max_attempts => {
+                refused(code, format!("{message} (after {attempt} attempts)"))
+            }
+            ContactMeaning::ContactError { message, .. } => Attempt::Transient {
+                why: message,
+                retry_after,
+            },
+            ContactMeaning::Transient(why) => Attempt::Transient { why, retry_after },
+            ContactMeaning::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
+        };
+        Meaning::new(format!("HTTP {}", reply.code()), outcome)
     }
 }
 

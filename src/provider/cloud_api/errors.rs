@@ -89,7 +89,7 @@ impl GraphError {
 
 /// What the client does with an error reply.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(super) enum ErrorMeaning {
     /// 139100: some users failed; `block_users` beside the error holds the
     /// per-user results, read like a success (providers.md §2).
     Partial,
@@ -102,32 +102,32 @@ pub(super) enum Verdict {
     Fatal(String),
 }
 
-pub(super) fn classify(status: StatusCode, error: &GraphError) -> Verdict {
+pub(super) fn classify(status: StatusCode, error: &GraphError) -> ErrorMeaning {
     let code = error.code;
     let flagged = meta_flag_is_transient(error.is_transient.as_ref());
     match code {
-        codes::PARTIAL_FAILURE => Verdict::Partial,
-        codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(MetaError {
+        codes::PARTIAL_FAILURE => ErrorMeaning::Partial,
+        codes::LIST_FULL | codes::LIST_CHANGED => ErrorMeaning::Refused(MetaError {
             code,
             message: error.text(),
         }),
-        _ if codes::is_per_user(code) => Verdict::Refused(MetaError {
+        _ if codes::is_per_user(code) => ErrorMeaning::Refused(MetaError {
             code,
             message: error.text(),
         }),
-        _ if meta_code_is_transient(code, flagged) => Verdict::Transient {
+        _ if meta_code_is_transient(code, flagged) => ErrorMeaning::Transient {
             why: error.describe(),
             shrink: meta_code_shrinks_batch(code),
         },
-        0 | 190 => Verdict::Fatal(token_refused(error)),
-        _ if status == StatusCode::UNAUTHORIZED => Verdict::Fatal(token_refused(error)),
-        10 | 200..=299 => Verdict::Fatal(permission(error)),
-        _ if status == StatusCode::FORBIDDEN => Verdict::Fatal(permission(error)),
-        _ if status_is_transient(status) => Verdict::Transient {
+        0 | 190 => ErrorMeaning::Fatal(token_refused(error)),
+        _ if status == StatusCode::UNAUTHORIZED => ErrorMeaning::Fatal(token_refused(error)),
+        10 | 200..=299 => ErrorMeaning::Fatal(permission(error)),
+        _ if status == StatusCode::FORBIDDEN => ErrorMeaning::Fatal(permission(error)),
+        _ if status_is_transient(status) => ErrorMeaning::Transient {
             why: format!("HTTP {}, {}", status.as_u16(), error.describe()),
             shrink: false,
         },
-        _ => Verdict::Fatal(error.describe()),
+        _ => ErrorMeaning::Fatal(error.describe()),
     }
 }
 
@@ -159,7 +159,7 @@ mod tests {
         ))
     }
 
-    fn verdict(status: u16, error: &GraphError) -> Verdict {
+    fn verdict(status: u16, error: &GraphError) -> ErrorMeaning {
         classify(StatusCode::from_u16(status).unwrap(), error)
     }
 
@@ -189,29 +189,32 @@ mod tests {
 
     #[test]
     fn code_table() {
-        assert_eq!(verdict(400, &with_code(139100)), Verdict::Partial);
+        assert_eq!(verdict(400, &with_code(139100)), ErrorMeaning::Partial);
         for code in [139101, 139102, 131047, 131021] {
             let expected = MetaError {
                 code,
                 message: "boom".into(),
             };
-            assert_eq!(verdict(400, &with_code(code)), Verdict::Refused(expected));
+            assert_eq!(
+                verdict(400, &with_code(code)),
+                ErrorMeaning::Refused(expected)
+            );
         }
         for code in [4, 80007, 139103, 1, 2, 131000, 131016] {
             assert!(
                 matches!(
                     verdict(400, &with_code(code)),
-                    Verdict::Transient { shrink: false, .. }
+                    ErrorMeaning::Transient { shrink: false, .. }
                 ),
                 "{code}"
             );
         }
         assert!(matches!(
             verdict(429, &with_code(130429)),
-            Verdict::Transient { shrink: true, .. }
+            ErrorMeaning::Transient { shrink: true, .. }
         ));
         for (status, code) in [(401, 190), (401, 0), (401, 42), (400, 190)] {
-            let Verdict::Fatal(text) = verdict(status, &with_code(code)) else {
+            let ErrorMeaning::Fatal(text) = verdict(status, &with_code(code)) else {
                 panic!("{status} {code}")
             };
             assert!(
@@ -222,7 +225,7 @@ mod tests {
             );
         }
         for (status, code) in [(403, 10), (403, 200), (400, 299), (403, 42)] {
-            let Verdict::Fatal(text) = verdict(status, &with_code(code)) else {
+            let ErrorMeaning::Fatal(text) = verdict(status, &with_code(code)) else {
                 panic!("{status} {code}")
             };
             assert!(
@@ -232,11 +235,11 @@ mod tests {
         }
         assert!(matches!(
             verdict(503, &with_code(100)),
-            Verdict::Transient { shrink: false, .. }
+            ErrorMeaning::Transient { shrink: false, .. }
         ));
         assert_eq!(
             verdict(400, &with_code(100)),
-            Verdict::Fatal("Meta error 100 (OAuthException): boom".into())
+            ErrorMeaning::Fatal("Meta error 100 (OAuthException): boom".into())
         );
     }
 
@@ -250,7 +253,7 @@ mod tests {
             "error":{"message":"(#139100) Failed to block/unblock users","type":"OAuthException",
                 "code":139100,"error_data":{"details":"Failed to block some users"},"fbtrace_id":"A1"}}"#;
         let reply: ErrorReply = serde_json::from_str(body).unwrap();
-        assert_eq!(verdict(400, &reply.error), Verdict::Partial);
+        assert_eq!(verdict(400, &reply.error), ErrorMeaning::Partial);
         let data: crate::provider::meta::BatchData = serde_json::from_str(body).unwrap();
         let sent = crate::user::phones(&["8613300000001", "8613300000002"]);
         let direction = crate::provider::meta::Direction::Block;
@@ -265,15 +268,15 @@ mod tests {
     #[test]
     fn is_transient_wins() {
         let e = error(r#"{"error":{"code":100,"message":"x","is_transient":true}}"#);
-        assert!(matches!(verdict(400, &e), Verdict::Transient { .. }));
+        assert!(matches!(verdict(400, &e), ErrorMeaning::Transient { .. }));
         // A flag turned into a string by a proxy still counts, and never
         // makes the whole error unreadable.
         let e = error(r#"{"error":{"code":100,"message":"x","is_transient":"true"}}"#);
-        assert!(matches!(verdict(400, &e), Verdict::Transient { .. }));
+        assert!(matches!(verdict(400, &e), ErrorMeaning::Transient { .. }));
         let e = error(r#"{"error":{"code":100,"message":"x","is_transient":false}}"#);
-        assert!(matches!(verdict(400, &e), Verdict::Fatal(_)));
+        assert!(matches!(verdict(400, &e), ErrorMeaning::Fatal(_)));
         // But never over a code the client must act on.
         let e = error(r#"{"error":{"code":139102,"message":"x","is_transient":true}}"#);
-        assert!(matches!(verdict(400, &e), Verdict::Refused(_)));
+        assert!(matches!(verdict(400, &e), ErrorMeaning::Refused(_)));
     }
 }

@@ -1,34 +1,27 @@
-//! One HTTP exchange with the Cloud API (or a Meta-shaped reseller), and
-//! what its reply means.
+//! One call to the Cloud API (or a Meta-shaped reseller), and what Meta's
+//! reply means.
 //!
-//! Each call serialises its body once and sends those bytes on every attempt.
-//! The reply is sorted into an [`Outcome`] for [`retry::run`], the one place
-//! that decides whether to try again; a 130429 on a batch of several users is
-//! handed back instead, so the caller can halve the batch (providers.md §2).
+//! Each call serialises its body once and sends those bytes on every attempt,
+//! through the exchange every provider shares ([`Exchange`]); [`retry::run`]
+//! decides whether to try again. A 130429 on a batch of several users is
+//! handed back instead ([`TooMany`]), so the caller can halve the batch
+//! (docs/providers.md, Meta's Cloud API).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
-use super::errors::{self, ErrorReply, Verdict};
+use super::errors::{self, ErrorMeaning, ErrorReply};
 use super::{CloudApi, TOKEN_VAR, usage};
-use crate::provider::http;
-use crate::provider::meta::MetaError;
-use crate::provider::retry::{self, Outcome};
+use crate::provider::exchange::{Answer, Exchange, Meaning, Reply};
+use crate::provider::retry::{self, Attempt};
 
-/// What a call came to once retries are over.
-pub(super) enum Answer<T> {
-    Data(T),
-    /// A Meta refusal the caller acts on (139101, 139102, and the per-user
-    /// 131047 and 131021 when they come for the whole call).
-    Refused(MetaError),
-    /// 130429 on a batch that can still be split: back off, then send halves.
-    TooMany {
-        why: String,
-        retry_after: Option<Duration>,
-    },
+/// 130429 on a batch that can still be split: back off, then send halves.
+pub(super) struct TooMany {
+    pub why: String,
+    pub retry_after: Option<Duration>,
 }
 
 /// One request as every attempt sends it.
@@ -36,8 +29,8 @@ pub(super) struct Request<'a> {
     pub method: Method,
     pub url: &'a reqwest::Url,
     pub body: Option<&'a [u8]>,
-    /// May a 130429 be answered with [`Answer::TooMany`]? Only for a write
-    /// of more than one user.
+    /// May a 130429 be answered with [`TooMany`]? Only for a write of more
+    /// than one user.
     pub can_shrink: bool,
 }
 
@@ -47,121 +40,103 @@ impl CloudApi {
         &self,
         request: Request<'_>,
         what: &str,
-    ) -> anyhow::Result<Answer<T>> {
+    ) -> anyhow::Result<Result<Answer<T>, TooMany>> {
         let request = &request;
-        retry::run(&self.config.retry, &self.stats, what, |attempt| {
-            self.attempt(request, what, attempt)
-        })
+        let label = format!("cloud-api: {} {}", request.method, request.url.path());
+        let label = label.as_str();
+        retry::run(
+            &self.config.retry,
+            &self.stats,
+            what,
+            |attempt| async move {
+                // Meta's usage pauses come before the request, and count
+                // against the run's deadline like every wait.
+                if let Err(why) = self.throttle.wait().await {
+                    return Attempt::Fatal(anyhow::anyhow!("{what}: {why}"));
+                }
+                let exchange = Exchange {
+                    label,
+                    what,
+                    attempt,
+                };
+                // Meta's OpenAPI description marks Content-Type required on all
+                // three methods, GET included; a server that enforces it refuses
+                // a listing without it.
+                let mut builder = self
+                    .client
+                    .request(request.method.clone(), request.url.clone())
+                    .header(&self.auth.0, &self.auth.1)
+                    .header(CONTENT_TYPE, "application/json");
+                if let Some(body) = request.body {
+                    builder = builder.body(body.to_vec());
+                }
+                let usage = |headers: &reqwest::header::HeaderMap| {
+                    let usage = headers.get(usage::HEADER);
+                    self.throttle
+                        .observe(usage.and_then(|value| value.to_str().ok()));
+                };
+                let meaning = |reply| self.meaning(request, what, reply);
+                exchange.send(&self.stats, builder, usage, meaning).await
+            },
+        )
         .await
     }
 
-    async fn attempt<T: DeserializeOwned>(
+    /// What one reply means: the body on success, else Meta's error, read
+    /// by [`errors::classify`].
+    fn meaning<T: DeserializeOwned>(
         &self,
         request: &Request<'_>,
         what: &str,
-        attempt: u32,
-    ) -> Outcome<Answer<T>> {
-        if let Err(why) = self.throttle.wait().await {
-            return Outcome::Fatal(anyhow::anyhow!("{what}: {why}"));
-        }
-        self.stats.request();
-        let started = Instant::now();
-        // Meta's OpenAPI description marks Content-Type required on all
-        // three methods, GET included; a server that enforces it refuses a
-        // listing without it.
-        let mut builder = self
-            .client
-            .request(request.method.clone(), request.url.clone())
-            .header(&self.auth.0, &self.auth.1)
-            .header(CONTENT_TYPE, "application/json");
-        if let Some(body) = request.body {
-            builder = builder.body(body.to_vec());
-        }
-        let log = |outcome: &str| {
-            let method = &request.method;
-            let path = request.url.path();
-            let ms = started.elapsed().as_millis();
-            crate::debug!("cloud-api: {method} {path} attempt {attempt}: {outcome}, {ms} ms");
-        };
-        let response = match http::send(builder).await {
-            Ok(response) => response,
-            Err(failure) => {
-                log(&failure.log);
-                return failure.into_outcome(what);
-            }
-        };
-        let status = response.status();
-        let code = status.as_u16();
-        let retry_after = http::retry_after(&response);
-        let usage = response.headers().get(usage::HEADER);
-        self.throttle
-            .observe(usage.and_then(|value| value.to_str().ok()));
-        let bytes = match http::read_body(response).await {
-            Ok(bytes) => bytes,
-            Err(failure) => {
-                log(&failure.log);
-                return failure.into_outcome(what);
-            }
-        };
+        reply: Reply,
+    ) -> Meaning<Result<Answer<T>, TooMany>> {
+        let (status, code) = (reply.status, reply.code());
         if status.is_success() {
-            log(&format!("HTTP {code}"));
-            return self.parse(code, &bytes);
+            return Meaning::new(format!("HTTP {code}"), self.data(&reply));
         }
-        let Ok(ErrorReply { mut error }) = serde_json::from_slice::<ErrorReply>(&bytes) else {
-            log(&format!("HTTP {code}, no Meta error"));
+        let Ok(ErrorReply { mut error }) = serde_json::from_slice::<ErrorReply>(&reply.body) else {
+            let log = format!("HTTP {code}, no Meta error");
             if retry::status_is_transient(status) {
-                let why = format!("HTTP {code}");
-                return Outcome::Transient { why, retry_after };
+                return Meaning::new(log, reply.transient());
             }
             // A reseller's own error shape: the status still says whose fault it is.
             let hint = match code {
                 401 | 403 => format!(": check {TOKEN_VAR}"),
                 _ => String::new(),
             };
-            return Outcome::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
+            let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
+            return Meaning::new(log, outcome);
         };
         // Everything the server wrote is redacted before it is shown: a
-        // gateway may echo the request's headers back (product.md §1).
+        // gateway may echo the request's headers back.
         error.redact(&self.redactor);
         // fbtrace_id is what Meta support asks for; it is not a secret.
         let trace = error.fbtrace_id.as_deref().unwrap_or("none");
-        log(&format!(
-            "HTTP {code}, Meta error {}, fbtrace_id {trace}",
-            error.code
-        ));
-        match errors::classify(status, &error) {
-            // The per-user results sit beside the error (HTTP 400, providers.md §2).
-            Verdict::Partial if request.method != Method::GET => self.parse(code, &bytes),
+        let log = format!("HTTP {code}, Meta error {}, fbtrace_id {trace}", error.code);
+        let retry_after = reply.retry_after;
+        let outcome = match errors::classify(status, &error) {
+            // The per-user results sit beside the error (HTTP 400).
+            ErrorMeaning::Partial if request.method != Method::GET => self.data(&reply),
             // A listing has no per-user results: whatever came beside the
             // error is not a page to trust.
-            Verdict::Partial => Outcome::Fatal(anyhow::anyhow!(
+            ErrorMeaning::Partial => Attempt::Fatal(anyhow::anyhow!(
                 "{what}: Meta error {} (some users failed) in reply to a listing, which has no users to fail",
                 error.code
             )),
-            Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
-            Verdict::Transient { why, shrink: true } if request.can_shrink => {
-                Outcome::Done(Answer::TooMany { why, retry_after })
+            ErrorMeaning::Refused(meta) => Attempt::Done(Ok(Answer::Refused(meta))),
+            ErrorMeaning::Transient { why, shrink: true } if request.can_shrink => {
+                Attempt::Done(Err(TooMany { why, retry_after }))
             }
-            Verdict::Transient { why, .. } => Outcome::Transient { why, retry_after },
-            Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
-        }
+            ErrorMeaning::Transient { why, .. } => Attempt::Transient { why, retry_after },
+            ErrorMeaning::Fatal(why) => Attempt::Fatal(anyhow::anyhow!("{what}: {why}")),
+        };
+        Meaning::new(log, outcome)
     }
-}
 
-impl CloudApi {
-    /// A reply whose body is not the expected JSON is most likely garbled in
-    /// transit; every call is idempotent, so it is worth another try. serde
-    /// quotes the values it could not read, hence the redactor.
-    fn parse<T: DeserializeOwned>(&self, code: u16, bytes: &[u8]) -> Outcome<Answer<T>> {
-        match serde_json::from_slice(bytes) {
-            Ok(data) => Outcome::Done(Answer::Data(data)),
-            Err(error) => Outcome::Transient {
-                why: format!(
-                    "malformed reply (HTTP {code}): {}",
-                    self.redactor.redact(&error.to_string())
-                ),
-                retry_after: None,
-            },
+    fn data<T: DeserializeOwned>(&self, reply: &Reply) -> Attempt<Result<Answer<T>, TooMany>> {
+        match serde_json::from_slice(&reply.body) {
+            Ok(data) => Attempt::Done(Ok(Answer::Data(data))),
+            Err(error) => reply.malformed(error, &self.redactor),
         }
     }
 }

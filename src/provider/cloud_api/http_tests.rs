@@ -4,16 +4,14 @@
 //! (Full behaviour is tested against the emulator in `tests/`.)
 
 use crate::user::User;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Method as HttpMethod, Uri};
-use axum::response::Response;
+use axum::http::Method as HttpMethod;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::provider::http::testing::{self, Reply, Seen, Server};
 
 mod bsuid;
 mod hostile;
@@ -22,18 +20,8 @@ mod limits;
 const TOKEN: &str = "EAAG-token-do-not-print";
 const ID: &str = "106540352242922";
 
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-}
-
 fn reply(status: u16, body: Value) -> Reply {
-    Reply {
-        status,
-        headers: Vec::new(),
-        body: body.to_string(),
-    }
+    Reply::new(status, body.to_string())
 }
 
 fn meta_error(status: u16, code: i64) -> Reply {
@@ -61,18 +49,7 @@ fn page(items: Value, after: Option<&str>, next: bool) -> Reply {
     reply(200, json!({"data": items, "paging": paging}))
 }
 
-struct Seen {
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-    at: Instant,
-}
-
 impl Seen {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
     fn users(&self) -> Vec<String> {
         let body = self.json();
         let list = body["block_users"].as_array().cloned().unwrap_or_default();
@@ -82,56 +59,13 @@ impl Seen {
     }
 }
 
-#[derive(Default)]
-struct Script {
-    replies: Mutex<Vec<Reply>>,
-    seen: Mutex<Vec<Seen>>,
-}
-
-async fn answer(
-    State(script): State<Arc<Script>>,
-    method: HttpMethod,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let at = Instant::now();
-    let seen = Seen {
-        method,
-        uri,
-        headers,
-        body,
-        at,
-    };
-    script.seen.lock().unwrap().push(seen);
-    let mut replies = script.replies.lock().unwrap();
-    let next = if replies.is_empty() {
-        reply(500, json!({}))
-    } else {
-        replies.remove(0)
-    };
-    let mut response = Response::builder().status(next.status);
-    for (name, value) in next.headers {
-        response = response.header(name, value);
-    }
-    response.body(Body::from(next.body)).unwrap()
-}
-
 /// Serve `replies` in order on a free loopback port; `adjust` sets up the client.
 async fn serve_with(
     replies: Vec<Reply>,
     adjust: impl FnOnce(&mut CloudApiConfig),
-) -> (CloudApi, Arc<Script>, String) {
-    let script = Arc::new(Script {
-        replies: Mutex::new(replies),
-        ..Script::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(script.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+) -> (CloudApi, Arc<Server>, String) {
+    let script = testing::scripted(replies, reply(500, json!({}))).await;
+    let base = script.base.clone();
     let url = CloudApiConfig::meta_url(&format!("{base}/"), "v25.0", ID);
     let mut config = CloudApiConfig::new(url, Secret::new(TOKEN));
     config.retry = RetryPolicy {
@@ -143,16 +77,12 @@ async fn serve_with(
     (CloudApi::new(config).unwrap(), script, base)
 }
 
-async fn serve(replies: Vec<Reply>) -> (CloudApi, Arc<Script>, String) {
+async fn serve(replies: Vec<Reply>) -> (CloudApi, Arc<Server>, String) {
     serve_with(replies, |_| {}).await
 }
 
 fn users(list: &[&str]) -> Vec<User> {
     crate::user::phones(list)
-}
-
-fn header<'a>(seen: &'a Seen, name: &str) -> Option<&'a str> {
-    seen.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[tokio::test]
@@ -173,10 +103,10 @@ async fn block_posts_and_unblock_deletes_the_same_body() {
     for request in seen.iter() {
         assert_eq!(request.uri.path(), format!("/v25.0/{ID}/block_users"));
         assert_eq!(
-            header(request, "authorization"),
+            request.header("authorization"),
             Some(format!("Bearer {TOKEN}").as_str())
         );
-        assert_eq!(header(request, "content-type"), Some("application/json"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
         assert_eq!(
             request.body,
             r#"{"messaging_product":"whatsapp","block_users":[{"user":"8613300000001"},{"user":"8613300000002"}]}"#
@@ -305,8 +235,8 @@ async fn resellers_use_their_url_header_and_batch_size() {
     {
         let seen = script.seen.lock().unwrap();
         assert_eq!(seen[0].uri.path(), "/block_users");
-        assert_eq!(header(&seen[0], "d360-api-key"), Some(TOKEN));
-        assert_eq!(header(&seen[0], "authorization"), None);
+        assert_eq!(seen[0].header("d360-api-key"), Some(TOKEN));
+        assert_eq!(seen[0].header("authorization"), None);
     }
     let too_many: Vec<User> = (0..101)
         .map(|i| User::phone(format!("86133{i:08}")))

@@ -1,11 +1,62 @@
-//! A raw HTTP/1.1 server on 127.0.0.1 for the replies the scripted axum
-//! servers cannot easily give: redirects, bodies far larger than any reply,
-//! and a second host that must never be reached. Every client's tests use it.
+//! The one HTTP server every provider's unit tests run against, on
+//! 127.0.0.1. It speaks HTTP/1.1 by hand so it can also give the replies a
+//! framework would not: redirects, bodies far larger than any reply, bytes
+//! that are not HTTP, a hang-up, and a second host that must never be
+//! reached. Every request is recorded ([`Seen`]) before it is answered.
+//!
+//! Three ways to answer: [`serve`] gives every request the same answer,
+//! [`scripted`] gives scripted replies in order, and [`responding`] lets a
+//! test decide per request (WAHA's tests hold some contacts back).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// A scripted reply: a status, headers and a body.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// One request as the server received it.
+#[derive(Debug)]
+pub(crate) struct Seen {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// When its head had arrived.
+    pub at: Instant,
+}
+
+impl Seen {
+    /// A header's value, if it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body as JSON; `Null` when it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
 
 /// What the server writes back to every request.
 #[derive(Clone)]
@@ -24,6 +75,14 @@ pub(crate) enum Answer {
     Raw(&'static [u8]),
     /// Nothing: the connection is closed as soon as a request arrives.
     Hangup,
+    /// A scripted reply.
+    Reply(Reply),
+}
+
+impl From<Reply> for Answer {
+    fn from(reply: Reply) -> Answer {
+        Answer::Reply(reply)
+    }
 }
 
 impl Answer {
@@ -44,11 +103,17 @@ impl Answer {
     }
 }
 
+/// How a server answers: the answer to a request, given what was seen.
+type Respond =
+    Arc<dyn Fn(&Seen) -> std::pin::Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+
 pub(crate) struct Server {
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// Every request received, head and body, as text.
-    pub requests: Arc<Mutex<Vec<String>>>,
+    pub requests: Mutex<Vec<String>>,
+    /// Every request received, read.
+    pub seen: Mutex<Vec<Seen>>,
 }
 
 impl Server {
@@ -58,41 +123,93 @@ impl Server {
 }
 
 /// Serve `answer` to every request until the test ends.
-pub(crate) async fn serve(answer: Answer) -> Server {
+pub(crate) async fn serve(answer: Answer) -> Arc<Server> {
+    start(Arc::new(move |_: &Seen| {
+        let answer = answer.clone();
+        Box::pin(async move { answer })
+    }))
+    .await
+}
+
+/// Serve `replies` in order, then `otherwise` to every further request.
+pub(crate) async fn scripted(replies: Vec<Reply>, otherwise: Reply) -> Arc<Server> {
+    let replies = Mutex::new(VecDeque::from(replies));
+    start(Arc::new(move |_: &Seen| {
+        let next = replies.lock().unwrap().pop_front();
+        let answer = Answer::Reply(next.unwrap_or_else(|| otherwise.clone()));
+        Box::pin(async move { answer })
+    }))
+    .await
+}
+
+/// Answer each request with what `respond` makes of it; it may wait first.
+pub(crate) async fn responding<F, Fut>(respond: F) -> Arc<Server>
+where
+    F: Fn(&Seen) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Answer> + Send + 'static,
+{
+    start(Arc::new(move |seen: &Seen| Box::pin(respond(seen)))).await
+}
+
+async fn start(respond: Respond) -> Arc<Server> {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = requests.clone();
+    let server = Arc::new(Server {
+        base,
+        requests: Mutex::new(Vec::new()),
+        seen: Mutex::new(Vec::new()),
+    });
+    let serving = server.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            let (answer, seen) = (answer.clone(), seen.clone());
+            let (respond, server) = (respond.clone(), serving.clone());
             tokio::spawn(async move {
                 // A client that hangs up mid-reply is what some tests expect.
-                let _ = reply(stream, answer, seen).await;
+                let _ = reply(stream, respond, server).await;
             });
         }
     });
-    Server { base, requests }
+    server
 }
 
 async fn reply(
     mut stream: TcpStream,
-    answer: Answer,
-    seen: Arc<Mutex<Vec<String>>>,
+    respond: Respond,
+    server: Arc<Server>,
 ) -> std::io::Result<()> {
-    if let Answer::Raw(bytes) = answer {
-        let mut buf = [0u8; 4096];
-        let n = stream.read(&mut buf).await?;
-        seen.lock()
-            .unwrap()
-            .push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        stream.write_all(bytes).await?;
-        return stream.flush().await;
-    }
-    let request = read_request(&mut stream).await?;
-    seen.lock().unwrap().push(request);
+    let (text, seen) = read_request(&mut stream).await?;
+    // A request that is not HTTP (a TLS ClientHello) still counts, and the
+    // raw answer is what is written back to it.
+    let seen = seen.unwrap_or_else(|| Seen {
+        method: Method::default(),
+        uri: Uri::default(),
+        headers: HeaderMap::new(),
+        body: Bytes::new(),
+        at: Instant::now(),
+    });
+    let answer = respond(&seen).await;
+    server.requests.lock().unwrap().push(text);
+    server.seen.lock().unwrap().push(seen);
     match answer {
-        Answer::Raw(_) | Answer::Hangup => {}
+        Answer::Raw(bytes) => stream.write_all(bytes).await?,
+        Answer::Hangup => {}
+        Answer::Reply(Reply {
+            status,
+            headers,
+            body,
+        }) => {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            let mut head = format!("HTTP/1.1 {status} {reason}\r\nConnection: close\r\n");
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body.as_bytes()).await?;
+        }
         Answer::Fixed {
             status,
             headers,
@@ -135,25 +252,43 @@ async fn reply(
     stream.flush().await
 }
 
-/// The request head, then as many body bytes as `Content-Length` says.
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<String> {
+/// The request head, then as many body bytes as `Content-Length` says:
+/// as text, and read when it is HTTP. Bytes that are not an HTTP request
+/// (a TLS ClientHello) come back as text after the first read.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Option<Seen>)> {
     let mut bytes = Vec::new();
     let mut buf = [0u8; 4096];
     let head_end = loop {
         let n = stream.read(&mut buf).await?;
         if n == 0 {
-            return Ok(String::from_utf8_lossy(&bytes).into_owned());
+            return Ok((String::from_utf8_lossy(&bytes).into_owned(), None));
         }
         bytes.extend_from_slice(&buf[..n]);
         if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
         }
+        if !bytes.is_ascii() {
+            return Ok((String::from_utf8_lossy(&bytes).into_owned(), None));
+        }
     };
-    let head = String::from_utf8_lossy(&bytes[..head_end]).to_lowercase();
-    let length: usize = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|value| value.trim().parse().ok())
+    let at = Instant::now();
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut start = lines.next().unwrap_or_default().split(' ');
+    let method = start.next().unwrap_or_default().parse().unwrap_or_default();
+    let uri = start.next().unwrap_or_default().parse().unwrap_or_default();
+    let mut headers = HeaderMap::new();
+    for (name, value) in lines.filter_map(|line| line.split_once(':')) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.trim().as_bytes()),
+            HeaderValue::from_str(value.trim()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|value| value.to_str().ok()?.parse().ok())
         .unwrap_or(0);
     while bytes.len() < head_end + length {
         let n = stream.read(&mut buf).await?;
@@ -162,5 +297,14 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<String> {
         }
         bytes.extend_from_slice(&buf[..n]);
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = Bytes::copy_from_slice(&bytes[head_end..]);
+    let seen = Seen {
+        method,
+        uri,
+        headers,
+        body,
+        at,
+    };
+    Ok((text, Some(seen)))
 }

@@ -8,7 +8,7 @@ use super::*;
 const WHAT: &str = "POST http://127.0.0.1/api/wa/getBlockUsers";
 
 async fn get(base: &str) -> Result<Vec<u8>, Failure> {
-    let client = client().unwrap();
+    let client = client(Pool::NxCloud).unwrap();
     let response = send(client.post(format!("{base}/x")).body("secret-body")).await?;
     read_body(response).await
 }
@@ -22,10 +22,10 @@ fn failed(result: Result<Vec<u8>, Failure>) -> Failure {
 }
 
 fn fatal_text(failure: Failure) -> String {
-    match failure.into_outcome::<()>(WHAT) {
-        Outcome::Fatal(error) => error.to_string(),
-        Outcome::Transient { why, .. } => panic!("transient: {why}"),
-        Outcome::Done(()) => panic!("done"),
+    match failure.into_attempt::<()>(WHAT) {
+        Attempt::Fatal(error) => error.to_string(),
+        Attempt::Transient { why, .. } => panic!("transient: {why}"),
+        Attempt::Done(()) => panic!("done"),
     }
 }
 
@@ -154,7 +154,7 @@ async fn a_reply_past_the_cap_is_a_fatal_malformed_reply() {
 #[tokio::test]
 async fn a_reply_cut_short_is_worth_another_try() {
     let server = testing::serve(Answer::ok("{}")).await;
-    let client = client().unwrap();
+    let client = client(Pool::NxCloud).unwrap();
     let response = send(client.get(&server.base)).await.unwrap();
     // The cap itself is checked chunk by chunk; a tiny one shows it plainly.
     let failure = failed(read_at_most(response, 1).await);
@@ -173,8 +173,8 @@ async fn a_reply_cut_short_is_worth_another_try() {
     let failure = failed(get(&base).await);
     assert_eq!(failure.log, "HTTP 200, reply cut short");
     assert!(matches!(
-        failure.into_outcome::<()>(WHAT),
-        Outcome::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
+        failure.into_attempt::<()>(WHAT),
+        Attempt::Transient { why, .. } if why.starts_with("HTTP 200, reply cut short: ")
     ));
 }
 
@@ -212,7 +212,7 @@ async fn refused_dropped_and_slow_connections_are_transient() {
         let failure = failed(get(base).await);
         assert!(failure.log.starts_with("no reply ("), "{}", failure.log);
         assert!(
-            matches!(failure.into_outcome::<()>(WHAT), Outcome::Transient { .. }),
+            matches!(failure.into_attempt::<()>(WHAT), Attempt::Transient { .. }),
             "{base}"
         );
     }
@@ -225,8 +225,8 @@ async fn refused_dropped_and_slow_connections_are_transient() {
         .unwrap();
     let failure = send(impatient.get(base)).await.unwrap_err();
     assert!(matches!(
-        failure.into_outcome::<()>(WHAT),
-        Outcome::Transient { .. }
+        failure.into_attempt::<()>(WHAT),
+        Attempt::Transient { .. }
     ));
     drop(slow);
 }

@@ -16,7 +16,7 @@ pub(super) struct Context<'a> {
 
 /// What the client does with an envelope.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(super) enum EnvelopeMeaning {
     /// Read `data` (code 0).
     Data,
     /// Meta's 139100 partial failure: read `data` for the per-user results
@@ -33,7 +33,7 @@ pub(super) enum Verdict {
     Refused(MetaError),
 }
 
-pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Verdict {
+pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> EnvelopeMeaning {
     let nx = if message.is_empty() {
         format!("NxCloud code {code}")
     } else {
@@ -43,15 +43,15 @@ pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Verdi
         appkey,
         business_phone,
     } = context;
-    let fatal = |text: String| Verdict::Fatal(text);
+    let fatal = |text: String| EnvelopeMeaning::Fatal(text);
     match code {
-        0 => Verdict::Data,
+        0 => EnvelopeMeaning::Data,
         1001 => fatal(format!("a required header is missing ({nx})")),
         1002 => fatal(format!("NxCloud rejected a parameter ({nx})")),
         1003 => fatal(format!(
             "invalid signature: check NXCLOUD_ACCESS_SECRET ({nx})"
         )),
-        1004 => Verdict::ClockSkew,
+        1004 => EnvelopeMeaning::ClockSkew,
         1005 => fatal(format!(
             "permission denied: check NXCLOUD_ACCESS_KEY and that the business is enabled ({nx})"
         )),
@@ -63,27 +63,27 @@ pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Verdi
             "business phone {business_phone} is not bound to the app {appkey} ({nx})"
         )),
         9099 => classify_meta(message, &nx),
-        code if nxcloud_code_is_transient(code) => Verdict::Transient(nx),
+        code if nxcloud_code_is_transient(code) => EnvelopeMeaning::Transient(nx),
         9000..=9006 => fatal(format!("NxCloud platform error ({nx})")),
         _ => fatal(format!("unexpected reply ({nx})")),
     }
 }
 
-fn classify_meta(message: &str, nx: &str) -> Verdict {
+fn classify_meta(message: &str, nx: &str) -> EnvelopeMeaning {
     let Some((meta, flagged)) = passed_through(message) else {
-        return Verdict::Fatal(format!("Meta error without a Meta code ({nx})"));
+        return EnvelopeMeaning::Fatal(format!("Meta error without a Meta code ({nx})"));
     };
     match meta.code {
         // Per-user results follow in `data`, as with code 0 (providers.md §2).
-        codes::PARTIAL_FAILURE => Verdict::Partial,
+        codes::PARTIAL_FAILURE => EnvelopeMeaning::Partial,
         // Codes the client acts on win over Meta's is_transient, as for
         // the Cloud API: retrying 139102 as is would only meet it again.
-        codes::LIST_FULL | codes::LIST_CHANGED => Verdict::Refused(meta),
-        code if codes::is_per_user(code) => Verdict::Refused(meta),
+        codes::LIST_FULL | codes::LIST_CHANGED => EnvelopeMeaning::Refused(meta),
+        code if codes::is_per_user(code) => EnvelopeMeaning::Refused(meta),
         code if meta_code_is_transient(code, flagged) => {
-            Verdict::Transient(format!("Meta code {code}: {}", meta.message))
+            EnvelopeMeaning::Transient(format!("Meta code {code}: {}", meta.message))
         }
-        code => Verdict::Fatal(format!("Meta error {code}: {}", meta.message)),
+        code => EnvelopeMeaning::Fatal(format!("Meta error {code}: {}", meta.message)),
     }
 }
 
@@ -98,18 +98,21 @@ mod tests {
 
     fn fatal_text(code: i64, message: &str) -> String {
         match classify(code, message, &CONTEXT) {
-            Verdict::Fatal(text) => text,
+            EnvelopeMeaning::Fatal(text) => text,
             other => panic!("{code}: expected fatal, got {other:?}"),
         }
     }
 
     #[test]
     fn code_table() {
-        assert_eq!(classify(0, "请求成功", &CONTEXT), Verdict::Data);
-        assert_eq!(classify(1004, "ts expired", &CONTEXT), Verdict::ClockSkew);
+        assert_eq!(classify(0, "请求成功", &CONTEXT), EnvelopeMeaning::Data);
+        assert_eq!(
+            classify(1004, "ts expired", &CONTEXT),
+            EnvelopeMeaning::ClockSkew
+        );
         for code in [-1, 9007] {
             assert!(
-                matches!(classify(code, "x", &CONTEXT), Verdict::Transient(_)),
+                matches!(classify(code, "x", &CONTEXT), EnvelopeMeaning::Transient(_)),
                 "{code}"
             );
         }
@@ -140,19 +143,22 @@ mod tests {
         let verdict = |message: &str| classify(9099, message, &CONTEXT);
         assert_eq!(
             verdict("(#139102) Block list changed"),
-            Verdict::Refused(MetaError {
+            EnvelopeMeaning::Refused(MetaError {
                 code: 139102,
                 message: "Block list changed".into()
             })
         );
         assert!(
-            matches!(verdict("(#139101) Blocklist full"), Verdict::Refused(m) if m.code == 139101)
+            matches!(verdict("(#139101) Blocklist full"), EnvelopeMeaning::Refused(m) if m.code == 139101)
         );
-        assert_eq!(verdict("(#139100) Some users failed"), Verdict::Partial);
+        assert_eq!(
+            verdict("(#139100) Some users failed"),
+            EnvelopeMeaning::Partial
+        );
         for code in [131047, 131021] {
             let refused = verdict(&format!("(#{code}) not you"));
             assert!(
-                matches!(refused, Verdict::Refused(m) if m.code == code),
+                matches!(refused, EnvelopeMeaning::Refused(m) if m.code == code),
                 "{code}"
             );
         }
@@ -160,15 +166,15 @@ mod tests {
             let verdict = verdict(&format!("(#{code}) try later"));
             assert_eq!(
                 verdict,
-                Verdict::Transient(format!("Meta code {code}: try later"))
+                EnvelopeMeaning::Transient(format!("Meta code {code}: try later"))
             );
         }
         assert_eq!(
             verdict("(#190) Invalid OAuth access token"),
-            Verdict::Fatal("Meta error 190: Invalid OAuth access token".into())
+            EnvelopeMeaning::Fatal("Meta error 190: Invalid OAuth access token".into())
         );
         assert!(
-            matches!(verdict("something odd"), Verdict::Fatal(t) if t.contains("without a Meta code"))
+            matches!(verdict("something odd"), EnvelopeMeaning::Fatal(t) if t.contains("without a Meta code"))
         );
     }
 
@@ -180,15 +186,15 @@ mod tests {
         let flagged = r#"{"error":{"message":"(#100) Busy","code":100,"is_transient":true}}"#;
         assert_eq!(
             verdict(flagged),
-            Verdict::Transient("Meta code 100: Busy".into())
+            EnvelopeMeaning::Transient("Meta code 100: Busy".into())
         );
         let unflagged = r#"{"error":{"message":"(#100) Busy","code":100,"is_transient":false}}"#;
         assert_eq!(
             verdict(unflagged),
-            Verdict::Fatal("Meta error 100: Busy".into())
+            EnvelopeMeaning::Fatal("Meta error 100: Busy".into())
         );
         let changed =
             r#"{"error":{"message":"(#139102) Changed","code":139102,"is_transient":true}}"#;
-        assert!(matches!(verdict(changed), Verdict::Refused(m) if m.code == 139102));
+        assert!(matches!(verdict(changed), EnvelopeMeaning::Refused(m) if m.code == 139102));
     }
 }

@@ -4,16 +4,13 @@
 //! against the emulator in `tests/`.)
 
 use crate::user::User;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::provider::http::testing::{self, Reply, Seen, Server};
 use crate::provider::sign::{SignedHeaders, sign};
 
 mod hostile;
@@ -21,26 +18,12 @@ mod hostile;
 const SECRET: &str = "s3cr3t-do-not-print";
 const KEY: &str = "key-do-not-print";
 
-struct Reply {
-    status: u16,
-    retry_after: Option<&'static str>,
-    body: String,
-}
-
 fn ok(value: Value) -> Reply {
-    Reply {
-        status: 200,
-        retry_after: None,
-        body: value.to_string(),
-    }
+    Reply::new(200, value.to_string())
 }
 
 fn status(status: u16) -> Reply {
-    Reply {
-        status,
-        retry_after: None,
-        body: String::new(),
-    }
+    Reply::new(status, "")
 }
 
 fn code(code: i64, message: &str) -> Reply {
@@ -59,57 +42,11 @@ fn page(users: &[&str], after: Option<&str>, next: bool) -> Reply {
     ok(json!({"code": 0, "message": "ok", "data": {"data": data, "paging": paging}}))
 }
 
-struct Seen {
-    path: String,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-#[derive(Default)]
-struct Script {
-    replies: Mutex<Vec<Reply>>,
-    seen: Mutex<Vec<Seen>>,
-}
-
-async fn answer(
-    State(script): State<Arc<Script>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path().to_string();
-    script.seen.lock().unwrap().push(Seen {
-        path,
-        headers,
-        body,
-    });
-    let mut replies = script.replies.lock().unwrap();
-    let reply = if replies.is_empty() {
-        status(500)
-    } else {
-        replies.remove(0)
-    };
-    let mut response = Response::builder().status(reply.status);
-    if let Some(seconds) = reply.retry_after {
-        response = response.header("retry-after", seconds);
-    }
-    response.body(Body::from(reply.body)).unwrap()
-}
-
 /// Serve `replies` in order on a free loopback port; return a client for it.
-async fn serve(replies: Vec<Reply>) -> (NxCloud, Arc<Script>) {
-    let script = Arc::new(Script {
-        replies: Mutex::new(replies),
-        ..Script::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(script.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+async fn serve(replies: Vec<Reply>) -> (NxCloud, Arc<Server>) {
+    let script = testing::scripted(replies, status(500)).await;
     let mut config = NxCloudConfig::new(
-        format!("http://{addr}/"),
+        format!("{}/", script.base),
         "pem28kje",
         "8615800001795",
         Credentials::new(KEY, SECRET),
@@ -123,10 +60,7 @@ async fn serve(replies: Vec<Reply>) -> (NxCloud, Arc<Script>) {
 }
 
 fn header<'a>(seen: &'a Seen, name: &str) -> &'a str {
-    seen.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+    seen.header(name).unwrap_or("")
 }
 
 /// The server's side of the signature check, with the same signer.
@@ -180,7 +114,7 @@ async fn retries_5xx_and_follows_pages() {
 
     let seen = script.seen.lock().unwrap();
     for request in seen.iter() {
-        assert_eq!(request.path, "/api/wa/getBlockUsers");
+        assert_eq!(request.uri.path(), "/api/wa/getBlockUsers");
         assert_signed(request);
     }
     // The same bytes on every attempt of one call; the cursor on the next call.
@@ -199,7 +133,7 @@ async fn retries_5xx_and_follows_pages() {
 #[tokio::test]
 async fn retry_after_is_honoured() {
     let mut limited = status(429);
-    limited.retry_after = Some("1");
+    limited.headers.push(("retry-after", "1".into()));
     let done = json!({"code": 0, "message": "ok", "data": {"block_users": {
         "added_users": [{"input": "8613300000001", "wa_id": "8613300000001"}]}}});
     let (nxcloud, script) = serve(vec![limited, ok(done)]).await;
@@ -212,7 +146,7 @@ async fn retry_after_is_honoured() {
     );
     assert_eq!(result.done, users(&["8613300000001"]));
     let seen = script.seen.lock().unwrap();
-    assert_eq!(seen[1].path, "/api/wa/createBlockUsers");
+    assert_eq!(seen[1].uri.path(), "/api/wa/createBlockUsers");
     assert_eq!(seen[0].body, seen[1].body);
 }
 
@@ -239,7 +173,7 @@ async fn timestamp_rejection_re_signs_once() {
 #[tokio::test]
 async fn errors_name_the_endpoint_never_a_credential() {
     let (nxcloud, _) = serve(vec![status(503), status(503), status(503)]).await;
-    let base = nxcloud.config.base_url.clone();
+    let base = nxcloud.base.shown().to_string();
     let gave_up = nxcloud.list().await.unwrap_err();
     assert_eq!(
         gave_up.to_string(),
@@ -278,7 +212,7 @@ async fn errors_name_the_endpoint_never_a_credential() {
 
     let (nxcloud, _) = serve(vec![status(401)]).await;
     let denied = nxcloud.list().await.unwrap_err();
-    let base = &nxcloud.config.base_url;
+    let base = nxcloud.base.shown();
     let expected = format!("POST {base}/api/wa/getBlockUsers: HTTP 401 Unauthorized");
     assert_eq!(denied.to_string(), expected);
 

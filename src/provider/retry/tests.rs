@@ -78,7 +78,7 @@ fn backoff_doubles_and_is_capped() {
 async fn replay(
     policy: &RetryPolicy,
     stats: &Stats,
-    outcomes: Vec<Outcome<&'static str>>,
+    outcomes: Vec<Attempt<&'static str>>,
 ) -> (anyhow::Result<&'static str>, u32, Duration) {
     let outcomes = std::cell::RefCell::new(outcomes.into_iter());
     let calls = Cell::new(0);
@@ -87,14 +87,14 @@ async fn replay(
         calls.set(calls.get() + 1);
         assert_eq!(n, calls.get(), "attempts are numbered from 1");
         let next = outcomes.borrow_mut().next();
-        async move { next.unwrap_or(Outcome::Done("ok")) }
+        async move { next.unwrap_or(Attempt::Done("ok")) }
     })
     .await;
     (result, calls.get(), started.elapsed())
 }
 
-fn transient(retry_after: Option<Duration>) -> Outcome<&'static str> {
-    Outcome::Transient {
+fn transient(retry_after: Option<Duration>) -> Attempt<&'static str> {
+    Attempt::Transient {
         why: "HTTP 503".into(),
         retry_after,
     }
@@ -137,7 +137,7 @@ async fn retry_after_is_honoured_and_capped() {
 #[tokio::test(start_paused = true)]
 async fn fatal_is_never_retried() {
     let stats = Stats::default();
-    let outcomes = vec![Outcome::Fatal(anyhow::anyhow!("{WHAT}: invalid signature"))];
+    let outcomes = vec![Attempt::Fatal(anyhow::anyhow!("{WHAT}: invalid signature"))];
     let (result, calls, spent) = replay(&RetryPolicy::default(), &stats, outcomes).await;
     assert_eq!(
         result.unwrap_err().to_string(),
@@ -203,7 +203,7 @@ async fn a_wait_past_the_deadline_is_not_started() {
         run_until(&stop, &RetryPolicy::default(), &stats, WHAT, |_| {
             calls.set(calls.get() + 1);
             async {
-                Outcome::Transient {
+                Attempt::Transient {
                     why: "HTTP 429".into(),
                     retry_after: parse_retry_after("999999"),
                 }

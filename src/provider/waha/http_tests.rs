@@ -7,13 +7,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::provider::http::testing::{self, Answer, Reply, Seen};
 use std::time::Duration;
 
 mod hostile;
@@ -80,12 +79,7 @@ impl Script {
     }
 }
 
-async fn answer(
-    State(script): State<Arc<Script>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn answer(script: Arc<Script>, path: String, headers: HeaderMap, body: Bytes) -> Answer {
     let now = script.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     script.most_in_flight.fetch_max(now, Ordering::SeqCst);
     script.moved.notify_waiters();
@@ -110,7 +104,6 @@ async fn answer(
         let _ = release.wait_for(|go| *go).await;
         script.held.fetch_sub(1, Ordering::SeqCst);
     }
-    let path = uri.path().to_string();
     script.seen.lock().unwrap().push((path, headers, body));
     let next = script
         .replies
@@ -124,10 +117,7 @@ async fn answer(
     }
     script.in_flight.fetch_sub(1, Ordering::SeqCst);
     script.moved.notify_waiters();
-    Response::builder()
-        .status(status)
-        .body(Body::from(text))
-        .unwrap()
+    Answer::Reply(Reply::new(status, text))
 }
 
 struct Setup {
@@ -146,15 +136,20 @@ async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
         replies: Mutex::new(by_contact),
         ..Script::default()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new()
-        .fallback(answer)
-        .with_state(script.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let answering = script.clone();
+    let server = testing::responding(move |seen: &Seen| {
+        let path = seen.uri.path().to_string();
+        answer(
+            answering.clone(),
+            path,
+            seen.headers.clone(),
+            seen.body.clone(),
+        )
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = WahaConfig {
-        base_url: format!("http://{addr}/"),
+        base_url: format!("{}/", server.base),
         session: "default".into(),
         business_phone: PHONE.into(),
         ledger: dir.path().join("bot.ledger.json"),
@@ -274,7 +269,7 @@ async fn an_engine_without_blocking_stops_and_the_ledger_keeps_what_was_done() {
     let Setup { waha, script, _dir } = serve(&[(sent[5].id(), 501, not_implemented)]).await;
     let stopped = waha.block(&sent).await.unwrap_err();
     let error = stopped.to_string();
-    let base = &waha.config.base_url;
+    let base = waha.base.shown();
     assert_eq!(
         error,
         format!(

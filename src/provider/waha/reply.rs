@@ -16,7 +16,7 @@ use crate::provider::secret::Redactor;
 const QUOTE_LIMIT: usize = 200;
 
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(super) enum ContactMeaning {
     Done,
     /// This contact was refused: code = HTTP status, with WAHA's message.
     Refused {
@@ -41,9 +41,9 @@ pub(super) fn classify(
     body: &[u8],
     session: &str,
     redactor: &Redactor,
-) -> Verdict {
+) -> ContactMeaning {
     if status.is_success() {
-        return Verdict::Done;
+        return ContactMeaning::Done;
     }
     let code = status.as_u16();
     let message = message(body, redactor);
@@ -55,46 +55,46 @@ pub(super) fn classify(
     // implemented by the engine" (WAHA's engine table: only WEBJS and WPP
     // implement blocking).
     if status == StatusCode::NOT_IMPLEMENTED || lower.contains("not implemented") {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "this WAHA session's engine does not implement blocking contacts (HTTP {code}: {said}); only the WEBJS and WPP engines can block (NOWEB and GOWS cannot): run the session on one of them"
         ));
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "WAHA refused the API key: check {API_KEY_VAR} (HTTP {code}: {said})"
         ));
     }
     if status == StatusCode::INTERNAL_SERVER_ERROR {
-        return Verdict::ContactError {
+        return ContactMeaning::ContactError {
             code: i64::from(code),
             message: format!("WAHA failed on this contact (HTTP {code}: {said})"),
         };
     }
     if status_is_transient(status) {
-        return Verdict::Transient(format!("HTTP {code}: {said}"));
+        return ContactMeaning::Transient(format!("HTTP {code}: {said}"));
     }
     // Not this contact's fault: every other contact would meet it too.
     if lower.starts_with("cannot post") {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "WAHA has no such route (HTTP {code}: {said}); check base_url and that the WAHA version can block contacts"
         ));
     }
     if status == StatusCode::NOT_FOUND && lower.contains("session") {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "WAHA has no session named {session:?} (HTTP {code}: {said}); create and start it, or set provider.session (WAHA Core serves only \"default\")"
         ));
     }
     if status == StatusCode::UNPROCESSABLE_ENTITY && lower.contains("session") {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "WAHA session {session:?} is not running (HTTP {code}: {said}); start it (and scan its QR code if it asks), then run again"
         ));
     }
     if lower.contains("session") {
-        return Verdict::Fatal(format!(
+        return ContactMeaning::Fatal(format!(
             "WAHA session {session:?} cannot be used (HTTP {code}: {said}); start it, or set provider.session"
         ));
     }
-    Verdict::Refused {
+    ContactMeaning::Refused {
         code: i64::from(code),
         message: said.to_string(),
     }
@@ -141,7 +141,7 @@ mod tests {
 
     const KEY: &str = "waha-key-do-not-print";
 
-    fn verdict(status: u16, body: &str) -> Verdict {
+    fn verdict(status: u16, body: &str) -> ContactMeaning {
         classify(
             StatusCode::from_u16(status).unwrap(),
             body.as_bytes(),
@@ -152,15 +152,15 @@ mod tests {
 
     fn fatal(status: u16, body: &str) -> String {
         match verdict(status, body) {
-            Verdict::Fatal(text) => text,
+            ContactMeaning::Fatal(text) => text,
             other => panic!("{status} {body}: {other:?}"),
         }
     }
 
     #[test]
     fn success_is_any_2xx() {
-        assert_eq!(verdict(201, ""), Verdict::Done);
-        assert_eq!(verdict(200, r#"{"success":true}"#), Verdict::Done);
+        assert_eq!(verdict(201, ""), ContactMeaning::Done);
+        assert_eq!(verdict(200, r#"{"success":true}"#), ContactMeaning::Done);
     }
 
     #[test]
@@ -168,27 +168,27 @@ mod tests {
         let body = r#"{"statusCode":400,"message":["contactId must be a string","contactId should not be empty"],"error":"Bad Request"}"#;
         assert_eq!(
             verdict(400, body),
-            Verdict::Refused {
+            ContactMeaning::Refused {
                 code: 400,
                 message: "contactId must be a string; contactId should not be empty".into()
             }
         );
         assert_eq!(
             verdict(404, r#"{"statusCode":404,"message":"Contact not found"}"#),
-            Verdict::Refused {
+            ContactMeaning::Refused {
                 code: 404,
                 message: "Contact not found".into()
             }
         );
         assert_eq!(
             verdict(409, ""),
-            Verdict::Refused {
+            ContactMeaning::Refused {
                 code: 409,
                 message: "Conflict".into()
             }
         );
         let long = "x".repeat(500);
-        let Verdict::Refused { message, .. } = verdict(400, &long) else {
+        let ContactMeaning::Refused { message, .. } = verdict(400, &long) else {
             panic!()
         };
         assert_eq!(message.chars().count(), QUOTE_LIMIT + 1);
@@ -229,18 +229,18 @@ mod tests {
         let body = r#"{"statusCode":500,"timestamp":"t","exception":{"message":"Chat not found"},"version":{}}"#;
         assert_eq!(
             verdict(500, r#"{"statusCode":500,"message":"Chat not found"}"#),
-            Verdict::ContactError {
+            ContactMeaning::ContactError {
                 code: 500,
                 message: "WAHA failed on this contact (HTTP 500: Chat not found)".into()
             }
         );
         assert!(matches!(
             verdict(500, body),
-            Verdict::ContactError { code: 500, .. }
+            ContactMeaning::ContactError { code: 500, .. }
         ));
         for status in [502, 503, 504] {
             assert!(
-                matches!(verdict(status, ""), Verdict::Transient(_)),
+                matches!(verdict(status, ""), ContactMeaning::Transient(_)),
                 "{status}"
             );
         }
@@ -277,13 +277,13 @@ mod tests {
         );
         for status in [429, 502, 503, 504, 408] {
             assert!(
-                matches!(verdict(status, ""), Verdict::Transient(_)),
+                matches!(verdict(status, ""), ContactMeaning::Transient(_)),
                 "{status}"
             );
         }
         assert_eq!(
             verdict(503, "busy"),
-            Verdict::Transient("HTTP 503: busy".into())
+            ContactMeaning::Transient("HTTP 503: busy".into())
         );
     }
 
@@ -295,21 +295,22 @@ mod tests {
         let echo = format!(r#"{{"statusCode":400,"message":"bad header X-Api-Key: {KEY}"}}"#);
         assert_eq!(
             verdict(400, &echo),
-            Verdict::Refused {
+            ContactMeaning::Refused {
                 code: 400,
                 message: "bad header X-Api-Key: ***".into()
             }
         );
         let list = format!(r#"{{"message":["x-api-key={KEY}","no"]}}"#);
         assert!(
-            matches!(verdict(422, &list), Verdict::Refused { message, .. } if message == "x-api-key=***; no")
+            matches!(verdict(422, &list), ContactMeaning::Refused { message, .. } if message == "x-api-key=***; no")
         );
         let text = format!("{}{KEY} and more", "x".repeat(QUOTE_LIMIT - 5));
-        let Verdict::Transient(why) = verdict(503, &text) else {
+        let ContactMeaning::Transient(why) = verdict(503, &text) else {
             panic!()
         };
         assert!(!why.contains("waha-") && why.contains("***"), "{why}");
-        let Verdict::Fatal(why) = verdict(401, &format!(r#"{{"error":"wrong key {KEY}"}}"#)) else {
+        let ContactMeaning::Fatal(why) = verdict(401, &format!(r#"{{"error":"wrong key {KEY}"}}"#))
+        else {
             panic!()
         };
         assert!(why.ends_with("(HTTP 401: wrong key ***)"), "{why}");

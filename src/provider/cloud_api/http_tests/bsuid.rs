@@ -109,7 +109,7 @@ async fn list_items_without_wa_id_are_users_whose_phone_is_hidden() {
     );
     // Meta's OpenAPI description marks Content-Type required on GET too.
     let seen = script.seen.lock().unwrap();
-    assert_eq!(header(&seen[0], "content-type"), Some("application/json"));
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
 }
 
 #[tokio::test]
