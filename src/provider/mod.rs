@@ -181,13 +181,10 @@ pub trait Provider: Send + Sync {
     fn unblock<'a>(&'a self, users: &'a [User]) -> BoxFuture<'a, Batch>;
     /// The largest batch one call accepts.
     fn max_batch(&self) -> usize;
-    /// Does this provider add each user to [`Stats::answered`] as it is
-    /// answered? One that spends a request per user (WAHA: a chunk of 1 000
-    /// is 1 000 requests) should, or progress stands still for minutes; apply
-    /// then leaves the counting to it, so no user is counted twice.
-    fn counts_answers(&self) -> bool {
-        false
-    }
+    /// Counters for the report and the progress bars. Every provider adds
+    /// each user to [`Stats::answered`] as it is answered (one that spends a
+    /// request per user, like WAHA, per contact, or progress would stand
+    /// still for minutes).
     fn stats(&self) -> &Stats;
     /// Listed users whose last change the provider may or may not have
     /// made, so plans send them again ([`crate::plan::Plan::resend`]): WAHA

@@ -389,11 +389,6 @@ impl Provider for Waha {
         MAX_BATCH
     }
 
-    /// Each contact is a request of its own, so progress moves per contact.
-    fn counts_answers(&self) -> bool {
-        true
-    }
-
     fn stats(&self) -> &Stats {
         &self.stats
     }

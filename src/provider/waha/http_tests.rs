@@ -235,7 +235,6 @@ async fn each_answered_contact_counts_while_the_chunk_still_runs() {
     script.release.send_replace(true);
     assert_eq!(batch.await.unwrap().done, sent);
     assert_eq!(waha.stats().users_answered(), 10);
-    assert!(waha.counts_answers());
 }
 
 #[tokio::test]
