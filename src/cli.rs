@@ -103,12 +103,24 @@ pub struct TargetArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    #[command(flatten)]
+    pub shard: ShardArg,
+
     /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
     #[arg(long)]
     pub detailed_exitcode: bool,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
+}
+
+/// `--shard K/N`, on plan, apply and drift.
+#[derive(Debug, Args)]
+pub struct ShardArg {
+    /// Only the targets whose business phone hashes to shard K of N (1-based),
+    /// so N CI jobs given 1/N to N/N split a fleet with no overlap or gap.
+    #[arg(long = "shard", id = "shard", value_name = "K/N")]
+    pub value: Option<crate::commands::targets::Shard>,
 }
 
 /// `--timeout`, on every command that talks to providers.
@@ -211,6 +223,9 @@ pub struct DriftArgs {
     /// How many targets to check at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+
+    #[command(flatten)]
+    pub shard: ShardArg,
 
     /// Output format (markdown is made to open or update an issue).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]

@@ -7,7 +7,7 @@ mod import;
 mod interrupts;
 mod output;
 mod plan;
-mod targets;
+pub mod targets;
 mod validate;
 mod why;
 

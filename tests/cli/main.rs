@@ -22,5 +22,6 @@ mod reconcile;
 mod review;
 mod sandbox;
 mod secrets;
+mod shard;
 mod shown;
 mod why;
