@@ -3,6 +3,7 @@
 mod corpus;
 mod harness;
 
+mod action;
 mod bsuid;
 mod conformance;
 mod deadline;
