@@ -92,7 +92,7 @@ pub enum Format {
     Text,
     /// GitHub-flavoured markdown, for PR comments and step summaries.
     Markdown,
-    /// The versioned JSON documents of product.md §4.
+    /// Versioned JSON documents, described in docs/json-output.md.
     Json,
     /// A unified diff of the sorted live list against the list as apply will leave it.
     Diff,
@@ -107,7 +107,7 @@ pub enum ReportFormat {
     Text,
     /// GitHub-flavoured markdown, for PR comments, issues and step summaries.
     Markdown,
-    /// The versioned JSON documents of product.md §4.
+    /// Versioned JSON documents, described in docs/json-output.md.
     Json,
 }
 
