@@ -132,9 +132,15 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
     let sum = totals(targets);
     let mut summary = if n == 0 {
         "Nothing was checked.".to_string()
-    } else if sum.drifted == 0 {
+    } else if sum.drifted == 0 && errors.is_empty() {
         format!(
             "No drift: {} user(s) in sync across {n} target(s).",
+            sum.in_sync
+        )
+    } else if sum.drifted == 0 {
+        // Not "No drift": the targets that could not be checked may have some.
+        format!(
+            "Incomplete check: no drift in the targets checked, {} user(s) in sync across {n} target(s).",
             sum.in_sync
         )
     } else {

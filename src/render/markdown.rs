@@ -25,8 +25,14 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
     let refused = targets.iter().filter(|t| t.refused.is_some()).count();
 
     let mut head = String::from("## blocklist plan\n\n");
-    if block + unblock == 0 {
+    if block + unblock == 0 && errors.is_empty() {
         let _ = write!(head, "**No changes.** {unchanged} unchanged");
+    } else if block + unblock == 0 {
+        // Not "No changes": the targets that could not be planned may have some.
+        let _ = write!(
+            head,
+            "**Incomplete plan:** nothing to change in the targets planned, {unchanged} unchanged"
+        );
     } else {
         let _ = write!(
             head,
@@ -395,6 +401,28 @@ mod tests {
     #[test]
     fn plan_in_sync() {
         insta::assert_snapshot!(plan_markdown(&[bot()], &[]));
+    }
+
+    /// A target that could not be planned may have changes: the headline
+    /// must not say there are none.
+    #[test]
+    fn an_unplanned_target_is_not_no_changes() {
+        for (md, text) in [
+            (
+                plan_markdown(&[bot()], &[broken()]),
+                crate::render::plan_text(&[bot()], &[broken()], false),
+            ),
+            (
+                plan_markdown(&[], &[broken()]),
+                crate::render::plan_text(&[], &[broken()], false),
+            ),
+        ] {
+            assert!(!md.contains("No changes"), "{md}");
+            assert!(!text.contains("No changes"), "{text}");
+            assert!(md.contains("could not be planned"), "{md}");
+        }
+        let drift = crate::render::drift_text(&[bot()], &[broken()], false);
+        assert!(!drift.contains("No drift"), "{drift}");
     }
 
     #[test]

@@ -127,9 +127,14 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
     let n = targets.len();
     let mut summary = if n == 0 {
         "Nothing was planned.".to_string()
-    } else if block + unblock == 0 {
+    } else if block + unblock == 0 && errors.is_empty() {
         format!(
             "No changes. {unchanged} unchanged across {n} target(s) (live lists match the files)."
+        )
+    } else if block + unblock == 0 {
+        // Not "No changes": the targets that could not be planned may have some.
+        format!(
+            "Incomplete plan: nothing to change in the targets planned, {unchanged} unchanged across {n} target(s)."
         )
     } else {
         format!(
