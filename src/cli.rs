@@ -283,8 +283,9 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 
-    /// Register unknown NxCloud business phones and WAHA sessions on first use
-    /// instead of answering 10003 and 404.
+    /// Register unknown NxCloud business phones, Cloud API phone ids (under
+    /// the id's last 15 digits as the number) and WAHA sessions on first use,
+    /// instead of answering 10003, 100 and 404.
     #[arg(long)]
     pub auto_create_phones: bool,
 
