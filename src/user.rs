@@ -145,6 +145,34 @@ pub fn phone_key(canonical: &str) -> String {
     }
 }
 
+/// [`phone_key`] without allocating: the shorter spelling's digits as a
+/// number. Canonical digits (8 to 15, no leading zero, see
+/// [`number::canonical`]) fit a `u64` one to one; anything else (a test's
+/// odd value echoed back) keeps its text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PhoneKey {
+    Digits(u64),
+    Text(Box<str>),
+}
+
+impl PhoneKey {
+    pub fn of(canonical: &str) -> PhoneKey {
+        let b = canonical.as_bytes();
+        let plain = (1..=15).contains(&b.len()) && b[0] != b'0' && b.iter().all(u8::is_ascii_digit);
+        if !plain {
+            return PhoneKey::Text(phone_key(canonical).into_boxed_str());
+        }
+        let skip = variant_digit(canonical);
+        let mut n = 0u64;
+        for (i, d) in b.iter().enumerate() {
+            if Some(i) != skip {
+                n = n * 10 + u64::from(d - b'0');
+            }
+        }
+        PhoneKey::Digits(n)
+    }
+}
+
 /// Index of the digit to drop to reach the shorter spelling, if this is the
 /// longer spelling of a known variant pair.
 fn variant_digit(d: &str) -> Option<usize> {
