@@ -96,7 +96,8 @@ pub struct Waha {
     shown_base: String,
     /// Hides the API key in whatever the server says.
     redactor: Redactor,
-    ledger: Ledger,
+    /// Boxed: it would make `Waha` by far the largest provider client.
+    ledger: Box<Ledger>,
     stats: Stats,
 }
 
@@ -127,11 +128,11 @@ impl Waha {
         api_key.set_sensitive(true);
         let client = http::client()?;
         let redactor = Redactor::new([config.api_key.expose()]);
-        let ledger = Ledger::new(
+        let ledger = Box::new(Ledger::new(
             config.ledger.clone(),
             &config.business_phone,
             &config.session,
-        );
+        ));
         Ok(Waha {
             config,
             api_key,
