@@ -40,10 +40,10 @@ pub const IN_FLIGHT: usize = 4;
 /// Apply's chunk; each chunk is still one request per contact.
 pub const MAX_BATCH: usize = 1000;
 /// Contacts recorded pending in the ledger per write ahead of their calls:
-/// a few rounds of [`IN_FLIGHT`], so lanes seldom wait for the disk, while
-/// a crash leaves few contacts pending that were never sent (sent again by
-/// the next plan, harmlessly).
-const MARK_AHEAD: usize = 8 * IN_FLIGHT;
+/// one round of [`IN_FLIGHT`]. A run killed outright (a second signal)
+/// leaves pending the contacts in flight and at most this many more that
+/// were marked but not yet sent; the next plan sends those again, harmlessly.
+const MARK_AHEAD: usize = IN_FLIGHT;
 
 #[derive(Debug, Clone)]
 pub struct WahaConfig {
