@@ -147,13 +147,10 @@ impl NxCloud {
                     "{what}: Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"
                 ))
             }
-            Verdict::Data | Verdict::Partial => {
-                let data = envelope.data.unwrap_or_default();
-                match serde_json::from_value(data) {
-                    Ok(data) => Outcome::Done(Answer::Data(data)),
-                    Err(error) => self.malformed(code, error),
-                }
-            }
+            Verdict::Data | Verdict::Partial => match envelope.data() {
+                Ok(data) => Outcome::Done(Answer::Data(data)),
+                Err(error) => self.malformed(code, error),
+            },
             Verdict::Refused(meta) => Outcome::Done(Answer::Refused(meta)),
             Verdict::Transient(why) => Outcome::Transient { why, retry_after },
             Verdict::Fatal(why) => Outcome::Fatal(anyhow::anyhow!("{what}: {why}")),
