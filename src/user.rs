@@ -412,6 +412,36 @@ pub fn from_server(wa_id: Option<&str>, user_id: Option<&str>) -> Result<Option<
     Ok(User::new(phone, user_id))
 }
 
+/// [`from_server`] for ids a reply already owns: a `wa_id` that is already
+/// canonical digits, as Meta sends them, becomes the user's phone as it is,
+/// with no copy; anything else is read exactly as [`from_server`] reads it.
+pub fn from_server_owned(
+    wa_id: Option<String>,
+    user_id: Option<String>,
+) -> Result<Option<User>, String> {
+    let wa_id = wa_id.filter(|w| !w.is_empty());
+    let user_id = user_id.filter(|u| !u.is_empty());
+    let phone = match wa_id {
+        Some(raw) if is_canonical(&raw) => Some(raw),
+        Some(raw) => Some(number::canonical(&raw).map_err(|e| format!("wa_id {raw:?} {e}"))?),
+        None => None,
+    };
+    let user_id = match user_id {
+        Some(raw) if is_listed_bsuid(&raw) => Some(raw),
+        Some(raw) => return Err(format!("user_id {raw:?} is not a BSUID")),
+        None => None,
+    };
+    Ok(User::new(phone, user_id))
+}
+
+/// Already what [`number::canonical`] would make of it.
+fn is_canonical(digits: &str) -> bool {
+    let b = digits.as_bytes();
+    (number::MIN_DIGITS..=number::MAX_DIGITS).contains(&b.len())
+        && b[0] != b'0'
+        && b.iter().all(u8::is_ascii_digit)
+}
+
 /// Tests write users as strings: digits, or a BSUID (anything else is taken
 /// as a phone as is, for tests of replies that echo odd values).
 #[cfg(test)]
