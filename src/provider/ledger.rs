@@ -45,6 +45,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -217,6 +218,8 @@ pub struct Ledger {
     /// Held across each write, so writes happen one at a time and in
     /// order; holds the generation of the record last written.
     written: Mutex<u64>,
+    /// The same generation, readable without waiting for a write.
+    on_disk: AtomicU64,
 }
 
 impl Ledger {
@@ -227,6 +230,7 @@ impl Ledger {
             session: session.to_string(),
             record: Mutex::new(None),
             written: Mutex::new(0),
+            on_disk: AtomicU64::new(0),
         }
     }
 
@@ -321,6 +325,11 @@ impl Ledger {
         Ok(record.changes)
     }
 
+    /// Whether the file holds every change up to generation `changes`.
+    pub fn synced(&self, changes: u64) -> bool {
+        self.on_disk.load(Ordering::Acquire) >= changes
+    }
+
     /// Return once the file holds every change up to generation `changes`,
     /// writing it if no write has yet: one write covers every change made
     /// before it started, so callers waiting together share it.
@@ -336,6 +345,7 @@ impl Ledger {
         };
         self.write(bytes).await?;
         *written = generation;
+        self.on_disk.store(generation, Ordering::Release);
         Ok(())
     }
 
@@ -367,6 +377,7 @@ impl Ledger {
                 // The whole record was written, batch changes included.
                 record.changes += 1;
                 *written = record.changes;
+                self.on_disk.store(record.changes, Ordering::Release);
                 Ok(())
             }
             Err(error) => {

@@ -176,9 +176,9 @@ impl Waha {
     /// One request per contact, [`IN_FLIGHT`] at a time. Contacts are
     /// recorded in the ledger as pending [`MARK_AHEAD`] at a time, in one
     /// durable write, before any of them is sent; each answer is settled
-    /// (confirmed, or the mark cleared if WAHA refused) in memory, and
-    /// written while the lane's next request is under way, one write
-    /// serving every lane that settled meanwhile (the ledger's module doc).
+    /// (confirmed, or the mark cleared if WAHA refused) in memory and
+    /// reaches the file with the next round's marks, or when its lane ends
+    /// (the ledger's module doc): about one write per round of requests.
     /// A contact counts as answered once its settlement is on disk. A fatal
     /// answer stops every lane from taking more work and leaves that contact
     /// pending (WAHA may have acted); calls already in flight finish and are
@@ -204,8 +204,8 @@ impl Waha {
             self.stats.answered(1);
         };
         let lane = || async {
-            // This lane's last answer, until a write holds its settlement.
-            let mut unsynced: Option<(usize, Result<(), UserError>, u64)> = None;
+            // This lane's answers whose settlements no write holds yet.
+            let mut unsynced: Vec<(usize, Result<(), UserError>, u64)> = Vec::new();
             let outcome = loop {
                 // No new contact once the run is stopping (deadline or signal).
                 if stop.load(Ordering::Relaxed) || crate::stop::current().check().is_err() {
@@ -226,21 +226,21 @@ impl Waha {
                     }));
                     continue;
                 };
+                // The write that marks the next round carries every
+                // settlement made so far: those count as answered now.
                 let mark = self.mark_ahead(&marked, users, &pending_before, at, change);
                 if let Err(error) = mark.await {
                     break Err(error);
                 }
+                unsynced.retain(|(at, answer, changes)| {
+                    let written = self.ledger.synced(*changes);
+                    if written {
+                        answered(*at, answer.clone());
+                    }
+                    !written
+                });
                 sent[at].store(true, Ordering::Relaxed);
-                let previous = unsynced.as_ref().map_or(0, |(_, _, changes)| *changes);
-                let (answer, synced) =
-                    tokio::join!(self.one(route, user, phone), self.ledger.sync(previous));
-                if let Some((at, answer, _)) = unsynced.take() {
-                    answered(at, answer);
-                }
-                if let Err(error) = synced {
-                    break Err(error);
-                }
-                let answer = match answer {
+                let answer = match self.one(route, user, phone).await {
                     Ok(answer) => answer,
                     // WAHA may have acted: the mark stands.
                     Err(error) => break Err(error),
@@ -250,7 +250,7 @@ impl Waha {
                     Err(_) => Settled::Abandoned,
                 };
                 match self.ledger.settle(change, phone, how).await {
-                    Ok(changes) => unsynced = Some((at, answer, changes)),
+                    Ok(changes) => unsynced.push((at, answer, changes)),
                     Err(error) => {
                         answered(at, answer);
                         break Err(error);
@@ -262,11 +262,15 @@ impl Waha {
             }
             // WAHA has answered, whatever the ledger write does: if it
             // fails, the pending mark stands, which errs the safe way.
-            if let Some((at, answer, changes)) = unsynced {
-                let synced = self.ledger.sync(changes).await;
+            let last = unsynced.iter().map(|(_, _, changes)| *changes).max();
+            let synced = match last {
+                Some(changes) => self.ledger.sync(changes).await,
+                None => Ok(()),
+            };
+            for (at, answer, _) in unsynced {
                 answered(at, answer);
-                synced?;
             }
+            synced?;
             outcome
         };
         let stopped = join_all((0..IN_FLIGHT.min(users.len())).map(|_| lane()).collect()).await;
