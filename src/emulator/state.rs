@@ -268,7 +268,14 @@ struct Counts {
     asked: u64,
     written: u64,
     stop: bool,
+    /// Someone waits for the file ([`Saver::flush`]): no pause before writing.
+    hurry: bool,
 }
+
+/// The least time between two writes. Serialising 64 000 users holds the
+/// store for milliseconds; a burst of requests is written once per pause
+/// instead of once per request.
+const PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Saves {
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -308,6 +315,8 @@ impl Saver {
     pub fn flush(&self) {
         let mut counts = self.saves.counts();
         let wanted = counts.asked;
+        counts.hurry = true;
+        self.saves.changed.notify_all();
         while counts.written < wanted && self.thread.is_some() {
             counts = self
                 .saves
@@ -342,6 +351,7 @@ fn shared_saves(store: &tokio::sync::Mutex<Store>) -> Arc<Saves> {
 }
 
 fn save_loop(saves: &Saves, store: &tokio::sync::Mutex<Store>) {
+    let mut last_write: Option<std::time::Instant> = None;
     loop {
         {
             let mut counts = saves.counts();
@@ -354,6 +364,18 @@ fn save_loop(saves: &Saves, store: &tokio::sync::Mutex<Store>) {
             if counts.written >= counts.asked {
                 return;
             }
+            // Let a burst of changes gather, unless someone waits.
+            while let Some(left) = last_write.and_then(|at| PAUSE.checked_sub(at.elapsed())) {
+                if counts.stop || counts.hurry {
+                    break;
+                }
+                counts = saves
+                    .changed
+                    .wait_timeout(counts, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            counts.hurry = false;
         }
         // Handlers never hold the store across an await, so this waits
         // only for a change being made.
@@ -365,6 +387,7 @@ fn save_loop(saves: &Saves, store: &tokio::sync::Mutex<Store>) {
         if let Err(e) = write_atomically(&path, &bytes) {
             eprintln!("emulator: {e:#}");
         }
+        last_write = Some(std::time::Instant::now());
         saves.counts().written = asked;
         saves.changed.notify_all();
     }
