@@ -26,7 +26,7 @@ use super::Stats;
 use super::meta::Listed;
 use super::meta::Page;
 use crate::safety::CAPACITY;
-use crate::user::{self, User};
+use crate::user::{self, FastKeys, User};
 
 /// A listing that keeps hitting 139102 is restarted this many times, then given up.
 pub const MAX_LIST_RESTARTS: u32 = 3;
@@ -53,7 +53,7 @@ const MAX_CURSOR_BYTES: usize = 4096;
 /// allocation and a cheap hash.
 #[derive(Default)]
 struct Seen {
-    phones: HashSet<u64>,
+    phones: HashSet<u64, FastKeys>,
     others: HashSet<User>,
 }
 
@@ -198,6 +198,7 @@ where
             };
             let count = page.users.len();
             let before = users.len();
+            seen.phones.reserve(count);
             for listed in page.users {
                 let user = user::from_server_owned(listed.wa_id, listed.user_id)
                     .map_err(|e| anyhow::anyhow!("{what}: malformed reply: {e}"))?
