@@ -16,7 +16,7 @@ mod bench_common;
 
 use std::time::Duration;
 
-use bench_common::{Emulator, median, release_binary, run, runs, verdict};
+use bench_common::{Emulator, emulator_binary, median, release_binary, run, runs, verdict};
 
 const TARGETS: u32 = 20;
 const ENTRIES: u32 = 5_000;
@@ -50,7 +50,8 @@ fn main() {
     for _ in 0..n {
         std::fs::write(&state_path, &state).unwrap();
         let latency = LATENCY_MS.to_string();
-        let emulator = Emulator::start(&bin, &state_path, &["--latency-ms", &latency]);
+        let emulator =
+            Emulator::start(&emulator_binary(), &state_path, &["--latency-ms", &latency]);
         for t in 0..TARGETS {
             let mut yaml = format!(
                 "business_phone: \"{}\"\nprovider: {{kind: nxcloud, appkey: bench, base_url: \"http://{}\"}}\nsafety: {{max_unblocks: 100000, max_unblock_ratio: 1}}\nblocked:\n",

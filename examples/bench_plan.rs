@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use bench_common::{Emulator, release_binary, verdict, wait};
+use bench_common::{Emulator, emulator_binary, release_binary, verdict, wait};
 
 const PHONE: &str = "8615800001795";
 const TOTAL: u32 = 64_000;
@@ -44,7 +44,7 @@ fn main() {
     for command in commands {
         // A fresh emulator per run, so each starts from the same state.
         std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
-        let emulator = Emulator::start(&bin, &state_path, &[]);
+        let emulator = Emulator::start(&emulator_binary(), &state_path, &[]);
         let file = dir.path().join("target.yaml");
         let mut yaml = format!(
             "business_phone: \"{PHONE}\"\nprovider: {{kind: nxcloud, appkey: bench, base_url: \"http://{}\"}}\nsafety: {{max_unblocks: 100000, max_unblock_ratio: 1}}\nblocked:\n",

@@ -20,7 +20,7 @@ mod bench_common;
 use std::path::Path;
 use std::time::Duration;
 
-use bench_common::{Emulator, Run, median, release_binary, run, runs, verdict};
+use bench_common::{Emulator, Run, emulator_binary, median, release_binary, run, runs, verdict};
 use blocklist::provider::waha::IN_FLIGHT;
 
 const PHONE: &str = "8615800001797";
@@ -107,7 +107,8 @@ impl Setup {
             "blocked": ledger, "pending_block": [], "pending_unblock": []});
         std::fs::write(&ledger_path, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
         let latency = latency.to_string();
-        let emulator = Emulator::start(bin(), &state_path, &["--latency-ms", &latency]);
+        let emulator =
+            Emulator::start(&emulator_binary(), &state_path, &["--latency-ms", &latency]);
         let file = dir.join("target.yaml");
         let mut yaml = format!(
             "business_phone: \"{PHONE}\"\nmode: {mode}\nprovider: {{kind: waha, base_url: \"http://{}\", ledger: \"{}\"}}\nsafety: {{max_unblocks: 100000, max_unblock_ratio: 1}}\nblocked:\n",
@@ -120,9 +121,4 @@ impl Setup {
         std::fs::write(&file, yaml).unwrap();
         Setup { emulator, file }
     }
-}
-
-fn bin() -> &'static Path {
-    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/blocklist"))
 }

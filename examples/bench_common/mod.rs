@@ -11,13 +11,25 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The release binary, built if needed (an example does not build binaries).
+/// `BENCH_BIN` names another build to measure instead (say, an older
+/// commit's, for before and after).
 pub fn release_binary() -> PathBuf {
+    if let Some(bin) = std::env::var_os("BENCH_BIN") {
+        return PathBuf::from(bin);
+    }
     let status = Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet", "--bin", "blocklist"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo build");
     assert!(status.success(), "cargo build --release failed");
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/blocklist")
+}
+
+/// The binary that serves the emulator: always this checkout's release
+/// build (built by [`release_binary`] unless `BENCH_BIN` is set), so a
+/// before-and-after comparison changes the client only.
+pub fn emulator_binary() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/blocklist")
 }
 
