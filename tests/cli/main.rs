@@ -3,6 +3,7 @@
 mod corpus;
 mod harness;
 
+mod accounts;
 mod bsuid;
 mod conformance;
 mod deadline;
