@@ -51,6 +51,19 @@ pub enum Command {
     Why(WhyArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
+    /// Re-render a saved plan (plan --out) or apply report (apply --report); offline.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan or apply report (JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

@@ -23,5 +23,6 @@ mod reconcile;
 mod review;
 mod sandbox;
 mod secrets;
+mod show;
 mod shown;
 mod why;
