@@ -53,6 +53,40 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Re-render a saved plan (plan --out) or apply report (apply --report); offline.
     Show(ShowArgs),
+    /// Add users to a desired-state file's blocked: list, keeping its comments and layout.
+    Add(AddArgs),
+    /// Remove users from a desired-state file's blocked: list, keeping its comments and layout.
+    Remove(RemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The desired-state file to edit.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Users to block: phone numbers (any spelling) or BSUIDs.
+    #[arg(value_name = "USER", required = true)]
+    pub users: Vec<String>,
+
+    /// Why they are blocked (shown in plans).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// When the entries stop being desired: a date (YYYY-MM-DD, UTC) or days from today (30d).
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The desired-state file to edit.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Users to take out of blocked:: phone numbers (any spelling) or BSUIDs.
+    #[arg(value_name = "USER", required = true)]
+    pub users: Vec<String>,
 }
 
 #[derive(Debug, Args)]

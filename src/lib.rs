@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod date;
 pub mod deferral;
+pub mod edit;
 pub mod emulator;
 pub mod exit;
 pub mod fsutil;

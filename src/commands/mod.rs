@@ -2,6 +2,7 @@
 
 mod apply;
 mod drift;
+mod edit;
 mod emulator;
 mod import;
 mod interrupts;
@@ -35,7 +36,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => Some(args.timeout.value),
         Command::Import(args) => Some(args.timeout.value),
         Command::Why(args) => Some(args.timeout.value),
-        Command::Validate(_) | Command::Emulator(_) | Command::Show(_) => None,
+        Command::Validate(_)
+        | Command::Emulator(_)
+        | Command::Show(_)
+        | Command::Add(_)
+        | Command::Remove(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -49,6 +54,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Why(args) => why::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Show(args) => show::run(args, &out),
+        Command::Add(args) => edit::add(args, &out),
+        Command::Remove(args) => edit::remove(args, &out),
     };
     match timeout {
         Some(_) => interrupts::outcome(crate::stop::current(), result),

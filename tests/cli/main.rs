@@ -8,6 +8,7 @@ mod bsuid;
 mod conformance;
 mod deadline;
 mod drift;
+mod edit;
 mod faults;
 mod github;
 mod guards;
