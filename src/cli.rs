@@ -57,6 +57,8 @@ pub enum Command {
     Add(AddArgs),
     /// Remove users from a desired-state file's blocked: list, keeping its comments and layout.
     Remove(RemoveArgs),
+    /// Print the JSON Schema of desired-state and include files (for editors).
+    Schema,
 }
 
 #[derive(Debug, Args)]

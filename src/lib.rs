@@ -27,6 +27,7 @@ pub mod render;
 pub mod review;
 pub mod safety;
 pub mod sandbox;
+pub mod schema;
 pub mod stop;
 pub mod user;
 pub mod workflow;

@@ -40,7 +40,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         | Command::Emulator(_)
         | Command::Show(_)
         | Command::Add(_)
-        | Command::Remove(_) => None,
+        | Command::Remove(_)
+        | Command::Schema => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -56,6 +57,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Show(args) => show::run(args, &out),
         Command::Add(args) => edit::add(args, &out),
         Command::Remove(args) => edit::remove(args, &out),
+        Command::Schema => out
+            .print_always(&crate::schema::text())
+            .map(|()| crate::exit::Exit::Success),
     };
     match timeout {
         Some(_) => interrupts::outcome(crate::stop::current(), result),

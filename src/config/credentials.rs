@@ -19,7 +19,7 @@ pub(super) const KEY: &str = "credentials";
 
 /// The credentials a kind takes, by their `credentials:` key, with the
 /// variable each is read from by default.
-pub(crate) fn roles(kind: Kind) -> &'static [(&'static str, &'static str)] {
+pub fn roles(kind: Kind) -> &'static [(&'static str, &'static str)] {
     match kind {
         Kind::NxCloud => &[
             ("access_key", nxcloud::ACCESS_KEY_VAR),

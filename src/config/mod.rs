@@ -32,7 +32,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::date::Date;
+
 use crate::user::{User, phone_key};
+/// The credentials each provider kind takes, by their `credentials:` key,
+/// with the variable each is read from by default.
+pub use credentials::roles as credentials_roles;
 
 /// Where a value came from: `file:line:col` (1-based, as editors count).
 /// Line 0 means the file as a whole.

@@ -23,6 +23,7 @@ mod quiet;
 mod reconcile;
 mod review;
 mod sandbox;
+mod schema;
 mod secrets;
 mod show;
 mod shown;
