@@ -59,6 +59,17 @@ pub enum Command {
     Remove(RemoveArgs),
     /// Print the JSON Schema of desired-state and include files (for editors).
     Schema,
+    /// Print shell completions (e.g. `blocklist completions bash > /etc/bash_completion.d/blocklist`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `blocklist manpage > blocklist.1`.
+    Manpage,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

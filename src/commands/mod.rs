@@ -4,6 +4,7 @@ mod apply;
 mod drift;
 mod edit;
 mod emulator;
+mod generated;
 mod import;
 mod interrupts;
 mod output;
@@ -41,7 +42,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         | Command::Show(_)
         | Command::Add(_)
         | Command::Remove(_)
-        | Command::Schema => None,
+        | Command::Schema
+        | Command::Completions(_)
+        | Command::Manpage => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -60,6 +63,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Schema => out
             .print_always(&crate::schema::text())
             .map(|()| crate::exit::Exit::Success),
+        Command::Completions(args) => generated::completions(args.shell, &out),
+        Command::Manpage => generated::manpage(&out),
     };
     match timeout {
         Some(_) => interrupts::outcome(crate::stop::current(), result),

@@ -10,6 +10,7 @@ mod deadline;
 mod drift;
 mod edit;
 mod faults;
+mod generated;
 mod github;
 mod guards;
 mod hostile;
