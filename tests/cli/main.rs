@@ -18,6 +18,7 @@ mod import;
 mod input;
 mod interrupts;
 mod locking;
+mod precommit;
 mod progress;
 mod providers;
 mod quiet;
