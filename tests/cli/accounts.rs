@@ -158,3 +158,65 @@ fn a_value_that_is_not_a_variable_name_is_an_error_that_does_not_echo_it() {
     run.code(1);
     assert!(!run.all().contains("EAAGm0PX4ZCpsBAKZCa"), "{}", run.all());
 }
+
+/// Two Cloud API tokens (say, two 360dialog numbers with a key each).
+#[test]
+fn two_cloud_api_tokens_in_one_run() {
+    let tokens = [
+        "EAAG-first-account-2c4e-not-printed",
+        "EAAG-second-account-9a7b-not-printed",
+    ];
+    let phones = [PHONE, SUPPORT_PHONE];
+    let emulators: Vec<Emulator> = tokens
+        .iter()
+        .zip(phones)
+        .map(|(token, phone)| {
+            let state = serde_json::json!({"phones": {phone: {
+                "phone_number_id": "1065", "blocked": [], "recent_contacts": ["8613300000001"]
+            }}});
+            Emulator::start_with_env(&state, &[], &[("WHATSAPP_TOKEN", token)])
+        })
+        .collect();
+    let ws = Workspace::new();
+    for (i, (emu, phone)) in emulators.iter().zip(phones).enumerate() {
+        ws.write(
+            &format!("line{i}.yaml"),
+            &format!(
+                "business_phone: \"{phone}\"\nprovider:\n  kind: cloud-api\n  phone_number_id: \"1065\"\n  base_url: {}\n  credentials: {{token: WHATSAPP_TOKEN_{i}}}\nblocked:\n  - \"8613300000001\"\n",
+                emu.base_url()
+            ),
+        );
+    }
+    let run = ws
+        .command(&["apply", ".", "--yes", "-vv"])
+        .env("WHATSAPP_TOKEN_0", tokens[0])
+        .env("WHATSAPP_TOKEN_1", tokens[1])
+        .run();
+    run.code(0);
+    for token in tokens {
+        assert!(!run.all().contains(token), "{}", run.all());
+    }
+    for (emu, phone) in emulators.iter().zip(phones) {
+        assert_eq!(blocked(emu, phone), ["8613300000001"]);
+    }
+    // Swapped, each server refuses the other's token, named by variable.
+    let run = ws
+        .command(&["plan", "."])
+        .env("WHATSAPP_TOKEN_0", tokens[1])
+        .env("WHATSAPP_TOKEN_1", tokens[0])
+        .run();
+    run.code(1);
+    assert!(
+        run.all().contains("check WHATSAPP_TOKEN_0"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.all().contains("check WHATSAPP_TOKEN_1"),
+        "{}",
+        run.all()
+    );
+    for token in tokens {
+        assert!(!run.all().contains(token), "{}", run.all());
+    }
+}
