@@ -82,3 +82,29 @@ fn a_malformed_shard_is_refused_before_anything_runs() {
         assert!(run.stderr.contains("K/N"), "{bad}: {}", run.stderr);
     }
 }
+
+/// A matrix job applies the plan its own shard reviewed: same shard, same
+/// targets, so the reviewed plan covers every change.
+#[test]
+fn a_shard_applies_its_own_reviewed_plan() {
+    let emu = Emulator::start(
+        &serde_json::json!({"phones": {}}),
+        &["--auto-create-phones"],
+    );
+    let (ws, _) = fleet(&emu);
+    ws.run(&["plan", "fleet", "--shard", "3/3", "--out", "plan.json"])
+        .code(0);
+    let apply = ws.run(&[
+        "apply",
+        "fleet",
+        "--shard",
+        "3/3",
+        "--plan",
+        "plan.json",
+        "--format",
+        "json",
+    ]);
+    apply.code(0);
+    let planned = phones_of(&serde_json::from_str(&read(&ws.path("plan.json"))).unwrap());
+    assert_eq!(phones_of(&apply.json()), planned);
+}
