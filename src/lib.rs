@@ -28,4 +28,5 @@ pub mod safety;
 pub mod sandbox;
 pub mod stop;
 pub mod user;
+pub mod watch;
 pub mod workflow;

@@ -9,6 +9,7 @@ mod output;
 mod plan;
 mod targets;
 mod validate;
+mod watch;
 mod why;
 
 use std::io::IsTerminal;
@@ -34,7 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => Some(args.timeout.value),
         Command::Import(args) => Some(args.timeout.value),
         Command::Why(args) => Some(args.timeout.value),
-        Command::Validate(_) | Command::Emulator(_) => None,
+        Command::Validate(_) | Command::Emulator(_) | Command::Watch(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => drift::run(args, &out).await,
         Command::Import(args) => import::run(args, &out).await,
         Command::Why(args) => why::run(args, &out).await,
+        Command::Watch(args) => watch::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
     };
     match timeout {
