@@ -28,6 +28,12 @@ impl Emulator {
     /// Start `blocklist emulator` on a free port with `state` as its JSON
     /// state and extra fault flags.
     pub fn start(state: &serde_json::Value, flags: &[&str]) -> Emulator {
+        Emulator::start_with(state, flags, &[])
+    }
+
+    /// [`Emulator::start`] with more environment variables set (the
+    /// webhook secrets it signs deliveries with, say).
+    pub fn start_with(state: &serde_json::Value, flags: &[&str], env: &[(&str, &str)]) -> Emulator {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
@@ -41,6 +47,7 @@ impl Emulator {
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
             .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
             .env("WAHA_API_KEY", WAHA_API_KEY)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -281,6 +288,11 @@ pub struct Spawned {
 impl Spawned {
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.out.path().join("stdout")).unwrap_or_default()
     }
 
     /// What it printed on stderr so far.

@@ -23,4 +23,5 @@ mod review;
 mod sandbox;
 mod secrets;
 mod shown;
+mod watch;
 mod why;
