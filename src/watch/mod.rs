@@ -97,6 +97,7 @@ struct Job {
     /// The user as the file names them: what a block sends, as in apply.
     user: User,
     message_id: String,
+    /// When the delivery's body had been read, before its signature check.
     received: Instant,
 }
 
@@ -237,6 +238,7 @@ async fn verify(
 }
 
 async fn cloud_api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
     app.metrics.delivery("cloud-api");
     let signed = header_str(&headers, "x-hub-signature-256")
         .and_then(|h| h.strip_prefix("sha256="))
@@ -245,10 +247,11 @@ async fn cloud_api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
     if !signed {
         return bad_signature(&app, "cloud-api");
     }
-    accept(&app, "cloud-api", payload::cloud_api(&body))
+    accept(&app, "cloud-api", payload::cloud_api(&body), arrived)
 }
 
 async fn waha(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let arrived = Instant::now();
     app.metrics.delivery("waha");
     let algorithm_ok = header_str(&headers, "x-webhook-hmac-algorithm")
         .is_none_or(|a| a.eq_ignore_ascii_case("sha512"));
@@ -261,7 +264,7 @@ async fn waha(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
     if !signed {
         return bad_signature(&app, "waha");
     }
-    accept(&app, "waha", payload::waha(&body))
+    accept(&app, "waha", payload::waha(&body), arrived)
 }
 
 /// NxCloud documents no inbound-message webhook (its webhook page lists
@@ -297,7 +300,12 @@ fn bad_signature(app: &App, provider: &str) -> Response {
 }
 
 /// Queue the messages of a signed delivery that the files want blocked.
-fn accept(app: &App, provider: &str, parsed: Result<payload::Delivery, &'static str>) -> Response {
+fn accept(
+    app: &App,
+    provider: &str,
+    parsed: Result<payload::Delivery, &'static str>,
+    arrived: Instant,
+) -> Response {
     let delivery = match parsed {
         Ok(d) => d,
         Err(why) => {
@@ -344,7 +352,7 @@ fn accept(app: &App, provider: &str, parsed: Result<payload::Delivery, &'static 
             watched: watched.clone(),
             user,
             message_id,
-            received: Instant::now(),
+            received: arrived,
         };
         if let Err(e) = app.queue.try_send(job) {
             let job = match e {
