@@ -147,6 +147,10 @@ pub struct Running {
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     options: Options,
+    /// Installed before the address is announced: until then a SIGHUP's
+    /// default action would end the process.
+    #[cfg(unix)]
+    hangups: Option<tokio::signal::unix::Signal>,
 }
 
 /// Load the files, connect the watchable targets and bind `listen`. A file
@@ -156,6 +160,8 @@ pub async fn start(
     options: Options,
     recorder: Arc<dyn Recorder>,
 ) -> anyhow::Result<Running> {
+    #[cfg(unix)]
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let snapshot = Snapshot::load(&options.paths).await?;
     let (queue, jobs) = mpsc::channel(options.queue.max(1));
     let app = Arc::new(App {
@@ -180,6 +186,8 @@ pub async fn start(
         listener,
         app,
         options,
+        #[cfg(unix)]
+        hangups,
     })
 }
 
@@ -190,10 +198,15 @@ impl Running {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        #[cfg(unix)]
+        let hangups = self.hangups;
+        #[cfg(not(unix))]
+        let hangups = None;
         tokio::spawn(reloads(
             self.app.clone(),
             self.options.paths.clone(),
             self.options.reload_every,
+            hangups,
         ));
         axum::serve(self.listener, router(self.app))
             .with_graceful_shutdown(shutdown)
@@ -409,9 +422,8 @@ async fn work(app: Arc<App>, mut jobs: mpsc::Receiver<Job>, workers: usize) {
 async fn block(app: &App, job: Job) {
     app.metrics.block_started(job.received.elapsed());
     let target = &job.watched.target;
-    let users = [job.user.clone()];
     let started = Instant::now();
-    let outcome = match job.watched.client.block(&users).await {
+    let outcome = match job.watched.block(&job.user).await {
         Ok(result) => match result.failed.into_iter().next() {
             Some(refused) => Outcome::Refused {
                 code: refused.code,
@@ -449,9 +461,13 @@ async fn block(app: &App, job: Job) {
 
 /// Re-read the files on SIGHUP and every `every`. A reload that fails keeps
 /// the files already loaded and says why.
-async fn reloads(app: Arc<App>, paths: Vec<PathBuf>, every: Option<Duration>) {
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+async fn reloads(
+    app: Arc<App>,
+    paths: Vec<PathBuf>,
+    every: Option<Duration>,
+    #[cfg(unix)] mut hup: Option<tokio::signal::unix::Signal>,
+    #[cfg(not(unix))] _hup: Option<()>,
+) {
     let mut tick =
         every.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     loop {

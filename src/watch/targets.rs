@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::config::{self, Entry, ProviderSettings, Target};
 use crate::date::Date;
+use crate::provider::Batch;
+use crate::provider::ledger::lock::LedgerLock;
 use crate::reconcile::{Client, connect};
 use crate::sandbox::Sandboxes;
 use crate::user::{Lookup, User};
@@ -19,6 +21,8 @@ pub struct Watched {
     pub client: Client,
     /// Index into `target.blocked` for every user it names.
     wanted: Lookup<Vec<usize>>,
+    /// A WAHA target's ledger, and this process's turn at it.
+    ledger: Option<(tokio::sync::Mutex<()>, PathBuf)>,
 }
 
 impl Watched {
@@ -29,11 +33,36 @@ impl Watched {
             at.push(i);
             wanted.insert(&e.user, at);
         }
+        let ledger = match &target.provider {
+            ProviderSettings::Waha { ledger, .. } => {
+                Some((tokio::sync::Mutex::new(()), ledger.clone()))
+            }
+            _ => None,
+        };
         Watched {
             target,
             client,
             wanted,
+            ledger,
         }
+    }
+
+    /// Block `user` with one request through the target's client. A WAHA
+    /// target's ledger is shared with `apply`, which rewrites it whole (see
+    /// the README, "waha: write-only, with a ledger"): a block here takes
+    /// the ledger's lock as apply does (a held lock fails this block, and
+    /// the next apply sends it), and reads the ledger afresh through a new
+    /// client, so a long-running watch never writes a stale copy back over
+    /// an apply's changes.
+    pub async fn block(&self, user: &User) -> Batch {
+        let users = [user.clone()];
+        let Some((turn, ledger)) = &self.ledger else {
+            return self.client.block(&users).await;
+        };
+        let _turn = turn.lock().await;
+        let _lock = LedgerLock::acquire(ledger)?;
+        let client = connect(&self.target, &mut Sandboxes::default()).await?;
+        client.block(&users).await
     }
 
     /// The user as the file names them, when the file wants `sender`

@@ -358,3 +358,53 @@ fn a_reload_with_a_broken_file_keeps_the_old_files() {
     assert_eq!(cloud_write(&emu, &watch, OTHER), 200);
     blocked_within(&emu, OTHER, Duration::from_secs(5));
 }
+
+/// The WAHA ledger is shared with apply: a block made by watch after an
+/// apply keeps what that apply recorded.
+#[test]
+fn a_waha_block_keeps_what_an_apply_wrote_to_the_ledger() {
+    let emu = emulator();
+    let ws = Workspace::new();
+    let base = emu.base_url();
+    let file = |users: &[&str]| {
+        let list: String = users.iter().map(|u| format!("  - \"{u}\"\n")).collect();
+        ws.write(
+            "bot.yaml",
+            &format!("business_phone: \"+{PHONE}\"\nprovider: {{kind: waha, base_url: \"{base}\"}}\nmode: additive\nblocked:\n{list}"),
+        );
+    };
+    const THIRD: &str = "8613300000003";
+    file(&[SPAMMER, THIRD]);
+    let watch = Watch::start(&ws);
+    let ledger = || -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(ws.path("bot.ledger.json")).unwrap_or_default(),
+        )
+        .unwrap_or_default()
+    };
+    let waha = |user: &str| {
+        write(
+            &emu,
+            &watch,
+            serde_json::json!({"provider": "waha", "user": user}),
+        )
+    };
+    assert_eq!(waha(SPAMMER), 200);
+    eventually("the first block", || {
+        ledger()["blocked"] == serde_json::json!([SPAMMER])
+    });
+    file(&[SPAMMER, THIRD, OTHER]);
+    ws.run(&["apply", ".", "--yes"]).code(0);
+    assert_eq!(
+        ledger()["blocked"],
+        serde_json::json!([SPAMMER, OTHER, THIRD])
+    );
+    assert_eq!(waha(THIRD), 200);
+    eventually("the second block", || {
+        watch.metric("blocklist_watch_blocks_total") == 2.0
+    });
+    assert_eq!(
+        ledger()["blocked"],
+        serde_json::json!([SPAMMER, OTHER, THIRD])
+    );
+}
