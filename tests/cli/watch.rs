@@ -408,3 +408,136 @@ fn a_waha_block_keeps_what_an_apply_wrote_to_the_ledger() {
         serde_json::json!([SPAMMER, OTHER, THIRD])
     );
 }
+
+/// A sender who hides their phone is named by BSUID only; the file lists
+/// them by BSUID, and the block is sent by BSUID.
+#[test]
+fn a_sender_without_a_phone_is_matched_by_bsuid() {
+    const BSUID: &str = "US.13491208655302741918";
+    let state = serde_json::json!({
+        "phones": {PHONE: {"phone_number_id": PHONE_ID, "blocked": [], "recent_contacts": [],
+            "users": [{"phone": "14155550123", "user_id": BSUID, "phone_hidden": true}]}},
+    });
+    let emu = Emulator::start_with(&state, &[], &SECRETS);
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, &[BSUID]);
+    let watch = Watch::start(&ws);
+    assert_eq!(cloud_write(&emu, &watch, BSUID), 200);
+    blocked_within(&emu, BSUID, Duration::from_secs(5));
+    assert!(
+        watch.log().contains(&format!("blocked {BSUID}")),
+        "{}",
+        watch.log()
+    );
+}
+
+/// Signed but hostile bodies are answered 400 and never crash watch.
+#[test]
+fn signed_hostile_bodies_are_refused_and_watch_keeps_serving() {
+    use blocklist::provider::sign::{hmac_sha256_hex, hmac_sha512_hex};
+    let emu = emulator();
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, &[SPAMMER]);
+    let watch = Watch::start(&ws);
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    for body in [&b"not json"[..], b"\xff\xfe\x00", b"[]", deep.as_bytes()] {
+        let sig = format!("sha256={}", hmac_sha256_hex(APP_SECRET.as_bytes(), body));
+        let headers = [("X-Hub-Signature-256", sig.as_str())];
+        assert_eq!(
+            request(&watch.addr, "POST", "/webhooks/cloud-api", &headers, body).0,
+            400
+        );
+        let sig = hmac_sha512_hex(WAHA_SECRET.as_bytes(), body);
+        let headers = [
+            ("X-Webhook-Hmac", sig.as_str()),
+            ("X-Webhook-Hmac-Algorithm", "sha512"),
+        ];
+        assert_eq!(
+            request(&watch.addr, "POST", "/webhooks/waha", &headers, body).0,
+            400
+        );
+    }
+    // Signed, well-formed, with odd values: skipped, answered 200.
+    let odd = br#"{"entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":7},"messages":[{"from":"\n","id":"x\ny"}]}}]}]}"#;
+    let sig = format!("sha256={}", hmac_sha256_hex(APP_SECRET.as_bytes(), odd));
+    assert_eq!(
+        request(
+            &watch.addr,
+            "POST",
+            "/webhooks/cloud-api",
+            &[("X-Hub-Signature-256", &sig)],
+            odd
+        )
+        .0,
+        200
+    );
+    assert_eq!(watch.metric("blocklist_watch_malformed_total"), 8.0);
+    assert_eq!(cloud_write(&emu, &watch, SPAMMER), 200);
+    blocked_within(&emu, SPAMMER, Duration::from_secs(5));
+}
+
+/// A full queue answers 503, so the provider delivers again later; the
+/// refused message is not remembered as seen.
+#[test]
+fn a_full_queue_answers_503() {
+    let state = serde_json::json!({
+        "phones": {PHONE: {"phone_number_id": PHONE_ID, "blocked": [], "recent_contacts": []}},
+    });
+    // The provider holds each block for a while, so blocks pile up.
+    let emu = Emulator::start_with(&state, &["--latency-ms", "10000"], &SECRETS);
+    let ws = Workspace::new();
+    let users: Vec<String> = (0..6).map(|i| format!("86133000001{i:02}")).collect();
+    let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+    cloud_file(&ws, &emu, &refs);
+    let process = ws.spawn_with(
+        &[
+            "-vv",
+            "watch",
+            ".",
+            "--listen",
+            "127.0.0.1:0",
+            "--queue",
+            "1",
+            "--workers",
+            "1",
+        ],
+        &SECRETS,
+    );
+    let mut addr = String::new();
+    eventually("watch to announce its address", || {
+        match process.stdout().lines().find(|l| l.contains("http://")) {
+            Some(line) => {
+                addr = line
+                    .rsplit("http://")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                true
+            }
+            None => false,
+        }
+    });
+    let watch = Watch { process, addr };
+    // At most one block in flight, one waiting for the worker and one in
+    // the queue: of six deliveries, at least three are refused.
+    let statuses: Vec<u16> = users
+        .iter()
+        .map(|u| write(&emu, &watch, serde_json::json!({"provider": "cloud-api", "user": u, "message_id": format!("wamid.{u}")})))
+        .collect();
+    let refused = statuses.iter().filter(|&&s| s == 503).count();
+    assert!(refused >= 3, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count() + refused, 6);
+    assert_eq!(
+        watch.metric("blocklist_watch_queue_full_total"),
+        refused as f64
+    );
+    // Delivered again, a refused message is tried again, not dropped as seen.
+    let last = users.last().unwrap();
+    assert_eq!(statuses.last(), Some(&503));
+    write(
+        &emu,
+        &watch,
+        serde_json::json!({"provider": "cloud-api", "user": last, "message_id": format!("wamid.{last}")}),
+    );
+    assert_eq!(watch.metric("blocklist_watch_duplicates_total"), 0.0);
+}
