@@ -163,20 +163,7 @@ pub async fn start(
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     let snapshot = Snapshot::load(&options.paths).await?;
-    let (queue, jobs) = mpsc::channel(options.queue.max(1));
-    let app = Arc::new(App {
-        snapshot: RwLock::new(Arc::new(snapshot)),
-        queue,
-        seen: Mutex::new(Seen {
-            ids: HashSet::new(),
-            order: VecDeque::new(),
-            cap: options.dedupe,
-        }),
-        secrets: options.secrets.clone(),
-        metrics: Metrics::default(),
-        recorder,
-    });
-    tokio::spawn(work(app.clone(), jobs, options.workers.max(1)));
+    let app = App::spawn(snapshot, &options, recorder);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -395,6 +382,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl App {
+    /// The shared state, with its workers started.
+    fn spawn(snapshot: Snapshot, options: &Options, recorder: Arc<dyn Recorder>) -> Arc<App> {
+        let (queue, jobs) = mpsc::channel(options.queue.max(1));
+        let app = Arc::new(App {
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            queue,
+            seen: Mutex::new(Seen {
+                ids: HashSet::new(),
+                order: VecDeque::new(),
+                cap: options.dedupe,
+            }),
+            secrets: options.secrets.clone(),
+            metrics: Metrics::default(),
+            recorder,
+        });
+        tokio::spawn(work(app.clone(), jobs, options.workers.max(1)));
+        app
+    }
+
     fn snapshot(&self) -> Arc<Snapshot> {
         self.snapshot
             .read()
@@ -508,7 +514,10 @@ async fn reloads(
 }
 
 #[cfg(test)]
-mod tests {
+mod tests;
+
+#[cfg(test)]
+mod seen_tests {
     use super::Seen;
 
     #[test]

@@ -26,7 +26,7 @@ pub struct Watched {
 }
 
 impl Watched {
-    fn new(target: Target, client: Client) -> Watched {
+    pub(super) fn new(target: Target, client: Client) -> Watched {
         let mut wanted: Lookup<Vec<usize>> = Lookup::with_capacity(target.blocked.len());
         for (i, e) in target.blocked.iter().enumerate() {
             let mut at = wanted.get(&e.user).cloned().unwrap_or_default();
@@ -152,6 +152,14 @@ impl Snapshot {
             by_key.insert(key, Arc::new(Watched::new(target, client)));
         }
         Ok(Snapshot { by_key })
+    }
+
+    /// Targets already connected (tests give theirs a scripted client).
+    #[cfg(test)]
+    pub(super) fn of(watched: Vec<(Key, Watched)>) -> Snapshot {
+        Snapshot {
+            by_key: watched.into_iter().map(|(k, w)| (k, Arc::new(w))).collect(),
+        }
     }
 
     pub fn find(&self, key: &Key) -> Option<&Arc<Watched>> {
