@@ -446,17 +446,18 @@ async fn block(app: &App, job: Job) {
     let user = job.user.id();
     let id = &job.message_id;
     match &outcome {
+        // Logged before counted: whoever sees the count finds the line.
         Outcome::Blocked => {
-            app.metrics.blocked();
             crate::info!("{file}: blocked {user} (message {id}; {took} ms)");
+            app.metrics.blocked();
         }
         Outcome::Refused { code, message } => {
-            app.metrics.failed();
             crate::say!("{file}: block of {user} refused (message {id}): {code} {message}");
+            app.metrics.failed();
         }
         Outcome::Failed { error } => {
-            app.metrics.failed();
             crate::say!("{file}: block of {user} failed (message {id}): {error}");
+            app.metrics.failed();
         }
     }
     if let Err(e) = app.recorder.record(target, &job.user, &outcome).await {

@@ -125,13 +125,10 @@ impl NxCloud {
                     "{what}: Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"
                 ))
             }
-            EnvelopeMeaning::Data | EnvelopeMeaning::Partial => {
-                let data = envelope.data.unwrap_or_default();
-                match serde_json::from_value(data) {
-                    Ok(data) => Attempt::Done(Answer::Data(data)),
-                    Err(error) => reply.malformed(error, &self.redactor),
-                }
-            }
+            EnvelopeMeaning::Data | EnvelopeMeaning::Partial => match envelope.data() {
+                Ok(data) => Attempt::Done(Answer::Data(data)),
+                Err(error) => reply.malformed(error, &self.redactor),
+            },
             EnvelopeMeaning::Refused(meta) => Attempt::Done(Answer::Refused(meta)),
             EnvelopeMeaning::Transient(why) => Attempt::Transient {
                 why,

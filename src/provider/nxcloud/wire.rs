@@ -68,13 +68,20 @@ pub(super) struct Envelope {
     pub code: i64,
     #[serde(default)]
     pub message: Option<String>,
+    /// Kept as the reply's text until [`Envelope::data`] reads it into
+    /// its type: no intermediate [`Value`] for a 1 000-user page.
     #[serde(default)]
-    pub data: Option<Value>,
+    pub data: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, rename = "traceId")]
     pub trace_id: Option<Value>,
 }
 
 impl Envelope {
+    /// `data` as `T`; a missing or null `data` is read as `null`.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.data.as_deref().map_or("null", |raw| raw.get()))
+    }
+
     pub fn trace_id(&self) -> Option<String> {
         match self.trace_id.as_ref()? {
             Value::Null => None,
