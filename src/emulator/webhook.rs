@@ -239,7 +239,9 @@ fn next_message_id() -> String {
 fn client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
     CLIENT.get_or_init(|| {
+        // No redirects: a loopback URL must not lead the delivery elsewhere.
         reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default()
