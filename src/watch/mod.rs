@@ -134,10 +134,11 @@ impl Seen {
         true
     }
 
+    /// Forget `id` (its queueing failed), in constant time: its place in
+    /// `order` stays until evicted, which at worst forgets a later
+    /// delivery of the same id a little early.
     fn forget(&mut self, id: &str) {
-        if self.ids.remove(id) {
-            self.order.retain(|o| o != id);
-        }
+        self.ids.remove(id);
     }
 }
 
@@ -342,6 +343,9 @@ fn accept(
             );
             continue;
         };
+        if app.queue.capacity() == 0 {
+            return queue_full(app, provider, &message_id);
+        }
         let seen_key = format!("{provider}:{message_id}");
         if !lock(&app.seen).insert(&seen_key) {
             app.metrics.duplicate();
@@ -361,20 +365,24 @@ fn accept(
                 }
             };
             lock(&app.seen).forget(&seen_key);
-            app.metrics.queue_full();
-            crate::info!(
-                "{provider}: queue full; message {} answered 503 for a later delivery",
-                job.message_id
-            );
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "queue full, deliver again later\n",
-            )
-                .into_response();
+            return queue_full(app, provider, &job.message_id);
         }
         crate::debug!("{provider}: message {seen_key}: queued");
     }
     (StatusCode::OK, "ok\n").into_response()
+}
+
+/// 503, so the provider delivers again later. Messages of the delivery
+/// queued before this one stay queued; their ids are remembered, so the
+/// next delivery does not block them twice.
+fn queue_full(app: &App, provider: &str, message_id: &str) -> Response {
+    app.metrics.queue_full();
+    crate::info!("{provider}: queue full; message {message_id} answered 503 for a later delivery");
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "queue full, deliver again later\n",
+    )
+        .into_response()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
