@@ -33,7 +33,7 @@ const PHONE_ID: &str = "106540352242922";
 const APP_SECRET: &str = "bench-app-secret";
 const TOKEN: &str = "bench-token";
 const LISTED: u32 = 12_000;
-const DELIVERIES: u32 = 20_000;
+const DELIVERIES: u32 = 100_000;
 const CONCURRENCY: usize = 32;
 const QUEUED: u32 = 10_000;
 

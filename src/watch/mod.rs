@@ -244,7 +244,12 @@ async fn cloud_api(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes)
     let signed = header_str(&headers, "x-hub-signature-256")
         .and_then(|h| h.strip_prefix("sha256="))
         .zip(app.secrets.app_secret.as_deref())
-        .is_some_and(|(got, key)| signatures_match(got, &hmac_sha256_hex(key.as_bytes(), &body)));
+        .is_some_and(|(got, key)| {
+            signatures_match(
+                &got.to_ascii_lowercase(),
+                &hmac_sha256_hex(key.as_bytes(), &body),
+            )
+        });
     if !signed {
         return bad_signature(&app, "cloud-api");
     }
@@ -260,7 +265,10 @@ async fn waha(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> R
         && header_str(&headers, "x-webhook-hmac")
             .zip(app.secrets.waha_secret.as_deref())
             .is_some_and(|(got, key)| {
-                signatures_match(got, &hmac_sha512_hex(key.as_bytes(), &body))
+                signatures_match(
+                    &got.to_ascii_lowercase(),
+                    &hmac_sha512_hex(key.as_bytes(), &body),
+                )
             });
     if !signed {
         return bad_signature(&app, "waha");
