@@ -55,7 +55,13 @@ struct Watch {
 
 impl Watch {
     fn start(ws: &Workspace) -> Watch {
-        let process = ws.spawn_with(&["-vv", "watch", ".", "--listen", "127.0.0.1:0"], &SECRETS);
+        Watch::start_with(ws, &[])
+    }
+
+    fn start_with(ws: &Workspace, flags: &[&str]) -> Watch {
+        let mut args = vec!["-vv", "watch", ".", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let process = ws.spawn_with(&args, &SECRETS);
         let mut addr = String::new();
         eventually("watch to announce its address", || {
             if let Some(line) = process.stdout().lines().find(|l| l.contains("http://")) {
@@ -540,4 +546,26 @@ fn a_full_queue_answers_503() {
         serde_json::json!({"provider": "cloud-api", "user": last, "message_id": format!("wamid.{last}")}),
     );
     assert_eq!(watch.metric("blocklist_watch_duplicates_total"), 0.0);
+}
+
+/// Without a signal, the files are re-read every `--reload-every`.
+#[test]
+fn files_are_reread_every_reload_every() {
+    let emu = emulator();
+    let ws = Workspace::new();
+    cloud_file(&ws, &emu, &[SPAMMER]);
+    let watch = Watch::start_with(&ws, &["--reload-every", "1s"]);
+    cloud_file(&ws, &emu, &[SPAMMER, OTHER]);
+    // A reload that began before the file changed may have read the old one.
+    let before = watch.metric("blocklist_watch_reloads_total");
+    eventually("a timed reload", || {
+        watch.metric("blocklist_watch_reloads_total") >= before + 1.0
+    });
+    assert!(
+        watch.log().contains("files reloaded (--reload-every)"),
+        "{}",
+        watch.log()
+    );
+    assert_eq!(cloud_write(&emu, &watch, OTHER), 200);
+    blocked_within(&emu, OTHER, Duration::from_secs(5));
 }
