@@ -29,4 +29,5 @@ mod schema;
 mod secrets;
 mod show;
 mod shown;
+mod watch;
 mod why;
