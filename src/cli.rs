@@ -49,6 +49,9 @@ pub enum Command {
     /// Where the files list a user (file:line, reason, expiry, include chain),
     /// and with --live whether each target has them blocked now.
     Why(WhyArgs),
+    /// Serve the providers' inbound-message webhooks and block a listed user
+    /// the moment they write (Cloud API and WAHA targets).
+    Watch(WatchArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
     /// Re-render a saved plan (plan --out) or apply report (apply --report); offline.
@@ -111,6 +114,33 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Desired-state files or directories (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Address to listen on (port 0 picks a free one; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8788")]
+    pub listen: SocketAddr,
+
+    /// Re-read the files this often (also on SIGHUP); 0 for only on SIGHUP.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = timeout)]
+    pub reload_every: Timeout,
+
+    /// Blocks waiting for a worker; when full, deliveries are answered 503.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub queue: u32,
+
+    /// Blocks sent at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: u16,
+
+    /// Message ids remembered, so a repeated delivery blocks once.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub dedupe: u32,
 }
 
 #[derive(Debug, Args)]

@@ -30,4 +30,5 @@ pub mod sandbox;
 pub mod schema;
 pub mod stop;
 pub mod user;
+pub mod watch;
 pub mod workflow;

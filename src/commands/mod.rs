@@ -12,6 +12,7 @@ mod plan;
 mod show;
 pub mod targets;
 mod validate;
+mod watch;
 mod why;
 
 use std::io::IsTerminal;
@@ -44,7 +45,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         | Command::Remove(_)
         | Command::Schema
         | Command::Completions(_)
-        | Command::Manpage => None,
+        | Command::Manpage
+        | Command::Watch(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -56,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => drift::run(args, &out).await,
         Command::Import(args) => import::run(args, &out).await,
         Command::Why(args) => why::run(args, &out).await,
+        Command::Watch(args) => watch::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Show(args) => show::run(args, &out),
         Command::Add(args) => edit::add(args, &out),

@@ -34,14 +34,19 @@ pub fn roles(kind: Kind) -> &'static [(&'static str, &'static str)] {
 /// An environment variable name as shells write them: capital letters,
 /// digits and `_`, not starting with a digit. Lower case is refused on
 /// purpose: most secrets (hex keys, tokens) hold lower-case letters, so a
-/// pasted secret is caught rather than taken for a name.
+/// pasted secret is caught rather than taken for a name. So is a run of
+/// capitals mixed with digits and no `_` (an AWS-style key such as
+/// `AKIAIOSFODNN7EXAMPLE`): a name with digits needs a `_` (`TOKEN_2`), or
+/// the "is not set" error would print the secret.
 pub(crate) fn is_variable_name(value: &str) -> bool {
     let mut bytes = value.bytes();
-    bytes
+    let shape = bytes
         .next()
         .is_some_and(|b| b.is_ascii_uppercase() || b == b'_')
         && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        && value.len() <= MAX_NAME
+        && value.len() <= MAX_NAME;
+    let digits = value.bytes().any(|b| b.is_ascii_digit());
+    shape && (value.contains('_') || !digits)
 }
 
 /// Longer than any variable name anyone types; a long value is more likely
@@ -98,7 +103,7 @@ pub(super) fn variables(w: &mut Walker, kind: Kind, node: Option<&Node>) -> Opti
             w.error(
                 value.span(),
                 format!(
-                    "provider.credentials.{key} must be the name of an environment variable (capital letters, digits and _, e.g. {}_SHOP), not the credential itself; the value is not shown (rotate the secret if one was committed)",
+                    "provider.credentials.{key} must be the name of an environment variable (capital letters, digits and _, with a _ if it has digits, e.g. {}_SHOP), not the credential itself; the value is not shown (rotate the secret if one was committed)",
                     roles[index].1,
                     key = key.as_str()
                 ),
@@ -268,6 +273,7 @@ mod tests {
             "EAAGm0PX4ZCpsBAKZCa",
             "s3cr3t value",
             "lower_case_key",
+            "AKIAIOSFODNN7EXAMPLE",
             "9STARTS_WITH_DIGIT",
             "",
         ];
@@ -282,7 +288,7 @@ mod tests {
             assert_eq!(
                 e,
                 [
-                    "f.yaml:5:12: provider.credentials.token must be the name of an environment variable (capital letters, digits and _, e.g. WHATSAPP_TOKEN_SHOP), not the credential itself; the value is not shown (rotate the secret if one was committed)"
+                    "f.yaml:5:12: provider.credentials.token must be the name of an environment variable (capital letters, digits and _, with a _ if it has digits, e.g. WHATSAPP_TOKEN_SHOP), not the credential itself; the value is not shown (rotate the secret if one was committed)"
                 ],
                 "{secret:?}"
             );
@@ -330,10 +336,20 @@ mod tests {
 
     #[test]
     fn variable_names() {
-        for good in ["WHATSAPP_TOKEN", "_X", "A1_B2"] {
+        for good in ["WHATSAPP_TOKEN", "_X", "A1_B2", "TOKEN"] {
             assert!(is_variable_name(good), "{good}");
         }
-        for bad in ["", "1A", "a", "A-B", "A B", "Ä", &"A".repeat(65)] {
+        // The last: an AWS-style access key id, which must not pass for a name.
+        for bad in [
+            "",
+            "1A",
+            "a",
+            "A-B",
+            "A B",
+            "Ä",
+            &"A".repeat(65),
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
             assert!(!is_variable_name(bad), "{bad}");
         }
     }

@@ -8,7 +8,8 @@
 //! `GET /_emulator/stats` and `GET /_emulator/state`); `faults.rs` sits in
 //! front of the provider routes; `state.rs` is the JSON state file;
 //! `phone.rs` holds Meta's block-list rules, which every provider shares;
-//! `cursor.rs` mints list cursors. Each provider's wire format is one file:
+//! `cursor.rs` mints list cursors; `webhook.rs` makes a user write and
+//! delivers the provider's signed webhook (`POST /_emulator/write`). Each provider's wire format is one file:
 //! `nxcloud.rs`, `cloud_api.rs` (Meta's Graph routes and the Meta-shaped
 //! resellers, with Graph's error envelope in `graph.rs`), `waha.rs`. A
 //! provider whose credential is not configured answers every request 401.
@@ -25,6 +26,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 mod waha;
+mod webhook;
 
 use std::io::Write;
 use std::net::SocketAddr;

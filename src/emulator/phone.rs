@@ -391,6 +391,25 @@ impl Phone {
         &self.recent_contacts
     }
 
+    /// `id` (a phone or a BSUID) messaged the business just now: from now
+    /// on they can be blocked (the 24-hour rule). The person the directory
+    /// knows behind `id` is then recent by either id.
+    pub fn wrote(&mut self, id: &str) {
+        if self.recent_keys.insert(key_of(id)) {
+            self.recent_contacts.push(id.to_string());
+        }
+    }
+
+    /// The person the directory knows by `id` (a phone or a BSUID).
+    pub fn person(&self, id: &str) -> Option<&Person> {
+        let at = if user::looks_like_bsuid(id) {
+            self.by_user_id.get(id)
+        } else {
+            self.by_phone.get(&phone_key(id))
+        };
+        at.map(|&at| &self.users[at])
+    }
+
     /// Make every outstanding cursor stale, as a change made elsewhere would.
     pub fn bump_version(&mut self) {
         self.version += 1;

@@ -26,7 +26,7 @@ use super::Options;
 use super::faults::{self, Dialect, Injector};
 use super::phone::Phone;
 use super::state::{Saver, Store};
-use super::{cloud_api, nxcloud, waha};
+use super::{cloud_api, nxcloud, waha, webhook};
 
 const STATS_ROUTE: &str = "/_emulator/stats";
 const REQUESTS_ROUTE: &str = "/_emulator/requests";
@@ -96,6 +96,7 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> (Router, Save
         .route(STATS_ROUTE, get(stats))
         .route("/_emulator/state", get(state))
         .route(REQUESTS_ROUTE, get(requests))
+        .route(webhook::ROUTE, axum::routing::post(webhook::write))
         // Outermost, so requests the fault layer turns away are counted too.
         .layer(from_fn_with_state(shared.clone(), count));
     (router.with_state(shared), saver)

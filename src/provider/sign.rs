@@ -6,7 +6,9 @@
 //! client serialises it once and sends those same bytes; the emulator checks
 //! the bytes it received. Both sides use this one function.
 
+use hmac::{Hmac, KeyInit, Mac};
 use md5::{Digest, Md5};
+use sha2::{Sha256, Sha512};
 
 /// The four signed headers other than `sign`.
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +50,37 @@ pub fn signatures_match(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Lowercase hex HMAC-SHA256 of `body` under `key`: Meta's
+/// `X-Hub-Signature-256: sha256=<this>` on webhook deliveries (Meta's
+/// "Webhooks: validate payloads" page). `watch` checks it, the emulator
+/// signs with it.
+pub fn hmac_sha256_hex(key: &[u8], body: &[u8]) -> String {
+    // HMAC takes a key of any length: this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|e| unreachable!("HMAC accepts any key length: {e}"));
+    mac.update(body);
+    hex(&mac.finalize().into_bytes())
+}
+
+/// Lowercase hex HMAC-SHA512 of `body` under `key`: WAHA's `X-Webhook-Hmac`
+/// (WAHA's webhook docs, "HMAC authentication").
+pub fn hmac_sha512_hex(key: &[u8], body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha512> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|e| unreachable!("HMAC accepts any key length: {e}"));
+    mac.update(body);
+    hex(&mac.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +116,19 @@ mod tests {
         assert_ne!(a, c);
         assert!(signatures_match(&a, &a.clone()));
         assert!(!signatures_match(&a, &b));
+    }
+
+    /// RFC 4231 test case 2 ("Jefe").
+    #[test]
+    fn hmac_vectors() {
+        let body = b"what do ya want for nothing?";
+        assert_eq!(
+            hmac_sha256_hex(b"Jefe", body),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hmac_sha512_hex(b"Jefe", body),
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        );
     }
 }

@@ -294,6 +294,11 @@ impl Spawned {
         self.child.id()
     }
 
+    /// What it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.out.path().join("stdout")).unwrap_or_default()
+    }
+
     /// What it printed on stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.out.path().join("stderr")).unwrap_or_default()

@@ -32,4 +32,5 @@ mod secrets;
 mod shard;
 mod show;
 mod shown;
+mod watch;
 mod why;
