@@ -51,6 +51,28 @@ pub enum Command {
     Why(WhyArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
+    /// Remove the apply lock of each target PATH describes, left by an apply
+    /// that was killed; says who held it and since when.
+    Unlock(UnlockArgs),
+}
+
+/// `--state`, on every command that reads or writes the state.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// Where the state lives: a directory, a file:// URL or s3://BUCKET/PREFIX
+    /// (default: BLOCKLIST_STATE, else .blocklist/ beside each file).
+    #[arg(long = "state", value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArg,
 }
 
 #[derive(Debug, Args)]
@@ -70,6 +92,9 @@ pub struct WhyArgs {
     /// Output format (markdown is not offered: the answer is for a support agent or a script).
     #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
     pub format: WhyFormat,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
@@ -106,6 +131,9 @@ pub struct TargetArgs {
     /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
@@ -219,6 +247,9 @@ pub struct DriftArgs {
     /// Count blocks waiting for their users to write (deferred) as drift too.
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,

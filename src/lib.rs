@@ -26,6 +26,7 @@ pub mod render;
 pub mod review;
 pub mod safety;
 pub mod sandbox;
+pub mod state;
 pub mod stop;
 pub mod user;
 pub mod workflow;

@@ -8,6 +8,7 @@ mod interrupts;
 mod output;
 mod plan;
 mod targets;
+mod unlock;
 mod validate;
 mod why;
 
@@ -34,7 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => Some(args.timeout.value),
         Command::Import(args) => Some(args.timeout.value),
         Command::Why(args) => Some(args.timeout.value),
-        Command::Validate(_) | Command::Emulator(_) => None,
+        Command::Validate(_) | Command::Emulator(_) | Command::Unlock(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -47,6 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(args) => import::run(args, &out).await,
         Command::Why(args) => why::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Unlock(args) => unlock::run(args).await,
     };
     match timeout {
         Some(_) => interrupts::outcome(crate::stop::current(), result),
