@@ -84,6 +84,11 @@ impl Store {
                 .map_err(|e| anyhow::anyhow!("cannot find the working directory: {e}"))?
                 .join(dir)
         };
+        // `./.blocklist` reads as `.blocklist` in messages.
+        let dir: PathBuf = dir
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
         Ok(Store {
             inner: Arc::new(LocalFileSystem::new()),
             root: Root::Dir(dir),
