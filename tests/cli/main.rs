@@ -20,6 +20,7 @@ mod providers;
 mod quiet;
 mod reconcile;
 mod review;
+mod s3;
 mod sandbox;
 mod secrets;
 mod shown;
