@@ -32,6 +32,26 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// `dir` with `.`, `..` and symbolic links resolved as far as it exists;
+/// the part that does not exist yet is taken as written (`..` there goes up
+/// a name).
+fn real(dir: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in dir.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                // Up from where the path really is, when it exists.
+                out = std::fs::canonicalize(&out).unwrap_or(out);
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    std::fs::canonicalize(&out).unwrap_or(out)
+}
+
 /// What a read saw, for a conditional write after it.
 #[derive(Debug, Clone)]
 pub struct Version(UpdateVersion);
@@ -84,11 +104,10 @@ impl Store {
                 .map_err(|e| anyhow::anyhow!("cannot find the working directory: {e}"))?
                 .join(dir)
         };
-        // `./.blocklist` reads as `.blocklist` in messages.
-        let dir: PathBuf = dir
-            .components()
-            .filter(|c| !matches!(c, std::path::Component::CurDir))
-            .collect();
+        // Object paths hold no `.` or `..`: the directory as it really is
+        // (links resolved, as the sandbox's), or its nearest existing
+        // ancestor's real path with the rest spelt out.
+        let dir = real(&dir);
         Ok(Store {
             inner: Arc::new(LocalFileSystem::new()),
             root: Root::Dir(dir),

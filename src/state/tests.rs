@@ -200,6 +200,18 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 #[test]
+fn a_local_store_is_named_without_dots() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().canonicalize().unwrap();
+    std::fs::create_dir(real.join("bl")).unwrap();
+    let s = Store::local(&real.join("bl/../bl/./.blocklist/new/..")).unwrap();
+    assert_eq!(
+        s.shown("x/lock.json"),
+        real.join("bl/.blocklist/x/lock.json").display().to_string()
+    );
+}
+
+#[test]
 fn state_urls() {
     assert!(Store::open("s3://").is_err());
     let e = Store::open("gs://bucket/x").unwrap_err().to_string();

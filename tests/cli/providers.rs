@@ -61,8 +61,16 @@ fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
     assert_eq!(report["unblocked"], json!(["8613300000007"]));
     assert_eq!(report["deferred"][0]["code"], 131047);
     assert_eq!(emu.blocked(), ["8613300000001"]);
-    ws.run(&["plan", "shop.yaml", "--detailed-exitcode"])
-        .code(2);
+    // The deferral is remembered: no change of its own, shown apart.
+    let replan = ws.run(&["plan", "shop.yaml", "--detailed-exitcode"]);
+    replan.code(0);
+    assert!(
+        replan
+            .stdout
+            .contains("waiting for the user to write since"),
+        "{}",
+        replan.stdout
+    );
     assert!(!apply.all().contains(WHATSAPP_TOKEN));
 }
 
