@@ -4,14 +4,20 @@
 //!     cargo run --release --example bench_plan
 //!
 //! Prints whole-process wall time, peak RSS and requests sent for each run.
+//! With `BENCH_CALLGRIND=1` it also runs `plan` once under
+//! `valgrind --tool=callgrind` and prints its instruction count (bound
+//! 0.6 G: repeatable where times are not) and the instructions spent
+//! listing, per listed user (bound 2 000).
 //! A benchmark, not a test: these machines are shared and noisy, so nothing
 //! here asserts a time.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod bench_common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
+
+use bench_common::{Emulator, emulator_binary, release_binary, verdict, wait};
 
 const PHONE: &str = "8615800001795";
 const TOTAL: u32 = 64_000;
@@ -29,21 +35,30 @@ fn main() {
     let state = serde_json::json!({"phones": {PHONE: {
         "appkey": "bench", "blocked": live, "recent_contacts": desired}}});
     let state_path = dir.path().join("state.json");
-    std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let callgrind = std::env::var_os("BENCH_CALLGRIND").is_some_and(|v| v != "0");
 
-    for command in ["plan", "apply"] {
+    let mut commands = vec!["plan", "apply"];
+    if callgrind {
+        commands.push("callgrind");
+    }
+    for command in commands {
         // A fresh emulator per run, so each starts from the same state.
         std::fs::write(&state_path, serde_json::to_vec(&state).unwrap()).unwrap();
-        let (mut emulator, addr) = start_emulator(&bin, &state_path);
+        let emulator = Emulator::start(&emulator_binary(), &state_path, &[]);
         let file = dir.path().join("target.yaml");
         let mut yaml = format!(
-            "business_phone: \"{PHONE}\"\nprovider: {{kind: nxcloud, appkey: bench, base_url: \"http://{addr}\"}}\nsafety: {{max_unblocks: 100000, max_unblock_ratio: 1}}\nblocked:\n"
+            "business_phone: \"{PHONE}\"\nprovider: {{kind: nxcloud, appkey: bench, base_url: \"http://{}\"}}\nsafety: {{max_unblocks: 100000, max_unblock_ratio: 1}}\nblocked:\n",
+            emulator.addr
         );
         for u in &desired {
             yaml.push_str(&format!("  - \"{u}\"\n"));
         }
         std::fs::write(&file, yaml).unwrap();
 
+        if command == "callgrind" {
+            under_callgrind(&bin, &file);
+            continue;
+        }
         let mut args = vec![command, file.to_str().unwrap(), "--format", "json", "-q"];
         if command == "apply" {
             args.push("--yes");
@@ -51,83 +66,89 @@ fn main() {
         let started = Instant::now();
         let child = Command::new(&bin)
             .args(&args)
-            .env("NXCLOUD_ACCESS_KEY", "bench-key")
-            .env("NXCLOUD_ACCESS_SECRET", "bench-secret")
+            .envs(bench_common::credentials())
             .stdout(Stdio::null())
             .spawn()
             .expect("run blocklist");
-        let (code, peak_kib) = wait_with_peak_rss(child);
-        let wall = started.elapsed();
-        let requests = admin(&addr, "/_emulator/stats")["requests"]
-            .as_u64()
-            .unwrap_or(0);
+        let run = wait(child, started);
+        let requests = emulator.requests();
         let minimum = match command {
             "plan" => TOTAL.div_ceil(1000),
             _ => TOTAL.div_ceil(1000) + 2 * CHURN.div_ceil(1000),
         };
         println!(
-            "{command:5}  exit {code}  wall {:7.3} s  peak RSS {:6.1} MiB  requests {requests} (minimum {minimum})",
-            wall.as_secs_f64(),
-            peak_kib as f64 / 1024.0
+            "{command:5}  exit {}  wall {:7.3} s  peak RSS {:6.1} MiB  requests {requests} (minimum {minimum})",
+            run.code,
+            run.wall.as_secs_f64(),
+            run.peak_rss_kib as f64 / 1024.0
         );
-        let _ = emulator.kill();
-        let _ = emulator.wait();
     }
 }
 
-/// The release binary, built if needed (an example does not build binaries).
-fn release_binary() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--bin", "blocklist"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "cargo build --release failed");
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/blocklist")
+/// `plan` under callgrind: the whole process's instructions, and those
+/// spent inside the listing (the client's `Provider::list`, inclusive:
+/// requests, replies parsed, users checked) per listed user.
+/// The profile is kept as `target/callgrind.bench_plan.out` for
+/// `callgrind_annotate`.
+fn under_callgrind(bin: &Path, file: &Path) {
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/callgrind.bench_plan.out");
+    let status = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(bin)
+        .args(["plan", file.to_str().unwrap(), "--format", "json", "-q"])
+        .envs(bench_common::credentials())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let Ok(status) = status else {
+        println!("callgrind: valgrind is not installed");
+        return;
+    };
+    let _ = status;
+    let Some(total) = summary(&out) else {
+        println!("callgrind: no summary in {}", out.display());
+        return;
+    };
+    println!(
+        "plan under callgrind: {:.3} G instructions (bound 0.600 G, {})",
+        total as f64 / 1e9,
+        verdict(total as f64 <= 0.6e9)
+    );
+    match inclusive(&out, "as blocklist::provider::Provider>::list") {
+        Some(listing) => {
+            let per_user = listing as f64 / TOTAL as f64;
+            println!(
+                "  listing (Provider::list, inclusive): {:.3} G, {per_user:.0} instructions per listed user (bound 2000, {})",
+                listing as f64 / 1e9,
+                verdict(per_user <= 2000.0)
+            );
+        }
+        None => println!("  listing: Provider::list not found in the profile"),
+    }
 }
 
-fn start_emulator(bin: &Path, state: &Path) -> (Child, String) {
-    let mut child = Command::new(bin)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--state"])
-        .arg(state)
-        .env("NXCLOUD_ACCESS_KEY", "bench-key")
-        .env("NXCLOUD_ACCESS_SECRET", "bench-secret")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .rsplit("http://")
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    (child, addr)
+/// The `summary:` line of a callgrind output file: instructions executed.
+fn summary(out: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(out).ok()?;
+    let line = text.lines().find(|l| l.starts_with("summary:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Wait for `child` and return its exit code and peak resident set (KiB),
-/// from the kernel's accounting for that one process (wait4).
-fn wait_with_peak_rss(child: Child) -> (i32, i64) {
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: plain FFI call with valid pointers to locals.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(rc, pid, "wait4 failed");
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
-}
-
-fn admin(addr: &str, path: &str) -> serde_json::Value {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap_or("{}")).unwrap_or_default()
+/// The largest inclusive cost of a function whose name contains `name`,
+/// from `callgrind_annotate --inclusive=yes`.
+fn inclusive(out: &Path, name: &str) -> Option<u64> {
+    let annotated = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100"])
+        .arg(out)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&annotated.stdout);
+    text.lines()
+        .filter(|l| l.contains(name))
+        .filter_map(|l| {
+            let figure = l.split_whitespace().next()?;
+            figure.replace(',', "").parse::<u64>().ok()
+        })
+        .max()
 }

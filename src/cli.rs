@@ -295,7 +295,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value = "127.0.0.1:8787")]
     pub listen: SocketAddr,
 
-    /// JSON state file (created if missing, rewritten atomically on every change).
+    /// JSON state file (created if missing; saved atomically, at most every 50 ms, off the request path).
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 

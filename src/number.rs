@@ -8,8 +8,8 @@
 use std::fmt;
 
 /// E.164 allows at most 15 digits; fewer than 8 is never a full international number.
-const MIN_DIGITS: usize = 8;
-const MAX_DIGITS: usize = 15;
+pub(crate) const MIN_DIGITS: usize = 8;
+pub(crate) const MAX_DIGITS: usize = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NumberError {

@@ -124,7 +124,8 @@ pub struct Faults {
 
 #[derive(Clone)]
 pub struct Options {
-    /// JSON state; created if missing, rewritten atomically after each change.
+    /// JSON state; created if missing, rewritten atomically after changes
+    /// (off the request path: see [`Running::flush_state`]).
     pub state_path: PathBuf,
     /// `None`: the NxCloud routes answer 401.
     pub nxcloud: Option<NxCloudKeys>,
@@ -169,12 +170,21 @@ pub struct Running {
     /// Dropping the sender is the graceful-shutdown signal for connections
     /// already accepted (they run in their own tasks, which `abort` misses).
     _shutdown: oneshot::Sender<()>,
+    /// Writes the state file; dropped last, after its final write.
+    saver: state::Saver,
 }
 
 impl Running {
     /// `http://ADDR`, the base URL a client is pointed at.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Wait until the state file holds every change made so far. It is
+    /// written off the request path; tests that read the file call this.
+    /// Blocks the calling thread for the length of one write.
+    pub fn flush_state(&self) {
+        self.saver.flush();
     }
 }
 
@@ -189,7 +199,7 @@ impl Drop for Running {
 /// The state file is read before anything is bound, so a broken file is an
 /// error here rather than a server that answers every request with one.
 pub async fn start(listen: SocketAddr, options: Options) -> anyhow::Result<Running> {
-    let (listener, app) = prepare(listen, options).await?;
+    let (listener, app, saver) = prepare(listen, options).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -205,6 +215,7 @@ pub async fn start(listen: SocketAddr, options: Options) -> anyhow::Result<Runni
         addr,
         task,
         _shutdown: shutdown,
+        saver,
     })
 }
 
@@ -213,7 +224,7 @@ pub async fn start(listen: SocketAddr, options: Options) -> anyhow::Result<Runni
 /// Prints `emulator listening on http://ADDR` once bound and flushes it, so a
 /// script that started the emulator with port 0 can read the address.
 pub async fn serve_until_ctrl_c(listen: SocketAddr, options: Options) -> anyhow::Result<()> {
-    let (listener, app) = prepare(listen, options).await?;
+    let (listener, app, mut saver) = prepare(listen, options).await?;
     let addr = listener.local_addr()?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "emulator listening on http://{addr}")?;
@@ -221,21 +232,24 @@ pub async fn serve_until_ctrl_c(listen: SocketAddr, options: Options) -> anyhow:
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The last changes reach the file before the process ends.
+    saver.stop();
     Ok(())
 }
 
-/// Load the state, bind, and build the router.
+/// Load the state, bind, and build the router and its state saver.
 async fn prepare(
     listen: SocketAddr,
     options: Options,
-) -> anyhow::Result<(tokio::net::TcpListener, axum::Router)> {
+) -> anyhow::Result<(tokio::net::TcpListener, axum::Router, state::Saver)> {
     options.check()?;
     let store = state::Store::load(&options.state_path)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    Ok((listener, server::router(store, options, addr)))
+    let (router, saver) = server::router(store, options, addr);
+    Ok((listener, router, saver))
 }
 
 async fn shutdown_signal() {

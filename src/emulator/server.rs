@@ -25,7 +25,7 @@ use serde::Serialize;
 use super::Options;
 use super::faults::{self, Dialect, Injector};
 use super::phone::Phone;
-use super::state::Store;
+use super::state::{Saver, Store};
 use super::{cloud_api, nxcloud, waha};
 
 const STATS_ROUTE: &str = "/_emulator/stats";
@@ -71,7 +71,8 @@ struct RequestCounts {
     by_request: BTreeMap<String, u64>,
 }
 
-pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
+/// The router, and the thread that saves the state it changes.
+pub fn router(store: Store, options: Options, addr: SocketAddr) -> (Router, Saver) {
     let shared = Arc::new(Shared {
         store: tokio::sync::Mutex::new(store),
         injector: Injector::new(options.faults.clone()),
@@ -82,12 +83,13 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         started: Instant::now(),
         requests: Mutex::new(VecDeque::new()),
     });
+    let saver = Saver::start(shared.clone(), |shared: &Shared| &shared.store);
     let faults = |dialect| from_fn_with_state((shared.clone(), dialect), faults::inject);
     let cloud_api_routes = cloud_api::routes()
         .route_layer(faults(Dialect::CloudApi))
         // Outside the fault layer: faulted replies report usage too.
         .route_layer(from_fn_with_state(shared.clone(), cloud_api::usage));
-    Router::new()
+    let router = Router::new()
         .merge(nxcloud::routes().route_layer(faults(Dialect::NxCloud)))
         .merge(cloud_api_routes)
         .merge(waha::routes().route_layer(faults(Dialect::Waha)))
@@ -95,8 +97,8 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> Router {
         .route("/_emulator/state", get(state))
         .route(REQUESTS_ROUTE, get(requests))
         // Outermost, so requests the fault layer turns away are counted too.
-        .layer(from_fn_with_state(shared.clone(), count))
-        .with_state(shared)
+        .layer(from_fn_with_state(shared.clone(), count));
+    (router.with_state(shared), saver)
 }
 
 impl Shared {

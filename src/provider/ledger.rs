@@ -12,13 +12,28 @@
 //!
 //! Every write rewrites the whole file atomically (a temporary file in the
 //! same directory, then a rename), so a crash leaves the old ledger or the
-//! new one, never half of one; and the in-memory copy changes only once the
-//! file has. What is guaranteed: a contact WAHA may have blocked is never
-//! missing from the ledger. A crash (or a stop) between steps 1 and 2 leaves
-//! a pending mark, and a pending contact counts as *maybe blocked*: it is
-//! live for unblock decisions, so a user no longer wanted is unblocked, and
-//! plans send a wanted one its block again (both calls are idempotent on
-//! WAHA). What is not: the ledger cannot see blocks made outside the tool.
+//! new one, never half of one. What is guaranteed: a contact WAHA may have
+//! blocked is never missing from the ledger. A crash (or a stop) between
+//! steps 1 and 2 leaves a pending mark, and a pending contact counts as
+//! *maybe blocked*: it is live for unblock decisions, so a user no longer
+//! wanted is unblocked, and plans send a wanted one its block again (both
+//! calls are idempotent on WAHA). What is not: the ledger cannot see blocks
+//! made outside the tool.
+//!
+//! One contact at a time ([`Ledger::begin`], [`Ledger::confirm`],
+//! [`Ledger::abandon`]) each change is on disk when the call returns, and
+//! a failed write leaves memory as the file is. A batch of contacts
+//! ([`Ledger::mark`], [`Ledger::settle`], [`Ledger::sync`]) groups its
+//! writes instead: marks and settlements change memory at once, and
+//! [`Ledger::sync`] returns once a write holding them is on disk; one write
+//! carries every change made while the previous one was under way (a group
+//! commit). Step 1 still holds: a contact is sent only after a sync that
+//! covers its mark. Until a sync, memory is ahead of the file, and the file
+//! only ever errs toward maybe blocked: a settlement not yet written leaves
+//! the mark that preceded it.
+//!
+//! Users are kept by [`PhoneKey`] (a number, no string per lookup), so one
+//! change costs a lookup, not a pass over the whole ledger.
 //!
 //! The file, sorted so that it diffs well if kept in Git:
 //! `{"format_version":2,"business_phone":"…","session":"…","blocked":["…"],
@@ -27,9 +42,10 @@
 //! write makes it version 2, which older versions of blocklist refuse rather
 //! than misread (they would ignore the pending lists).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -37,11 +53,11 @@ use tokio::sync::Mutex;
 
 use crate::fsutil::write_atomic;
 use crate::number::canonical;
-use crate::user::phone_key as user_key;
+use crate::user::PhoneKey;
 
 pub const FORMAT_VERSION: u32 = 2;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 struct File {
     format_version: u32,
     business_phone: String,
@@ -53,6 +69,17 @@ struct File {
     pending_unblock: Vec<String>,
 }
 
+/// The file as written, borrowing the record: a write copies no user.
+#[derive(Serialize)]
+struct FileRef<'a> {
+    format_version: u32,
+    business_phone: &'a str,
+    session: &'a str,
+    blocked: &'a BTreeSet<String>,
+    pending_block: &'a BTreeSet<String>,
+    pending_unblock: &'a BTreeSet<String>,
+}
+
 /// Which way a contact is being changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -60,26 +87,125 @@ pub enum Change {
     Unblock,
 }
 
-/// The ledger's content. Users are canonical digits, each at most once per
-/// set by [`user_key`], so the two spellings of a Mexican or Brazilian
-/// `wa_id` are one user.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Record {
-    blocked: BTreeSet<String>,
-    pending_block: BTreeSet<String>,
-    pending_unblock: BTreeSet<String>,
+/// One of the record's three lists: users sorted by spelling (as the file
+/// lists them), each at most once by [`PhoneKey`], so the two spellings of
+/// a Mexican or Brazilian `wa_id` are one user.
+#[derive(Debug, Clone, Default)]
+struct Users {
+    sorted: BTreeSet<String>,
+    by_key: HashMap<PhoneKey, String>,
 }
 
-fn insert(set: &mut BTreeSet<String>, user: &str) {
-    let key = user_key(user);
-    if !set.iter().any(|u| user_key(u) == key) {
-        set.insert(user.to_string());
+impl Users {
+    /// Add `user` unless a spelling of it is there; whether it was added.
+    fn insert(&mut self, user: &str) -> bool {
+        let key = PhoneKey::of(user);
+        if self.by_key.contains_key(&key) {
+            return false;
+        }
+        self.by_key.insert(key, user.to_string());
+        self.sorted.insert(user.to_string());
+        true
+    }
+
+    /// Remove any spelling of `user`; the spelling removed.
+    fn remove(&mut self, user: &str) -> Option<String> {
+        let spelled = self.by_key.remove(&PhoneKey::of(user))?;
+        self.sorted.remove(&spelled);
+        Some(spelled)
     }
 }
 
-fn remove(set: &mut BTreeSet<String>, user: &str) {
-    let key = user_key(user);
-    set.retain(|u| user_key(u) != key);
+#[derive(Debug, Clone, Copy)]
+enum List {
+    Blocked,
+    PendingBlock,
+    PendingUnblock,
+}
+
+/// One step of a change, to take it back if its write fails.
+enum Undo {
+    Added(List, String),
+    Removed(List, String),
+}
+
+/// The ledger's content, and the generation of its latest change.
+#[derive(Debug, Clone, Default)]
+struct Record {
+    blocked: Users,
+    pending_block: Users,
+    pending_unblock: Users,
+    changes: u64,
+}
+
+impl Record {
+    fn list(&mut self, list: List) -> &mut Users {
+        match list {
+            List::Blocked => &mut self.blocked,
+            List::PendingBlock => &mut self.pending_block,
+            List::PendingUnblock => &mut self.pending_unblock,
+        }
+    }
+
+    fn add(&mut self, list: List, user: &str, undo: &mut Vec<Undo>) {
+        if self.list(list).insert(user) {
+            undo.push(Undo::Added(list, user.to_string()));
+        }
+    }
+
+    fn take(&mut self, list: List, user: &str, undo: &mut Vec<Undo>) {
+        if let Some(spelled) = self.list(list).remove(user) {
+            undo.push(Undo::Removed(list, spelled));
+        }
+    }
+
+    /// Step 1: a newer intent replaces an older one for the same user.
+    fn begin(&mut self, change: Change, user: &str, undo: &mut Vec<Undo>) {
+        self.take(List::PendingBlock, user, undo);
+        self.take(List::PendingUnblock, user, undo);
+        match change {
+            Change::Block => self.add(List::PendingBlock, user, undo),
+            Change::Unblock => self.add(List::PendingUnblock, user, undo),
+        }
+    }
+
+    /// Step 2 after WAHA's 201.
+    fn confirm(&mut self, change: Change, user: &str, undo: &mut Vec<Undo>) {
+        self.take(List::PendingBlock, user, undo);
+        self.take(List::PendingUnblock, user, undo);
+        match change {
+            Change::Block => self.add(List::Blocked, user, undo),
+            Change::Unblock => self.take(List::Blocked, user, undo),
+        }
+    }
+
+    /// Step 2 after a refusal: nothing changed.
+    fn abandon(&mut self, user: &str, undo: &mut Vec<Undo>) {
+        self.take(List::PendingBlock, user, undo);
+        self.take(List::PendingUnblock, user, undo);
+    }
+
+    fn undo(&mut self, undo: Vec<Undo>) {
+        for step in undo.into_iter().rev() {
+            match step {
+                Undo::Added(list, user) => {
+                    self.list(list).remove(&user);
+                }
+                Undo::Removed(list, user) => {
+                    self.list(list).insert(&user);
+                }
+            }
+        }
+    }
+}
+
+/// How a contact of a batch ended, for [`Ledger::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// WAHA answered 201: the change is made.
+    Confirmed,
+    /// WAHA refused it, or it was never sent: nothing changed.
+    Abandoned,
 }
 
 #[derive(Debug)]
@@ -87,9 +213,13 @@ pub struct Ledger {
     path: PathBuf,
     business_phone: String,
     session: String,
-    /// Read on first use. The lock is held across each write, so concurrent
-    /// calls update the file one at a time and in order.
+    /// Read on first use.
     record: Mutex<Option<Record>>,
+    /// Held across each write, so writes happen one at a time and in
+    /// order; holds the generation of the record last written.
+    written: Mutex<u64>,
+    /// The same generation, readable without waiting for a write.
+    on_disk: AtomicU64,
 }
 
 impl Ledger {
@@ -99,6 +229,8 @@ impl Ledger {
             business_phone: business_phone.to_string(),
             session: session.to_string(),
             record: Mutex::new(None),
+            written: Mutex::new(0),
+            on_disk: AtomicU64::new(0),
         }
     }
 
@@ -112,105 +244,166 @@ impl Ledger {
     /// read is an error naming it, never silently empty, because an empty
     /// ledger would plan to block everyone again and unblock no one.
     pub async fn blocked(&self) -> anyhow::Result<Vec<String>> {
-        let record = self.current().await?;
-        let mut maybe = record.blocked;
-        for user in record.pending_block.iter().chain(&record.pending_unblock) {
-            insert(&mut maybe, user);
+        let mut state = self.record.lock().await;
+        let record = self.loaded(&mut state).await?;
+        let mut maybe = record.blocked.clone();
+        for user in record
+            .pending_block
+            .sorted
+            .iter()
+            .chain(&record.pending_unblock.sorted)
+        {
+            maybe.insert(user);
         }
-        Ok(maybe.into_iter().collect())
+        Ok(maybe.sorted.into_iter().collect())
     }
 
     /// The users with a change recorded but never confirmed, sorted.
     pub async fn pending(&self) -> anyhow::Result<Vec<String>> {
-        let record = self.current().await?;
-        let mut pending = record.pending_block;
-        for user in &record.pending_unblock {
-            insert(&mut pending, user);
+        let mut state = self.record.lock().await;
+        let record = self.loaded(&mut state).await?;
+        let mut pending = record.pending_block.clone();
+        for user in &record.pending_unblock.sorted {
+            pending.insert(user);
         }
-        Ok(pending.into_iter().collect())
+        Ok(pending.sorted.into_iter().collect())
     }
 
     /// Step 1: `user` is about to be sent. A newer intent replaces an older
     /// one for the same user.
     pub async fn begin(&self, change: Change, user: &str) -> anyhow::Result<()> {
-        self.update(|r| {
-            remove(&mut r.pending_block, user);
-            remove(&mut r.pending_unblock, user);
-            match change {
-                Change::Block => insert(&mut r.pending_block, user),
-                Change::Unblock => insert(&mut r.pending_unblock, user),
-            }
-        })
-        .await
+        self.update(|r, undo| r.begin(change, user, undo)).await
     }
 
     /// Step 2 after WAHA's 201: the change is made.
     pub async fn confirm(&self, change: Change, user: &str) -> anyhow::Result<()> {
-        self.update(|r| {
-            remove(&mut r.pending_block, user);
-            remove(&mut r.pending_unblock, user);
-            match change {
-                Change::Block => insert(&mut r.blocked, user),
-                Change::Unblock => remove(&mut r.blocked, user),
-            }
-        })
-        .await
+        self.update(|r, undo| r.confirm(change, user, undo)).await
     }
 
     /// Step 2 after WAHA refused `user`: nothing changed.
     pub async fn abandon(&self, user: &str) -> anyhow::Result<()> {
-        self.update(|r| {
-            remove(&mut r.pending_block, user);
-            remove(&mut r.pending_unblock, user);
-        })
-        .await
+        self.update(|r, undo| r.abandon(user, undo)).await
     }
 
-    /// A copy of the record, read from the file on first use.
-    async fn current(&self) -> anyhow::Result<Record> {
+    /// Step 1 for a batch: record `users` as about to be sent, in memory.
+    /// None may be sent before a [`Ledger::sync`] of the generation returned.
+    /// Also says, per user, whether it was pending already (an earlier run
+    /// stopped part-way): such a mark must outlive this batch's if the user
+    /// is never sent.
+    pub async fn mark(&self, change: Change, users: &[&str]) -> anyhow::Result<(u64, Vec<bool>)> {
         let mut state = self.record.lock().await;
-        if state.is_none() {
-            *state = Some(self.read().await?);
+        let record = self.loaded(&mut state).await?;
+        let mut undo = Vec::new();
+        let mut was_pending = Vec::with_capacity(users.len());
+        for user in users {
+            let key = PhoneKey::of(user);
+            was_pending.push(
+                record.pending_block.by_key.contains_key(&key)
+                    || record.pending_unblock.by_key.contains_key(&key),
+            );
+            record.begin(change, user, &mut undo);
         }
-        Ok(state.clone().unwrap_or_default())
+        if !undo.is_empty() {
+            record.changes += 1;
+        }
+        Ok((record.changes, was_pending))
     }
 
-    /// Change a copy, write it, and only then make it the record in memory:
-    /// a failed write leaves memory and file as they were, in step.
-    async fn update(&self, change: impl FnOnce(&mut Record)) -> anyhow::Result<()> {
+    /// Step 2 for one contact of a batch, in memory; on disk with the
+    /// next [`Ledger::sync`] of the generation returned.
+    pub async fn settle(&self, change: Change, user: &str, how: Settled) -> anyhow::Result<u64> {
         let mut state = self.record.lock().await;
-        let current = match state.as_ref() {
-            Some(record) => record.clone(),
-            None => {
-                let record = self.read().await?;
-                *state = Some(record.clone());
-                record
-            }
-        };
-        let mut next = current.clone();
-        change(&mut next);
-        if next == current {
+        let record = self.loaded(&mut state).await?;
+        let mut undo = Vec::new();
+        match how {
+            Settled::Confirmed => record.confirm(change, user, &mut undo),
+            Settled::Abandoned => record.abandon(user, &mut undo),
+        }
+        if !undo.is_empty() {
+            record.changes += 1;
+        }
+        Ok(record.changes)
+    }
+
+    /// Whether the file holds every change up to generation `changes`.
+    pub fn synced(&self, changes: u64) -> bool {
+        self.on_disk.load(Ordering::Acquire) >= changes
+    }
+
+    /// Return once the file holds every change up to generation `changes`,
+    /// writing it if no write has yet: one write covers every change made
+    /// before it started, so callers waiting together share it.
+    pub async fn sync(&self, changes: u64) -> anyhow::Result<()> {
+        let mut written = self.written.lock().await;
+        if *written >= changes {
             return Ok(());
         }
-        self.write(&next).await?;
-        *state = Some(next);
+        let (bytes, generation) = {
+            let mut state = self.record.lock().await;
+            let record = self.loaded(&mut state).await?;
+            (self.serialise(record)?, record.changes)
+        };
+        self.write(bytes).await?;
+        *written = generation;
+        self.on_disk.store(generation, Ordering::Release);
         Ok(())
     }
 
-    async fn write(&self, record: &Record) -> anyhow::Result<()> {
-        let list = |set: &BTreeSet<String>| set.iter().cloned().collect();
-        let file = File {
+    /// The record, read from the file on first use.
+    async fn loaded<'a>(&self, state: &'a mut Option<Record>) -> anyhow::Result<&'a mut Record> {
+        if state.is_none() {
+            *state = Some(self.read().await?);
+        }
+        Ok(state.get_or_insert_with(Record::default))
+    }
+
+    /// Change the record in place and write it; a failed write takes the
+    /// change back, so memory and file stay in step.
+    async fn update(&self, change: impl FnOnce(&mut Record, &mut Vec<Undo>)) -> anyhow::Result<()> {
+        let mut written = self.written.lock().await;
+        let mut state = self.record.lock().await;
+        let record = self.loaded(&mut state).await?;
+        let mut undo = Vec::new();
+        change(record, &mut undo);
+        if undo.is_empty() {
+            return Ok(());
+        }
+        let result = match self.serialise(record) {
+            Ok(bytes) => self.write(bytes).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => {
+                // The whole record was written, batch changes included.
+                record.changes += 1;
+                *written = record.changes;
+                self.on_disk.store(record.changes, Ordering::Release);
+                Ok(())
+            }
+            Err(error) => {
+                record.undo(undo);
+                Err(error)
+            }
+        }
+    }
+
+    fn serialise(&self, record: &Record) -> anyhow::Result<Vec<u8>> {
+        let file = FileRef {
             format_version: FORMAT_VERSION,
-            business_phone: self.business_phone.clone(),
-            session: self.session.clone(),
-            blocked: list(&record.blocked),
-            pending_block: list(&record.pending_block),
-            pending_unblock: list(&record.pending_unblock),
+            business_phone: &self.business_phone,
+            session: &self.session,
+            blocked: &record.blocked.sorted,
+            pending_block: &record.pending_block.sorted,
+            pending_unblock: &record.pending_unblock.sorted,
         };
         let mut bytes = serde_json::to_vec_pretty(&file)?;
         bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    async fn write(&self, bytes: Vec<u8>) -> anyhow::Result<()> {
         let path = self.path.clone();
-        // Small, but still blocking file I/O: keep it off the async workers.
+        // Blocking file I/O: keep it off the async workers.
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
@@ -255,12 +448,13 @@ impl Ledger {
                 self.session
             );
         }
-        let users = |list: &[String]| -> anyhow::Result<BTreeSet<String>> {
-            let mut set = BTreeSet::new();
+        let users = |list: &[String]| -> anyhow::Result<Users> {
+            let mut set = Users::default();
+            set.by_key.reserve(list.len());
             for raw in list {
                 let user = canonical(raw)
                     .map_err(|e| anyhow::anyhow!("the ledger {shown} lists {raw:?}, which {e}"))?;
-                insert(&mut set, &user);
+                set.insert(&user);
             }
             Ok(set)
         };
@@ -268,6 +462,7 @@ impl Ledger {
             blocked: users(&file.blocked)?,
             pending_block: users(&file.pending_block)?,
             pending_unblock: users(&file.pending_unblock)?,
+            changes: 0,
         })
     }
 }

@@ -26,7 +26,7 @@ use super::Stats;
 use super::meta::Listed;
 use super::meta::Page;
 use crate::safety::CAPACITY;
-use crate::user::{self, User};
+use crate::user::{self, FastKeys, User};
 
 /// A listing that keeps hitting 139102 is restarted this many times, then given up.
 pub const MAX_LIST_RESTARTS: u32 = 3;
@@ -46,6 +46,31 @@ const MAX_USERS: usize = (CAPACITY * 2) as usize;
 /// Every cursor sent is remembered to spot a repeat, so a cursor's size is
 /// bounded too. Meta's are well under a hundred bytes.
 const MAX_CURSOR_BYTES: usize = 4096;
+
+/// The users a listing has collected, each once exactly as listed (no
+/// folding of `wa_id` variants, which the plan does). A phone-only user,
+/// nearly every one, is remembered as its canonical digits' number: no
+/// allocation and a cheap hash.
+#[derive(Default)]
+struct Seen {
+    phones: HashSet<u64, FastKeys>,
+    others: HashSet<User>,
+}
+
+impl Seen {
+    /// Whether `user` is new.
+    fn insert(&mut self, user: &User) -> bool {
+        // Canonical digits (at most 15, no leading zero) are one number each.
+        let number = match (user.phone_digits(), user.user_id()) {
+            (Some(phone), None) => phone.parse::<u64>().ok(),
+            _ => None,
+        };
+        match number {
+            Some(number) => self.phones.insert(number),
+            None => !self.others.contains(user) && self.others.insert(user.clone()),
+        }
+    }
+}
 
 /// What to do after a page.
 #[derive(Debug, PartialEq, Eq)]
@@ -153,7 +178,7 @@ where
         stats.listing_started();
         let mut pager = Pager::new();
         let mut users = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = Seen::default();
         loop {
             let page = match fetch(pager.cursor().map(str::to_string)).await? {
                 Fetched::Page(page) => page,
@@ -173,16 +198,16 @@ where
             };
             let count = page.users.len();
             let before = users.len();
+            seen.phones.reserve(count);
             for listed in page.users {
-                let ids = (listed.wa_id.as_deref(), listed.user_id.as_deref());
-                let user = user::from_server(ids.0, ids.1)
+                let user = user::from_server_owned(listed.wa_id, listed.user_id)
                     .map_err(|e| anyhow::anyhow!("{what}: malformed reply: {e}"))?
                     .ok_or_else(|| {
                         anyhow::anyhow!(
                             "{what}: malformed reply: a listed user has neither wa_id nor user_id"
                         )
                     })?;
-                if seen.insert(user.clone()) {
+                if seen.insert(&user) {
                     users.push(user);
                 }
                 if users.len() > MAX_USERS {

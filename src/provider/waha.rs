@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::exchange::{Exchange, Meaning, Reply};
 use super::http::{self, BaseUrl};
-use super::ledger::{Change, Ledger};
+use super::ledger::{Change, Ledger, Settled};
 use super::retry::{self, Attempt, RetryPolicy};
 use super::secret::{Redactor, Secret};
 use super::{Batch, BatchResult, BoxFuture, Interrupted, Provider, Stats, UserError};
@@ -39,6 +39,11 @@ pub const API_KEY_VAR: &str = "WAHA_API_KEY";
 pub const IN_FLIGHT: usize = 4;
 /// Apply's chunk; each chunk is still one request per contact.
 pub const MAX_BATCH: usize = 1000;
+/// Contacts recorded pending in the ledger per write ahead of their calls:
+/// one round of [`IN_FLIGHT`]. A run killed outright (a second signal)
+/// leaves pending the contacts in flight and at most this many more that
+/// were marked but not yet sent; the next plan sends those again, harmlessly.
+const MARK_AHEAD: usize = IN_FLIGHT;
 
 #[derive(Debug, Clone)]
 pub struct WahaConfig {
@@ -90,7 +95,8 @@ pub struct Waha {
     client: reqwest::Client,
     /// Hides the API key in whatever the server says.
     redactor: Redactor,
-    ledger: Ledger,
+    /// Boxed: it would make `Waha` by far the largest provider client.
+    ledger: Box<Ledger>,
     stats: Stats,
 }
 
@@ -119,11 +125,11 @@ impl Waha {
         api_key.set_sensitive(true);
         let client = http::client(http::Pool::Waha)?;
         let redactor = Redactor::new([config.api_key.expose()]);
-        let ledger = Ledger::new(
+        let ledger = Box::new(Ledger::new(
             config.ledger.clone(),
             &config.business_phone,
             &config.session,
-        );
+        ));
         Ok(Waha {
             config,
             base,
@@ -135,67 +141,113 @@ impl Waha {
         })
     }
 
-    /// One request per contact, [`IN_FLIGHT`] at a time. Each contact is
-    /// recorded in the ledger as pending before it is sent, and settled
-    /// (confirmed, or the mark cleared if WAHA refused) before that lane
-    /// takes its next contact. A fatal answer stops every lane from taking
-    /// more work and leaves that contact pending (WAHA may have acted);
-    /// calls already in flight finish and are settled, and every contact
+    /// One request per contact, [`IN_FLIGHT`] at a time. Contacts are
+    /// recorded in the ledger as pending [`MARK_AHEAD`] at a time, in one
+    /// durable write, before any of them is sent; each answer is settled
+    /// (confirmed, or the mark cleared if WAHA refused) in memory and
+    /// reaches the file with the next round's marks, or when its lane ends
+    /// (the ledger's module doc): about one write per round of requests.
+    /// A contact counts as answered once its settlement is on disk. A fatal
+    /// answer stops every lane from taking more work and leaves that contact
+    /// pending (WAHA may have acted); calls already in flight finish and are
+    /// settled, marks of contacts never sent are cleared, and every contact
     /// answered so far is handed back with the error ([`Interrupted`]).
     async fn batch(&self, route: Route, users: &[User]) -> Batch {
+        let change = route.change();
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
+        // `users[..marked]` are pending on disk.
+        let marked = tokio::sync::Mutex::new(0usize);
+        let sent: Vec<AtomicBool> = users.iter().map(|_| AtomicBool::new(false)).collect();
+        // Contacts pending before this batch marked them: if never sent,
+        // their mark stays (an earlier run may have reached WAHA).
+        let pending_before: Vec<AtomicBool> =
+            users.iter().map(|_| AtomicBool::new(false)).collect();
         let answers: Mutex<Vec<Option<Result<(), UserError>>>> =
             Mutex::new(vec![None; users.len()]);
+        let answered = |at: usize, answer: Result<(), UserError>| {
+            if let Ok(mut answers) = answers.lock() {
+                answers[at] = Some(answer);
+            }
+            self.stats.answered(1);
+        };
         let lane = || async {
-            // No new contact once the run is stopping (deadline or signal).
-            while !stop.load(Ordering::Relaxed) && crate::stop::current().check().is_ok() {
+            // This lane's answers whose settlements no write holds yet.
+            let mut unsynced: Vec<(usize, Result<(), UserError>, u64)> = Vec::new();
+            let outcome = loop {
+                // No new contact once the run is stopping (deadline or signal).
+                if stop.load(Ordering::Relaxed) || crate::stop::current().check().is_err() {
+                    break Ok(());
+                }
                 let at = next.fetch_add(1, Ordering::Relaxed);
-                let Some(user) = users.get(at) else { break };
+                let Some(user) = users.get(at) else {
+                    break Ok(());
+                };
                 // WAHA addresses contacts by phone (`<digits>@c.us`); the
                 // loader refuses BSUID-only entries for WAHA targets, so this
                 // is a user no file could have sent here: refused, not sent.
                 let Some(phone) = user.phone_digits() else {
-                    if let Ok(mut answers) = answers.lock() {
-                        answers[at] = Some(Err(UserError {
-                            user: user.clone(),
-                            code: crate::provider::meta::UNKNOWN_CODE,
-                            message: "WAHA blocks contacts by phone number, and this user has only a BSUID".to_string(),
-                        }));
-                    }
-                    self.stats.answered(1);
+                    answered(at, Err(UserError {
+                        user: user.clone(),
+                        code: crate::provider::meta::UNKNOWN_CODE,
+                        message: "WAHA blocks contacts by phone number, and this user has only a BSUID".to_string(),
+                    }));
                     continue;
                 };
-                let change = route.change();
-                let answer = match self.ledger.begin(change, phone).await {
-                    Ok(()) => self.one(route, user, phone).await,
-                    Err(error) => Err(error),
-                };
-                let answer = match answer {
-                    Ok(answer) => answer,
-                    Err(error) => {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(error);
+                // The write that marks the next round carries every
+                // settlement made so far: those count as answered now.
+                let mark = self.mark_ahead(&marked, users, &pending_before, at, change);
+                if let Err(error) = mark.await {
+                    break Err(error);
+                }
+                unsynced.retain(|(at, answer, changes)| {
+                    let written = self.ledger.synced(*changes);
+                    if written {
+                        answered(*at, answer.clone());
                     }
+                    !written
+                });
+                sent[at].store(true, Ordering::Relaxed);
+                let answer = match self.one(route, user, phone).await {
+                    Ok(answer) => answer,
+                    // WAHA may have acted: the mark stands.
+                    Err(error) => break Err(error),
                 };
-                let settled = match &answer {
-                    Ok(()) => self.ledger.confirm(change, phone).await,
-                    Err(_) => self.ledger.abandon(phone).await,
+                let how = match &answer {
+                    Ok(()) => Settled::Confirmed,
+                    Err(_) => Settled::Abandoned,
                 };
-                // WAHA has answered, whatever the ledger write did: if it
-                // failed, the pending mark stands, which errs the safe way.
-                if let Ok(mut answers) = answers.lock() {
-                    answers[at] = Some(answer);
+                match self.ledger.settle(change, phone, how).await {
+                    Ok(changes) => unsynced.push((at, answer, changes)),
+                    Err(error) => {
+                        answered(at, answer);
+                        break Err(error);
+                    }
                 }
-                self.stats.answered(1);
-                if let Err(error) = settled {
-                    stop.store(true, Ordering::Relaxed);
-                    return Err(error);
-                }
+            };
+            if outcome.is_err() {
+                stop.store(true, Ordering::Relaxed);
             }
-            Ok(())
+            // WAHA has answered, whatever the ledger write does: if it
+            // fails, the pending mark stands, which errs the safe way.
+            let last = unsynced.iter().map(|(_, _, changes)| *changes).max();
+            let synced = match last {
+                Some(changes) => self.ledger.sync(changes).await,
+                None => Ok(()),
+            };
+            for (at, answer, _) in unsynced {
+                answered(at, answer);
+            }
+            synced?;
+            outcome
         };
         let stopped = join_all((0..IN_FLIGHT.min(users.len())).map(|_| lane()).collect()).await;
+        // Marks of contacts never sent are cleared: nothing was asked of WAHA.
+        let marked = *marked.lock().await;
+        let cleared = self
+            .clear_unsent(users, &sent, &pending_before, marked)
+            .await;
+        let stopped = stopped.and(cleared);
         let answers = answers.into_inner().unwrap_or_default();
         let mut result = BatchResult::default();
         let mut unanswered = 0;
@@ -219,6 +271,58 @@ impl Waha {
             }
             Ok(()) => Ok(result),
         }
+    }
+
+    /// Make sure `users[at]` is pending on disk: if not yet, record it and
+    /// the [`MARK_AHEAD`] contacts after it (those not marked yet) in one
+    /// write. Lanes wait for each other here, so each contact is marked once.
+    async fn mark_ahead(
+        &self,
+        marked: &tokio::sync::Mutex<usize>,
+        users: &[User],
+        pending_before: &[AtomicBool],
+        at: usize,
+        change: Change,
+    ) -> anyhow::Result<()> {
+        let mut upto = marked.lock().await;
+        if at < *upto {
+            return Ok(());
+        }
+        let end = (at + MARK_AHEAD).min(users.len());
+        let (phones, indexes): (Vec<&str>, Vec<usize>) = (*upto..end)
+            .filter_map(|i| Some((users[i].phone_digits()?, i)))
+            .unzip();
+        let (changes, was_pending) = self.ledger.mark(change, &phones).await?;
+        for (i, was) in indexes.into_iter().zip(was_pending) {
+            pending_before[i].store(was, Ordering::Relaxed);
+        }
+        self.ledger.sync(changes).await?;
+        *upto = end;
+        Ok(())
+    }
+
+    /// Clear the marks this batch made for `users[..marked]` never sent
+    /// (the batch stopped before their turn), in one write.
+    async fn clear_unsent(
+        &self,
+        users: &[User],
+        sent: &[AtomicBool],
+        pending_before: &[AtomicBool],
+        marked: usize,
+    ) -> anyhow::Result<()> {
+        let mut changes = 0;
+        for (i, user) in users[..marked].iter().enumerate() {
+            let ours =
+                !sent[i].load(Ordering::Relaxed) && !pending_before[i].load(Ordering::Relaxed);
+            if let (true, Some(phone)) = (ours, user.phone_digits()) {
+                // The direction does not matter to a mark being cleared.
+                changes = self
+                    .ledger
+                    .settle(Change::Block, phone, Settled::Abandoned)
+                    .await?;
+            }
+        }
+        self.ledger.sync(changes).await
     }
 
     /// Block or unblock one contact, with retries. `Ok(Err(_))` is this

@@ -131,3 +131,65 @@ fn users_from_a_server() {
             .contains("not a BSUID")
     );
 }
+
+/// The owned fast path reads every server spelling as the borrowed one does.
+#[test]
+fn from_server_owned_agrees_with_from_server() {
+    let wa_ids = [
+        None,
+        Some(""),
+        Some("8613300000001"),
+        Some("+86 133 0000 0001"),
+        Some("5215512345678"),
+        Some("0861330000000"),
+        Some("1234567"),
+        Some("1234567890123456"),
+        Some("86133xx"),
+    ];
+    let user_ids = [
+        None,
+        Some(""),
+        Some("US.13491208655302741918"),
+        Some("bad id"),
+    ];
+    for wa_id in wa_ids {
+        for user_id in user_ids {
+            let owned = from_server_owned(wa_id.map(str::to_string), user_id.map(str::to_string));
+            assert_eq!(owned, from_server(wa_id, user_id), "{wa_id:?} {user_id:?}");
+        }
+    }
+}
+
+/// Two ids in one allocation read back as given, order and equality included.
+#[test]
+fn a_user_reads_back_its_ids() {
+    let both = User::new(Some("8613300000001".into()), Some("CN.1".into())).unwrap();
+    assert_eq!(both.phone_digits(), Some("8613300000001"));
+    assert_eq!(both.user_id(), Some("CN.1"));
+    assert_eq!(both.extra_user_id(), Some("CN.1"));
+    assert_eq!(
+        format!("{both:?}"),
+        r#"User { phone: Some("8613300000001"), user_id: Some("CN.1") }"#
+    );
+    let phone = User::phone("8613300000001");
+    assert_eq!(
+        (phone.phone_digits(), phone.user_id()),
+        (Some("8613300000001"), None)
+    );
+    let id = User::bsuid("CN.1");
+    assert_eq!(
+        (id.phone_digits(), id.user_id(), id.id()),
+        (None, Some("CN.1"), "CN.1")
+    );
+    assert!(
+        phone < both && id < phone,
+        "ordered as (phone, user_id) options"
+    );
+    assert_ne!(both, phone);
+    assert_eq!(phone.clone().with_user_id(Some("CN.1".into())), both);
+    assert_eq!(User::new(None, None), None);
+    // A phone and a BSUID that concatenate alike are still different users.
+    let a = User::new(Some("12345678".into()), Some("9".into()));
+    let b = User::new(Some("123456789".into()), None);
+    assert_ne!(a, b);
+}

@@ -188,11 +188,20 @@ impl Emu {
 
     /// Stop and start again on the same state file.
     pub async fn restart(self) -> Emu {
-        let Emu { dir, options, .. } = self;
+        let Emu {
+            dir,
+            options,
+            running,
+            ..
+        } = self;
+        // Stopped first: a stopping emulator writes its last changes.
+        drop(running);
         Emu::with_options(dir, options).await
     }
 
+    /// The state file, once it holds every change made so far.
     pub fn state_path(&self) -> PathBuf {
+        self.running.flush_state();
         self.options.state_path.clone()
     }
 

@@ -253,3 +253,60 @@ async fn a_symlinked_ledger_is_written_through_the_link() {
     let text = std::fs::read_to_string(&real).unwrap();
     assert!(text.contains("8613300000001"), "{text}");
 }
+
+/// A batch's marks are on disk once synced, before any call; its
+/// settlements reach the file with the next sync, one write for many.
+#[tokio::test]
+async fn a_batch_marks_ahead_in_one_write_and_settles_with_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger(&dir);
+    done(&ledger, Change::Block, "8613300000009").await;
+    ledger
+        .begin(Change::Unblock, "8613300000003")
+        .await
+        .unwrap();
+    let users = ["8613300000001", "8613300000002", "8613300000003"];
+    let (changes, was_pending) = ledger.mark(Change::Block, &users).await.unwrap();
+    assert_eq!(was_pending, [false, false, true]);
+    ledger.sync(changes).await.unwrap();
+    assert_eq!(
+        on_disk(&ledger)["pending_block"],
+        serde_json::json!(users),
+        "every mark is on disk before a call"
+    );
+    let settled = ledger
+        .settle(Change::Block, users[0], Settled::Confirmed)
+        .await
+        .unwrap();
+    ledger
+        .settle(Change::Block, users[1], Settled::Abandoned)
+        .await
+        .unwrap();
+    // Not yet written: the file still errs toward maybe blocked.
+    assert_eq!(reread(&ledger).pending().await.unwrap(), users);
+    let last = ledger
+        .settle(Change::Block, users[2], Settled::Confirmed)
+        .await
+        .unwrap();
+    assert!(last > settled);
+    ledger.sync(settled).await.unwrap();
+    // One write carried all three settlements; a later sync has nothing to do.
+    let after = reread(&ledger);
+    assert!(after.pending().await.unwrap().is_empty());
+    assert_eq!(
+        after.blocked().await.unwrap(),
+        ["8613300000001", "8613300000003", "8613300000009"]
+    );
+    let before = std::fs::metadata(ledger.path())
+        .unwrap()
+        .modified()
+        .unwrap();
+    ledger.sync(last).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(ledger.path())
+            .unwrap()
+            .modified()
+            .unwrap(),
+        before
+    );
+}

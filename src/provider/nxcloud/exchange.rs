@@ -86,16 +86,35 @@ impl NxCloud {
         if retry::status_is_transient(status) {
             return Meaning::new(format!("HTTP {code}"), reply.transient());
         }
-        let envelope: Envelope = match serde_json::from_slice(&reply.body) {
-            Ok(envelope) => envelope,
-            Err(error) if status.is_success() => {
-                let outcome = reply.malformed(error, &self.redactor);
-                return Meaning::new(format!("HTTP {code}, malformed reply"), outcome);
+        // One pass into the expected type is what nearly every reply takes;
+        // only a reply whose `data` does not fit (an error, or a malformed
+        // one) is read again, raw, so its code can still say what happened.
+        let (envelope, typed) = match serde_json::from_slice::<Envelope<T>>(&reply.body) {
+            Ok(typed) => {
+                let Envelope {
+                    code,
+                    message,
+                    data,
+                    trace_id,
+                } = typed;
+                let head = Envelope {
+                    code,
+                    message,
+                    data: None,
+                    trace_id,
+                };
+                (head, Some(data))
             }
-            Err(_) => {
-                let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
-                return Meaning::new(format!("HTTP {code}"), outcome);
-            }
+            Err(_) => match serde_json::from_slice::<Envelope>(&reply.body) {
+                Ok(raw) => (raw, None),
+                Err(error) => return self.unreadable(what, reply, error),
+            },
+        };
+        let data = move |envelope: &Envelope| match typed {
+            Some(Some(data)) => Ok(data),
+            // A missing or null `data` reads as `null`, which most types refuse.
+            Some(None) => serde_json::from_str("null"),
+            None => envelope.data(),
         };
         // Everything the server wrote is redacted before it is shown: a
         // gateway may echo the request's headers back.
@@ -125,13 +144,10 @@ impl NxCloud {
                     "{what}: Meta error 139100 (some users failed) in reply to a listing, which has no users to fail"
                 ))
             }
-            EnvelopeMeaning::Data | EnvelopeMeaning::Partial => {
-                let data = envelope.data.unwrap_or_default();
-                match serde_json::from_value(data) {
-                    Ok(data) => Attempt::Done(Answer::Data(data)),
-                    Err(error) => reply.malformed(error, &self.redactor),
-                }
-            }
+            EnvelopeMeaning::Data | EnvelopeMeaning::Partial => match data(&envelope) {
+                Ok(data) => Attempt::Done(Answer::Data(data)),
+                Err(error) => reply.malformed(error, &self.redactor),
+            },
             EnvelopeMeaning::Refused(meta) => Attempt::Done(Answer::Refused(meta)),
             EnvelopeMeaning::Transient(why) => Attempt::Transient {
                 why,
@@ -151,6 +167,22 @@ impl NxCloud {
             )),
         };
         Meaning::new(log, outcome)
+    }
+
+    /// A reply that is no envelope at all.
+    fn unreadable<T>(
+        &self,
+        what: &str,
+        reply: Reply,
+        error: serde_json::Error,
+    ) -> Meaning<Answer<T>> {
+        let (status, code) = (reply.status, reply.code());
+        if status.is_success() {
+            let outcome = reply.malformed(error, &self.redactor);
+            return Meaning::new(format!("HTTP {code}, malformed reply"), outcome);
+        }
+        let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}"));
+        Meaning::new(format!("HTTP {code}"), outcome)
     }
 }
 

@@ -62,19 +62,33 @@ fn to_bytes(body: &Body<'_>) -> anyhow::Result<Vec<u8>> {
     Ok(serde_json::to_vec(body)?)
 }
 
-/// `{code, message, data, traceId?}` around every reply.
+/// `{code, message, data, traceId?}` around every reply. `D` is what `data`
+/// is read as: the expected type, in one pass over the reply (what nearly
+/// every reply is), or, when that fails, the raw text, so the envelope's
+/// code still says what went wrong ([`Envelope::data`] then reads it).
 #[derive(Debug, Deserialize)]
-pub(super) struct Envelope {
+pub(super) struct Envelope<D = Box<serde_json::value::RawValue>> {
     pub code: i64,
     #[serde(default)]
     pub message: Option<String>,
-    #[serde(default)]
-    pub data: Option<Value>,
+    #[serde(default = "none")]
+    pub data: Option<D>,
     #[serde(default, rename = "traceId")]
     pub trace_id: Option<Value>,
 }
 
+fn none<D>() -> Option<D> {
+    None
+}
+
 impl Envelope {
+    /// `data` as `T`; a missing or null `data` is read as `null`.
+    pub fn data<T: serde::de::DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.data.as_deref().map_or("null", |raw| raw.get()))
+    }
+}
+
+impl<D> Envelope<D> {
     pub fn trace_id(&self) -> Option<String> {
         match self.trace_id.as_ref()? {
             Value::Null => None,

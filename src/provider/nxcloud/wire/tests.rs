@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 fn data<T: DeserializeOwned>(reply: &str) -> T {
     let envelope: Envelope = serde_json::from_str(reply).unwrap();
     assert_eq!(envelope.code, 0);
-    serde_json::from_value(envelope.data.unwrap()).unwrap()
+    envelope.data().unwrap()
 }
 
 fn users(list: &[&str]) -> Vec<User> {
