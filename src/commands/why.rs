@@ -115,7 +115,7 @@ pub async fn run(args: WhyArgs, out: &Output) -> anyhow::Result<Exit> {
         }
     }
     if args.live {
-        live(&mut findings).await;
+        live(&mut findings, args.state.url.as_deref()).await;
     }
     let (journal, journal_errors) = journal(&loaded, &who, args.state.url.as_deref()).await;
     let answer = Answer {
@@ -222,14 +222,14 @@ fn finding(target: &Target, entry: &Entry, listed: Listed) -> Finding {
 
 /// Read the live list of every target that lists the user (each once) and
 /// say whether the user is on it.
-async fn live(findings: &mut [(Finding, &Target)]) {
+async fn live(findings: &mut [(Finding, &Target)], state: Option<&str>) {
     let mut sandboxes = Sandboxes::default();
     let mut seen: Vec<(&std::path::Path, Result<Vec<User>, String>)> = Vec::new();
     for (_, target) in findings.iter() {
         if seen.iter().any(|(file, _)| *file == target.file.as_path()) {
             continue;
         }
-        let listed = match reconcile::connect(target, &mut sandboxes).await {
+        let listed = match reconcile::connect(target, state, &mut sandboxes).await {
             Ok(client) => client.list().await.map_err(|e| format!("{e:#}")),
             Err(e) => Err(format!("{e:#}")),
         };

@@ -14,13 +14,21 @@ use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
 use crate::provider::waha::{self, Waha, WahaConfig};
 use crate::sandbox::Sandboxes;
+use crate::state::TargetState;
 
 /// A connected target's client, shared by the steps that use it.
 pub type Client = Arc<dyn Provider>;
 
 /// Build the client for `target`. Credentials come from the environment; a
 /// missing one is an error naming the variable, raised before any request.
-pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Result<Client> {
+///
+/// `state` is the state store (`--state`; `None`: `BLOCKLIST_STATE`, else
+/// beside the file), where a WAHA target without `ledger:` keeps its ledger.
+pub async fn connect(
+    target: &Target,
+    state: Option<&str>,
+    sandboxes: &mut Sandboxes,
+) -> anyhow::Result<Client> {
     let client: Client = match &target.provider {
         ProviderSettings::NxCloud { appkey, base_url } => {
             let base_url = base_url.as_deref().unwrap_or(nxcloud::DEFAULT_BASE_URL);
@@ -56,6 +64,7 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             base_url,
             session,
             ledger,
+            ledger_given,
         } => {
             let config = WahaConfig {
                 base_url: base_url.clone(),
@@ -65,7 +74,15 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
                 api_key: secret::from_env(waha::API_KEY_VAR, "waha")?,
                 retry: RetryPolicy::default(),
             };
-            Arc::new(Waha::new(config)?)
+            // A `ledger:` the file names stays where it is; otherwise the
+            // ledger lives in the target's state, taking over the old
+            // default file beside the desired-state file (README, "State").
+            if *ledger_given {
+                Arc::new(Waha::new(config)?)
+            } else {
+                let in_state = TargetState::open(state, target)?.ledger();
+                Arc::new(Waha::in_state(config, in_state)?)
+            }
         }
         ProviderSettings::Sandbox => {
             let config = NxCloudConfig::new(

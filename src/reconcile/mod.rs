@@ -262,7 +262,7 @@ async fn connect_all(
                 }
             }
         }
-        match connect(&target, &mut prepared.sandboxes).await {
+        match connect(&target, options.state.as_deref(), &mut prepared.sandboxes).await {
             Ok(client) => connected.push((index, target, client)),
             Err(e) => prepared.errors_by_index.push((index, error(&target, e))),
         }

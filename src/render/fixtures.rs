@@ -244,6 +244,7 @@ pub fn bot() -> PlannedTarget {
             base_url: "http://localhost:3000".to_string(),
             session: "default".to_string(),
             ledger: PathBuf::from("blocklists/bot.ledger.json"),
+            ledger_given: false,
         },
         Mode::Exclusive,
         &[("8613300000020", None, None), ("8613300000021", None, None)],

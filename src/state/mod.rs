@@ -16,6 +16,8 @@
 //!   apply ends; it names its holder ([`Holder`]).
 //! - `deferrals.json`: the blocks the platform refused under the 24-hour
 //!   rule ([`Deferral`]s, with since, last tried, attempts and last code).
+//! - `ledger.json`: the WAHA ledger of a target whose file names no
+//!   `ledger:` (the ledger's own format, see `provider::ledger`).
 //! - `journal/<time>-<pid>-<n>.json`: one object per entry ([`Entry`]),
 //!   what an apply or a `watch` block did. One object each, since S3 cannot
 //!   append; names sort by time.
@@ -197,6 +199,16 @@ impl TargetState {
     /// Where this target's state is, for messages.
     pub fn shown(&self) -> String {
         self.store.shown(&self.folder)
+    }
+
+    /// The target's WAHA ledger object (`ledger.json`), for
+    /// [`crate::provider::ledger::Ledger`]; only an apply holding the lock
+    /// writes it.
+    pub fn ledger(&self) -> StateObject {
+        StateObject {
+            store: self.store.clone(),
+            name: self.object("ledger.json"),
+        }
     }
 
     /// Take the apply lock, or fail naming its holder and since when.
@@ -383,6 +395,30 @@ impl TargetState {
             entries.push(entry);
         }
         Ok(entries)
+    }
+}
+
+/// One object of a target's state, read and written whole.
+#[derive(Debug, Clone)]
+pub struct StateObject {
+    store: Store,
+    name: String,
+}
+
+impl StateObject {
+    /// Where it is: a path, or an `s3://` URL.
+    pub fn shown(&self) -> String {
+        self.store.shown(&self.name)
+    }
+
+    /// Its bytes, or `None` when there is none yet.
+    pub async fn get(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        Ok(self.store.get(&self.name).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// Replace it whole, atomically.
+    pub async fn put(&self, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.store.put(&self.name, bytes).await
     }
 }
 

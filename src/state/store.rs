@@ -195,6 +195,17 @@ impl Store {
         }
     }
 
+    /// Write `name` whole, whatever is there (a rename locally, one PUT on
+    /// S3): for objects only the lock holder writes.
+    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        let path = self.path(name)?;
+        self.inner
+            .put_opts(&path, bytes.into(), PutOptions::from(PutMode::Overwrite))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("write", name, e))
+    }
+
     /// Create `name`, which must not exist yet.
     pub async fn create(&self, name: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
         anyhow::ensure!(

@@ -242,3 +242,59 @@ fn s3_state_survives_a_fresh_checkout_and_a_damaged_object_is_an_error() {
 fn state_of(blocked: &[&str], recent: &[&str]) -> serde_json::Value {
     state(blocked, recent)
 }
+
+/// A WAHA target without `ledger:` keeps its ledger in the state: with the
+/// state in S3, a fresh checkout knows what the tool blocked and plans
+/// nothing again.
+#[test]
+fn a_waha_ledger_in_s3_survives_a_fresh_checkout() {
+    let Some(moto) = Moto::start() else { return };
+    let state = format!("s3://{BUCKET}/waha");
+    let emu = Emulator::start(
+        &serde_json::json!({"phones": {}, "waha": {"default": {"blocked": []}}}),
+        &[],
+    );
+    let file = format!(
+        "business_phone: \"+{PHONE}\"\nprovider: {{kind: waha, base_url: \"{}\", session: default}}\nblocked:\n{}",
+        emu.base_url(),
+        users(0..3)
+    );
+    let first = Workspace::new();
+    first.write("bot.yaml", &file);
+    run(
+        &first,
+        &moto,
+        &["apply", "bot.yaml", "--yes", "--state", &state],
+    )
+    .code(0);
+    assert!(
+        !first.path("bot.ledger.json").exists(),
+        "no ledger file beside it"
+    );
+    drop(first);
+
+    let fresh = Workspace::new();
+    fresh.write("bot.yaml", &file);
+    let plan = run(
+        &fresh,
+        &moto,
+        &[
+            "plan",
+            "bot.yaml",
+            "--format",
+            "json",
+            "--detailed-exitcode",
+            "--state",
+            &state,
+        ],
+    );
+    plan.code(0);
+    let t = &plan.json()["targets"][0];
+    assert_eq!(t["block"], serde_json::json!([]), "{t}");
+    assert_eq!(t["unchanged"], 3, "{t}");
+    let notes = t["notes"].to_string();
+    assert!(
+        notes.contains(&format!("s3://{BUCKET}/waha/waha-{PHONE}/ledger.json")),
+        "{notes}"
+    );
+}
