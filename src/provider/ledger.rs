@@ -469,6 +469,7 @@ impl Ledger {
                     .put(bytes)
                     .await
                     .with_context(|| format!("cannot update the ledger {}", object.shown()))?;
+                self.found.store(true, Ordering::Relaxed);
                 if self.moving.swap(false, Ordering::Relaxed) {
                     crate::say!(
                         "note: the WAHA ledger {} now lives in the state, at {}; {} is no longer read and can be removed",
@@ -493,7 +494,9 @@ impl Ledger {
         })
         .await
         .context("the ledger writer stopped")?
-        .with_context(|| format!("cannot update the ledger {shown}"))
+        .with_context(|| format!("cannot update the ledger {shown}"))?;
+        self.found.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn read(&self) -> anyhow::Result<Record> {

@@ -219,3 +219,40 @@ fn state_urls() {
     let s = Store::open("file:///tmp/st").unwrap();
     assert_eq!(s.shown("a/lock.json"), "/tmp/st/a/lock.json");
 }
+
+/// A ledger in the state takes over the old default file on its first
+/// write (leaving the file as it was), and a damaged one is an error
+/// naming the state object.
+#[tokio::test]
+async fn a_ledger_in_the_state_takes_over_the_old_file_and_is_never_read_as_empty() {
+    use crate::provider::ledger::{Change, Ledger};
+    let dir = tempfile::tempdir().unwrap();
+    let s = state(dir.path());
+    let legacy = dir.path().join("shop.ledger.json");
+    let old = serde_json::json!({"format_version": 2, "business_phone": "8615800001795",
+        "session": "default", "blocked": ["8613300000001"]});
+    std::fs::write(&legacy, old.to_string()).unwrap();
+    let ledger = Ledger::in_state(s.ledger(), legacy.clone(), "8615800001795", "default");
+    assert_eq!(ledger.blocked().await.unwrap(), ["8613300000001"]);
+    ledger.begin(Change::Block, "8613300000002").await.unwrap();
+    ledger
+        .confirm(Change::Block, "8613300000002")
+        .await
+        .unwrap();
+    let stored = std::fs::read_to_string(object(dir.path(), "ledger.json")).unwrap();
+    assert!(stored.contains("8613300000001") && stored.contains("8613300000002"));
+    assert_eq!(std::fs::read_to_string(&legacy).unwrap(), old.to_string());
+    // A new run reads the state, not the old file.
+    std::fs::remove_file(&legacy).unwrap();
+    let again = Ledger::in_state(s.ledger(), legacy.clone(), "8615800001795", "default");
+    assert_eq!(again.blocked().await.unwrap().len(), 2);
+
+    std::fs::write(object(dir.path(), "ledger.json"), "{\"format_ver").unwrap();
+    let damaged = Ledger::in_state(s.ledger(), legacy, "8615800001795", "default");
+    let e = format!("{:#}", damaged.blocked().await.unwrap_err());
+    let shown = object(dir.path(), "ledger.json").display().to_string();
+    assert!(
+        e.contains(&format!("the ledger {shown} is not a blocklist ledger")),
+        "{e}"
+    );
+}
