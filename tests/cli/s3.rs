@@ -203,6 +203,20 @@ fn s3_state_survives_a_fresh_checkout_and_a_damaged_object_is_an_error() {
     let t = &plan.json()["targets"][0];
     assert_eq!(t["deferred"][0]["user"], "8613300000002", "{t}");
     assert_eq!(t["deferred"][0]["attempts"], 1, "{t}");
+    // A second apply from the fresh checkout counts another attempt: a
+    // conditional update of the deferrals object.
+    run(
+        &fresh,
+        &moto,
+        &["apply", "t.yaml", "--yes", "--state", &state],
+    )
+    .code(0);
+    let plan = run(
+        &fresh,
+        &moto,
+        &["plan", "t.yaml", "--format", "json", "--state", &state],
+    );
+    assert_eq!(plan.json()["targets"][0]["deferred"][0]["attempts"], 2);
     let why = run(
         &fresh,
         &moto,
