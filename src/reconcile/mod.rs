@@ -191,8 +191,12 @@ pub async fn plan_and_apply(
         errors_by_index: mut plan_errors,
         // Held until every target is done.
         sandboxes: _sandboxes,
-        locks: _locks,
+        locks,
     } = prepared;
+    // Every target is done: the locks go now, on this runtime.
+    for lock in locks {
+        lock.release().await;
+    }
     for (index, result) in results {
         match result {
             Err(e) => plan_errors.push((index, e)),

@@ -136,7 +136,7 @@ fn warn(store: &Store, name: &str, e: &anyhow::Error) {
 /// Delete from synchronous code (a destructor, a forced exit): on a thread
 /// of its own with a small runtime, whatever runtime the caller is in.
 fn delete_now(store: &Store, name: &str) {
-    let (store, name) = (store.clone(), name.to_string());
+    let (store, name) = (store.fresh(), name.to_string());
     let done = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -114,6 +114,18 @@ impl Store {
         })
     }
 
+    /// The same store with a client of its own, for use from another
+    /// runtime (a destructor's thread): a client's pooled connections
+    /// belong to the runtime that opened them.
+    pub fn fresh(&self) -> Store {
+        match &self.root {
+            Root::Dir(_) => self.clone(),
+            Root::S3 { bucket, prefix } => {
+                Store::open(&format!("s3://{bucket}/{prefix}")).unwrap_or_else(|_| self.clone())
+            }
+        }
+    }
+
     /// Where `name` is, as a reader finds it: a path, or an `s3://` URL.
     pub fn shown(&self, name: &str) -> String {
         match &self.root {
