@@ -31,14 +31,20 @@
 //! # The API, for `apply`, `watch` and `why`
 //!
 //! ```text
-//! let state = TargetState::open(url, &target)?;     // url: --state, else BLOCKLIST_STATE
-//! let lock = state.lock().await?;                   // apply only; refuses naming the holder
-//! state.deferrals().await?                          // what planning shows apart
-//! state.record_apply(&planned_blocks, &report).await?
-//! state.record_block(&user, Outcome::Blocked, "watch").await?  // watch, after a block
-//! state.journal().await?                            // what `why` shows
-//! lock.release().await;
+//! let state = TargetState::open(url, &target)?;   // url: --state; None: BLOCKLIST_STATE, else .blocklist/
+//! let lock = state.lock().await?;                 // apply: refuses naming the holder and since when
+//! state.deferrals().await?                        // planning: blocks waiting for the user to write
+//! state.record_apply(&plan.block, &report).await? // apply: deferrals updated, one journal entry
+//! state.record_block(&user, Outcome::Blocked, None, "watch").await?
+//!                                                 // watch, after a block: deferral cleared, journal entry
+//! state.journal().await?                          // why: every entry, oldest first (Entry::outcome_for)
+//! state.ledger()                                  // the WAHA ledger's object (provider::ledger)
+//! state.unlock().await?                           // `blocklist unlock`: what the lock said
+//! lock.release().await;                           // or drop it
 //! ```
+//!
+//! `watch` takes no lock: it only clears deferrals and appends journal
+//! entries, neither of which an apply holding the lock can lose (below).
 //!
 //! Deferrals are one document, rewritten by `record_apply` (under the apply
 //! lock) and by `record_block` (from `watch`, which takes no lock). Both do

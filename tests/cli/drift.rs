@@ -99,6 +99,24 @@ fn a_deferred_block_is_remembered_until_the_user_writes() {
         .map(|e| e["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["deferred", "deferred", "blocked"], "{journal}");
+
+    // Nothing secret reached the state: not the credentials the runs had,
+    // not the platform's messages.
+    let mut stored = String::new();
+    let mut dirs = vec![ws.path(".blocklist")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            match path.is_dir() {
+                true => dirs.push(path),
+                false => stored.push_str(&read(&path)),
+            }
+        }
+    }
+    assert!(stored.contains("8613300000002"), "{stored}");
+    for secret in [ACCESS_KEY, ACCESS_SECRET, WHATSAPP_TOKEN, WAHA_API_KEY] {
+        assert!(!stored.contains(secret), "{secret} in the state: {stored}");
+    }
 }
 
 #[test]
