@@ -44,7 +44,8 @@
 //! ```
 //!
 //! `watch` takes no lock: it only clears deferrals and appends journal
-//! entries, neither of which an apply holding the lock can lose (below).
+//! entries. Journal entries are objects of their own, so nobody overwrites
+//! them; how a cleared deferral and an apply's update meet is below.
 //!
 //! Deferrals are one document, rewritten by `record_apply` (under the apply
 //! lock) and by `record_block` (from `watch`, which takes no lock). Both do
