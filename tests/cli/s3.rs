@@ -134,7 +134,9 @@ fn two_concurrent_applies_on_one_target_one_is_refused_by_the_lock() {
     let state = format!("s3://{BUCKET}/ci");
     let emu = Emulator::start(
         &serde_json::json!({"phones": {}, "waha": {"default": {"blocked": []}}}),
-        &["--latency-ms", "10"],
+        // 300 contacts, 4 at a time, 50 ms each: run A sends for about
+        // 4 s, far longer than run B needs to reach the lock.
+        &["--latency-ms", "50"],
     );
     let (a, b) = (Workspace::new(), Workspace::new());
     for ws in [&a, &b] {
