@@ -51,28 +51,69 @@ pub enum Command {
     Why(WhyArgs),
     /// Run the local provider emulator (for tests, benchmarks and trying the tool).
     Emulator(EmulatorArgs),
+    /// Re-render a saved plan (plan --out) or apply report (apply --report); offline.
+    Show(ShowArgs),
+    /// Add users to a desired-state file's blocked: list, keeping its comments and layout.
+    Add(AddArgs),
+    /// Remove users from a desired-state file's blocked: list, keeping its comments and layout.
+    Remove(RemoveArgs),
+    /// Print the JSON Schema of desired-state and include files (for editors).
+    Schema,
+    /// Print shell completions (e.g. `blocklist completions bash > /etc/bash_completion.d/blocklist`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `blocklist manpage > blocklist.1`.
+    Manpage,
     /// Remove the apply lock of each target PATH describes, left by an apply
     /// that was killed; says who held it and since when.
     Unlock(UnlockArgs),
 }
 
-/// `--state`, on every command that reads or writes the state.
 #[derive(Debug, Args)]
-pub struct StateArg {
-    /// Where the state lives: a directory, a file:// URL or s3://BUCKET/PREFIX
-    /// (default: BLOCKLIST_STATE, else .blocklist/ beside each file).
-    #[arg(long = "state", value_name = "URL")]
-    pub url: Option<String>,
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
-pub struct UnlockArgs {
-    /// Desired-state files or directories of them (default: the current directory).
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+pub struct AddArgs {
+    /// The desired-state file to edit.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 
-    #[command(flatten)]
-    pub state: StateArg,
+    /// Users to block: phone numbers (any spelling) or BSUIDs.
+    #[arg(value_name = "USER", required = true)]
+    pub users: Vec<String>,
+
+    /// Why they are blocked (shown in plans).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// When the entries stop being desired: a date (YYYY-MM-DD, UTC) or days from today (30d).
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// The desired-state file to edit.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Users to take out of blocked:: phone numbers (any spelling) or BSUIDs.
+    #[arg(value_name = "USER", required = true)]
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The saved plan or apply report (JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]
@@ -387,4 +428,23 @@ fn fraction(s: &str) -> Result<f64, String> {
         Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
         _ => Err(format!("{s:?} is not a fraction between 0 and 1")),
     }
+}
+
+/// `--state`, on every command that reads or writes the state.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// Where the state lives: a directory, a file:// URL or s3://BUCKET/PREFIX
+    /// (default: BLOCKLIST_STATE, else .blocklist/ beside each file).
+    #[arg(long = "state", value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArg,
 }

@@ -2,11 +2,14 @@
 
 mod apply;
 mod drift;
+mod edit;
 mod emulator;
+mod generated;
 mod import;
 mod interrupts;
 mod output;
 mod plan;
+mod show;
 mod targets;
 mod unlock;
 mod validate;
@@ -35,7 +38,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Drift(args) => Some(args.timeout.value),
         Command::Import(args) => Some(args.timeout.value),
         Command::Why(args) => Some(args.timeout.value),
-        Command::Validate(_) | Command::Emulator(_) | Command::Unlock(_) => None,
+        Command::Validate(_)
+        | Command::Emulator(_)
+        | Command::Show(_)
+        | Command::Add(_)
+        | Command::Remove(_)
+        | Command::Schema
+        | Command::Completions(_)
+        | Command::Manpage
+        | Command::Unlock(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -48,6 +59,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Import(args) => import::run(args, &out).await,
         Command::Why(args) => why::run(args, &out).await,
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Show(args) => show::run(args, &out),
+        Command::Add(args) => edit::add(args, &out),
+        Command::Remove(args) => edit::remove(args, &out),
+        Command::Schema => out
+            .print_always(&crate::schema::text())
+            .map(|()| crate::exit::Exit::Success),
+        Command::Completions(args) => generated::completions(args.shell, &out),
+        Command::Manpage => generated::manpage(&out),
         Command::Unlock(args) => unlock::run(args).await,
     };
     match timeout {

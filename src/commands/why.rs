@@ -180,7 +180,7 @@ async fn journal(
 }
 
 /// The user as given: a BSUID, or a phone number in any spelling.
-fn parse(text: &str) -> anyhow::Result<User> {
+pub(super) fn parse(text: &str) -> anyhow::Result<User> {
     let text = text.trim();
     if user::looks_like_bsuid(text) {
         let id = user::bsuid(text).map_err(|e| anyhow::anyhow!("{text:?} {e}"))?;

@@ -240,7 +240,9 @@ safety:
             t.provider,
             ProviderSettings::NxCloud {
                 appkey: "pem28kje".into(),
-                base_url: None
+                base_url: None,
+                access_key_var: "NXCLOUD_ACCESS_KEY".into(),
+                access_secret_var: "NXCLOUD_ACCESS_SECRET".into(),
             }
         );
         assert_eq!(t.mode, Mode::Exclusive);

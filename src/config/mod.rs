@@ -32,7 +32,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::date::Date;
+
 use crate::user::{User, phone_key};
+/// The credentials each provider kind takes, by their `credentials:` key,
+/// with the variable each is read from by default.
+pub use credentials::roles as credentials_roles;
 
 /// Where a value came from: `file:line:col` (1-based, as editors count).
 /// Line 0 means the file as a whole.
@@ -117,6 +121,11 @@ pub enum ProviderSettings {
     NxCloud {
         appkey: String,
         base_url: Option<String>,
+        /// The environment variables holding the access key and secret:
+        /// `NXCLOUD_ACCESS_KEY`/`NXCLOUD_ACCESS_SECRET` unless the file's
+        /// `credentials:` names others. Names only, never the values.
+        access_key_var: String,
+        access_secret_var: String,
     },
     CloudApi {
         /// Meta's ID of the business phone number; `None` only when
@@ -132,6 +141,9 @@ pub enum ProviderSettings {
         auth_header: Option<String>,
         /// Users per block or unblock call, 1 to 1 000 (some resellers take 100).
         chunk_size: usize,
+        /// The environment variable holding the token (`WHATSAPP_TOKEN`
+        /// unless `credentials: {token: …}` names another).
+        token_var: String,
     },
     Waha {
         base_url: String,
@@ -143,6 +155,9 @@ pub enum ProviderSettings {
         /// The file names its ledger (`ledger:`): it is kept there, not in
         /// the state.
         ledger_given: bool,
+        /// The environment variable holding the API key (`WAHA_API_KEY`
+        /// unless `credentials: {api_key: …}` names another).
+        api_key_var: String,
     },
     /// The built-in emulator, run in-process (product.md §6).
     Sandbox,

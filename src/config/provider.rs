@@ -5,7 +5,7 @@ use std::path::Path;
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{Node, Span};
 
-use super::credentials::{credential_message, is_credential_key};
+use super::credentials::{self, credential_message, is_credential_key};
 use super::tree::{Walker, did_you_mean, entry, is_null};
 use super::{Kind, ProviderSettings};
 use crate::provider::http;
@@ -46,7 +46,7 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
     let kind = kind(w, key, map);
     for (k, _) in map.iter() {
         let name = k.as_str();
-        if name == "kind" {
+        if name == "kind" || name == credentials::KEY {
             continue;
         }
         if is_credential_key(name) {
@@ -68,12 +68,16 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
             None => {
                 let mut allowed = vec!["kind"];
                 allowed.extend_from_slice(keys(kind));
+                if !credentials::roles(kind).is_empty() {
+                    allowed.push(credentials::KEY);
+                }
                 super::tree::unknown_key_message(name, &allowed, &format!(" in provider ({kind})"))
             }
         };
         w.error(k.span(), message);
     }
     let kind = kind?;
+    let vars = credentials::variables(w, kind, entry(map, credentials::KEY).map(|(_, n)| n));
     let required = |w: &mut Walker, name: &str| -> Option<String> {
         match entry(map, name) {
             Some((k, n)) => w
@@ -89,12 +93,23 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
         Kind::NxCloud => {
             let appkey = required(w, "appkey");
             let base_url = base_url(w, map);
+            let [access_key_var, access_secret_var] = <[String; 2]>::try_from(vars?).ok()?;
             ProviderSettings::NxCloud {
                 appkey: appkey?,
                 base_url: base_url?,
+                access_key_var,
+                access_secret_var,
             }
         }
-        Kind::CloudApi => cloud_api::settings(w, key, map)?,
+        Kind::CloudApi => {
+            let settings = cloud_api::settings(w, key, map);
+            let [token] = <[String; 1]>::try_from(vars?).ok()?;
+            let mut settings = settings?;
+            if let ProviderSettings::CloudApi { token_var, .. } = &mut settings {
+                *token_var = token;
+            }
+            settings
+        }
         Kind::Waha => {
             let base_url = base_url(w, map).and_then(|url| {
                 if url.is_none() {
@@ -104,7 +119,9 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
             });
             let session = optional(w, map, "session", |_| None);
             let ledger = optional(w, map, "ledger", |_| None)?;
+            let [api_key_var] = <[String; 1]>::try_from(vars?).ok()?;
             ProviderSettings::Waha {
+                api_key_var,
                 base_url: base_url?,
                 session: session?.unwrap_or_else(|| DEFAULT_SESSION.to_string()),
                 ledger_given: ledger.is_some(),
@@ -114,7 +131,10 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 },
             }
         }
-        Kind::Sandbox => ProviderSettings::Sandbox,
+        Kind::Sandbox => {
+            vars?;
+            ProviderSettings::Sandbox
+        }
     };
     (w.report.errors.len() == errors_before).then_some(settings)
 }
@@ -211,7 +231,9 @@ mod tests {
             s,
             Some(ProviderSettings::NxCloud {
                 appkey: "pem28kje".into(),
-                base_url: Some("http://127.0.0.1:9".into())
+                base_url: Some("http://127.0.0.1:9".into()),
+                access_key_var: "NXCLOUD_ACCESS_KEY".into(),
+                access_secret_var: "NXCLOUD_ACCESS_SECRET".into(),
             })
         );
         let (s, e) = settings(
@@ -228,6 +250,7 @@ mod tests {
                 endpoint: None,
                 auth_header: None,
                 chunk_size: 1000,
+                token_var: "WHATSAPP_TOKEN".into(),
             })
         );
         let (s, e) = settings(
@@ -242,6 +265,7 @@ mod tests {
                 session: "default".into(),
                 ledger: PathBuf::from("lists/shop.ledger.json"),
                 ledger_given: false,
+                api_key_var: "WAHA_API_KEY".into(),
             })
         );
         let (s, _) = settings(
@@ -312,7 +336,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                "f.yaml:1:38: unknown key \"base_ur\" in provider (nxcloud) (expected one of: kind, appkey, base_url; did you mean \"base_url\"?)"
+                "f.yaml:1:38: unknown key \"base_ur\" in provider (nxcloud) (expected one of: kind, appkey, base_url, credentials; did you mean \"base_url\"?)"
             ]
         );
         let (_, e) = settings("f.yaml", "provider: {kind: sandbox, appkey: a}\n");

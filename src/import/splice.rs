@@ -193,30 +193,47 @@ fn render(
     for e in entries {
         let phone = e.user.phone_digits();
         let phone = phone.map(|digits| spellings.get(digits).map_or(digits, String::as_str));
-        // A BSUID that came from a server holds only letters, digits and
-        // `._-` (see `user::from_server`), so it is safe in double quotes too.
-        match (phone, e.user.user_id()) {
-            (Some(phone), None) if e.reason.is_none() && e.expires.is_none() => {
-                out.push_str(&format!("  - \"{phone}\"{newline}"));
-                continue;
-            }
-            (Some(phone), None) => out.push_str(&format!("  - user: \"{phone}\"{newline}")),
-            (Some(phone), Some(id)) => {
-                out.push_str(&format!("  - user: \"{phone}\"{newline}"));
-                out.push_str(&format!("    user_id: \"{id}\"{newline}"));
-            }
-            (None, Some(id)) => out.push_str(&format!("  - user_id: \"{id}\"{newline}")),
-            (None, None) => continue,
+        out.push_str(&spelled_entry(e, phone, "  ", newline)?);
+    }
+    Ok(out)
+}
+
+/// One entry as list lines under `indent` (the column of its `-`), its
+/// phone as canonical digits. `blocklist add` writes entries with it.
+pub fn entry_lines(e: &NewEntry, indent: &str, newline: &str) -> anyhow::Result<String> {
+    spelled_entry(e, e.user.phone_digits(), indent, newline)
+}
+
+fn spelled_entry(
+    e: &NewEntry,
+    phone: Option<&str>,
+    indent: &str,
+    newline: &str,
+) -> anyhow::Result<String> {
+    let mut out = String::new();
+    // A BSUID that came from a server holds only letters, digits and
+    // `._-` (see `user::from_server`), so it is safe in double quotes too.
+    match (phone, e.user.user_id()) {
+        (Some(phone), None) if e.reason.is_none() && e.expires.is_none() => {
+            out.push_str(&format!("{indent}- \"{phone}\"{newline}"));
+            return Ok(out);
         }
-        if let Some(reason) = &e.reason {
-            out.push_str(&format!(
-                "    reason: {}{newline}",
-                scalar(reason, newline)?
-            ));
+        (Some(phone), None) => out.push_str(&format!("{indent}- user: \"{phone}\"{newline}")),
+        (Some(phone), Some(id)) => {
+            out.push_str(&format!("{indent}- user: \"{phone}\"{newline}"));
+            out.push_str(&format!("{indent}  user_id: \"{id}\"{newline}"));
         }
-        if let Some(date) = e.expires {
-            out.push_str(&format!("    expires: {date}{newline}"));
-        }
+        (None, Some(id)) => out.push_str(&format!("{indent}- user_id: \"{id}\"{newline}")),
+        (None, None) => return Ok(out),
+    }
+    if let Some(reason) = &e.reason {
+        out.push_str(&format!(
+            "{indent}  reason: {}{newline}",
+            scalar(reason, &format!("{indent}  "), newline)?
+        ));
+    }
+    if let Some(date) = e.expires {
+        out.push_str(&format!("{indent}  expires: {date}{newline}"));
     }
     Ok(out)
 }
@@ -224,7 +241,7 @@ fn render(
 /// `text` as a YAML scalar that reads back as exactly `text`: serde_yaml
 /// quotes what needs quoting, and writes several lines as a block scalar,
 /// whose lines are indented here to sit under the `reason:` key.
-fn scalar(text: &str, newline: &str) -> anyhow::Result<String> {
+fn scalar(text: &str, indent: &str, newline: &str) -> anyhow::Result<String> {
     let yaml = serde_yaml::to_string(text).context("cannot write a reason as YAML")?;
     let yaml = yaml.strip_suffix('\n').unwrap_or(&yaml);
     let mut lines = yaml.split('\n');
@@ -232,7 +249,7 @@ fn scalar(text: &str, newline: &str) -> anyhow::Result<String> {
     for line in lines {
         out.push_str(newline);
         if !line.is_empty() {
-            out.push_str("    ");
+            out.push_str(indent);
             out.push_str(line);
         }
     }

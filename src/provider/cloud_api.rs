@@ -44,6 +44,8 @@ pub struct CloudApiConfig {
     /// reseller's own URL (e.g. `https://waba-v2.360dialog.io/block_users`).
     pub url: String,
     pub token: Secret,
+    /// The variable the token was read from, for messages ("check …").
+    pub token_var: String,
     /// The header that carries the token as is (360dialog: `D360-API-KEY`);
     /// `None` sends Meta's `Authorization: Bearer <token>`.
     pub auth_header: Option<String>,
@@ -62,6 +64,7 @@ impl CloudApiConfig {
         CloudApiConfig {
             url: url.into(),
             token,
+            token_var: TOKEN_VAR.to_string(),
             auth_header: None,
             chunk_size: MAX_BATCH,
             retry: RetryPolicy::default(),
@@ -315,7 +318,10 @@ fn auth(config: &CloudApiConfig) -> anyhow::Result<(HeaderName, HeaderValue)> {
         }
     };
     let mut value = HeaderValue::from_str(&value).map_err(|_| {
-        anyhow::anyhow!("{TOKEN_VAR} holds characters that cannot be sent in an HTTP header")
+        anyhow::anyhow!(
+            "{} holds characters that cannot be sent in an HTTP header",
+            config.token_var
+        )
     })?;
     value.set_sensitive(true);
     Ok((name, value))

@@ -113,7 +113,8 @@ impl NxCloud {
         // Checked here so a bad key fails once, clearly, and without echoing it.
         anyhow::ensure!(
             HeaderValue::from_str(config.credentials.access_key()).is_ok(),
-            "{ACCESS_KEY_VAR} holds characters that cannot be sent in an HTTP header"
+            "{} holds characters that cannot be sent in an HTTP header",
+            config.credentials.key_var()
         );
         config.page_size = config.page_size.max(1);
         let client = http::client(http::Pool::NxCloud)?;

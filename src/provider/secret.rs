@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::sync::RwLock;
 
 use super::{Batch, BatchResult, Interrupted};
 
@@ -47,7 +48,51 @@ pub fn from_lookup(
 
 /// [`from_lookup`] on the process environment.
 pub fn from_env(name: &str, kind: &str) -> anyhow::Result<Secret> {
-    from_lookup(name, kind, |name| std::env::var_os(name))
+    from_lookup(name, kind, from_process)
+}
+
+/// Variable `name` of the process environment. Its value is remembered as a
+/// credential of this run, which every [`Redactor`] hides from then on: one
+/// run may serve several accounts (a file's `credentials:` names their
+/// variables), and no text may show any of their secrets, whichever
+/// target's server sent it.
+pub fn from_process(name: &str) -> Option<OsString> {
+    let value = std::env::var_os(name);
+    if let Some(text) = value.as_ref().and_then(|v| v.to_str()) {
+        remember(text);
+    }
+    value
+}
+
+/// The spellings of every credential read through [`from_process`],
+/// longest first.
+static SEEN: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Hide `value` in every redactor's text from now on.
+fn remember(value: &str) {
+    let mut seen = SEEN.write().unwrap_or_else(|e| e.into_inner());
+    for spelling in spellings(value) {
+        if !seen.contains(&spelling) {
+            seen.push(spelling);
+        }
+    }
+    seen.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+}
+
+/// `value` as is, trimmed, and as JSON and Rust escape it (as a serde error
+/// quotes it); nothing for a value too short to look for.
+fn spellings(value: &str) -> Vec<String> {
+    if value.trim().chars().count() < MIN_REDACTED_CHARS {
+        return Vec::new();
+    }
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let debug = value.escape_debug().to_string();
+    let mut out = vec![value.to_string(), json, debug];
+    if value.trim() != value {
+        out.push(value.trim().to_string());
+    }
+    out
 }
 
 /// The text of variable `name` as is, `None` when it is missing or blank.
@@ -86,12 +131,8 @@ impl Redactor {
     /// quotes it), when those differ.
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut spelled: Vec<String> = Vec::new();
-        let long_enough = |value: &&str| value.trim().chars().count() >= MIN_REDACTED_CHARS;
-        for value in values.into_iter().filter(long_enough) {
-            let json = serde_json::to_string(value).unwrap_or_default();
-            let json = json.trim_matches('"').to_string();
-            let debug = value.escape_debug().to_string();
-            spelled.extend([value.to_string(), json, debug]);
+        for value in values {
+            spelled.extend(spellings(value));
         }
         spelled.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         spelled.dedup();
@@ -110,6 +151,11 @@ impl Redactor {
                 text = text.replace(value.expose(), "***");
             }
         }
+        for value in SEEN.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            if text.contains(value.as_str()) {
+                text = text.replace(value.as_str(), "***");
+            }
+        }
         let text = hide_auth_credentials(&text);
         crate::workflow::escape_controls(&text).into_owned()
     }
@@ -118,6 +164,11 @@ impl Redactor {
         self.values
             .iter()
             .any(|value| text.contains(value.expose()))
+            || SEEN
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|value| text.contains(value.as_str()))
             || hide_auth_credentials(text) != text
             || text.chars().any(char::is_control)
     }
@@ -371,6 +422,20 @@ mod tests {
             format!("{:#}", redactor.error(error)),
             "echo:\\r\\n\\u{1b}[2JAuthorization: Basic ***"
         );
+    }
+
+    /// One run, several accounts: a redactor hides every credential the
+    /// run read, not only its own client's.
+    #[test]
+    fn every_credential_read_is_hidden_by_every_redactor() {
+        let own = Redactor::new(["key-of-account-a"]);
+        remember("other-account-secret-5b1e");
+        assert_eq!(
+            own.redact("a: key-of-account-a, b: other-account-secret-5b1e"),
+            "a: ***, b: ***"
+        );
+        let error = own.error(anyhow::anyhow!("echo other-account-secret-5b1e"));
+        assert_eq!(error.to_string(), "echo ***");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub struct WahaConfig {
     pub business_phone: String,
     pub ledger: PathBuf,
     pub api_key: Secret,
+    /// The variable the key was read from, for messages ("check …").
+    pub api_key_var: String,
     pub retry: RetryPolicy,
 }
 
@@ -133,7 +135,10 @@ impl Waha {
     pub fn new(config: WahaConfig) -> anyhow::Result<Self> {
         let base = BaseUrl::parse("WAHA base_url", &config.base_url)?;
         let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
-            anyhow::anyhow!("{API_KEY_VAR} holds characters that cannot be sent in an HTTP header")
+            anyhow::anyhow!(
+                "{} holds characters that cannot be sent in an HTTP header",
+                config.api_key_var
+            )
         })?;
         api_key.set_sensitive(true);
         let client = http::client(http::Pool::Waha)?;
@@ -393,7 +398,13 @@ impl Waha {
             }))
         };
         let retry_after = reply.retry_after;
-        let outcome = match reply::classify(reply.status, &reply.body, session, &self.redactor) {
+        let outcome = match reply::classify(
+            reply.status,
+            &reply.body,
+            session,
+            &self.config.api_key_var,
+            &self.redactor,
+        ) {
             ContactMeaning::Done => Attempt::Done(Ok(())),
             ContactMeaning::Refused { code, message } => refused(code, message),
             // WAHA's 500 is an exception while handling this contact: retried

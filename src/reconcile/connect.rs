@@ -12,15 +12,17 @@ use crate::provider::cloud_api::{self, CloudApi, CloudApiConfig};
 use crate::provider::nxcloud::{self, Credentials, NxCloud, NxCloudConfig};
 use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
-use crate::provider::waha::{self, Waha, WahaConfig};
+use crate::provider::waha::{Waha, WahaConfig};
 use crate::sandbox::Sandboxes;
 use crate::state::TargetState;
 
 /// A connected target's client, shared by the steps that use it.
 pub type Client = Arc<dyn Provider>;
 
-/// Build the client for `target`. Credentials come from the environment; a
-/// missing one is an error naming the variable, raised before any request.
+/// Build the client for `target`. Credentials come from the environment,
+/// from the variables the file's `credentials:` names (the defaults
+/// otherwise); a missing one is an error naming the variable, raised before
+/// any request.
 ///
 /// `state` is the state store (`--state`; `None`: `BLOCKLIST_STATE`, else
 /// beside the file), where a WAHA target without `ledger:` keeps its ledger.
@@ -30,9 +32,14 @@ pub async fn connect(
     sandboxes: &mut Sandboxes,
 ) -> anyhow::Result<Client> {
     let client: Client = match &target.provider {
-        ProviderSettings::NxCloud { appkey, base_url } => {
+        ProviderSettings::NxCloud {
+            appkey,
+            base_url,
+            access_key_var,
+            access_secret_var,
+        } => {
             let base_url = base_url.as_deref().unwrap_or(nxcloud::DEFAULT_BASE_URL);
-            let credentials = Credentials::from_env()?;
+            let credentials = Credentials::from_vars(access_key_var, access_secret_var)?;
             let config = NxCloudConfig::new(base_url, appkey, &target.business_phone, credentials);
             Arc::new(NxCloud::new(config)?)
         }
@@ -43,6 +50,7 @@ pub async fn connect(
             endpoint,
             auth_header,
             chunk_size,
+            token_var,
         } => {
             // A reseller's endpoint is the whole URL (providers.md §4); the
             // loader makes sure exactly one way of naming it is given.
@@ -54,8 +62,9 @@ pub async fn connect(
                 }
                 (None, None) => anyhow::bail!("provider kind cloud-api needs phone_number_id"),
             };
-            let token = secret::from_env(cloud_api::TOKEN_VAR, "cloud-api")?;
+            let token = secret::from_env(token_var, "cloud-api")?;
             let mut config = CloudApiConfig::new(url, token);
+            config.token_var = token_var.clone();
             config.auth_header = auth_header.clone();
             config.chunk_size = *chunk_size;
             Arc::new(CloudApi::new(config)?)
@@ -65,13 +74,15 @@ pub async fn connect(
             session,
             ledger,
             ledger_given,
+            api_key_var,
         } => {
             let config = WahaConfig {
                 base_url: base_url.clone(),
                 session: session.clone(),
                 business_phone: target.business_phone.clone(),
                 ledger: ledger.clone(),
-                api_key: secret::from_env(waha::API_KEY_VAR, "waha")?,
+                api_key: secret::from_env(api_key_var, "waha")?,
+                api_key_var: api_key_var.clone(),
                 retry: RetryPolicy::default(),
             };
             // A `ledger:` the file names stays where it is; otherwise the

@@ -84,6 +84,8 @@ fn nxcloud() -> ProviderSettings {
     ProviderSettings::NxCloud {
         appkey: "pem28kje".to_string(),
         base_url: None,
+        access_key_var: "NXCLOUD_ACCESS_KEY".into(),
+        access_secret_var: "NXCLOUD_ACCESS_SECRET".into(),
     }
 }
 
@@ -95,6 +97,7 @@ fn cloud_api() -> ProviderSettings {
         endpoint: None,
         auth_header: None,
         chunk_size: 1000,
+        token_var: "WHATSAPP_TOKEN".into(),
     }
 }
 
@@ -228,6 +231,7 @@ pub fn shop() -> PlannedTarget {
             endpoint: None,
             auth_header: None,
             chunk_size: 1000,
+            token_var: "WHATSAPP_TOKEN".into(),
         },
         Mode::Additive,
         &[("8613300000010", Some("fake orders"), None)],
@@ -245,6 +249,7 @@ pub fn bot() -> PlannedTarget {
             session: "default".to_string(),
             ledger: PathBuf::from("blocklists/bot.ledger.json"),
             ledger_given: false,
+            api_key_var: "WAHA_API_KEY".into(),
         },
         Mode::Exclusive,
         &[("8613300000020", None, None), ("8613300000021", None, None)],

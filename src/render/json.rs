@@ -177,6 +177,10 @@ pub struct TargetReportWire {
     /// Why nothing was sent for this target (exit 3). Absent when applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The target's mode, so `blocklist show` can say it again. Optional:
+    /// added within format version 1, so older reports lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<ModeWire>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,10 +269,7 @@ impl From<&PlannedTarget> for TargetPlanWire {
             file: t.target.file.display().to_string(),
             business_phone: t.target.business_phone.clone(),
             provider: t.target.provider.kind().to_string(),
-            mode: match t.target.mode {
-                Mode::Exclusive => ModeWire::Exclusive,
-                Mode::Additive => ModeWire::Additive,
-            },
+            mode: mode_wire(t.target.mode),
             desired_count: plan.desired.len() as u64,
             live_count: plan.live.len() as u64,
             desired_fingerprint: plan.desired_fingerprint.clone(),
@@ -333,7 +334,15 @@ impl From<&AppliedTarget> for TargetReportWire {
             requests: r.requests,
             retries: r.retries,
             refused: r.refused.clone(),
+            mode: Some(mode_wire(a.target.mode)),
         }
+    }
+}
+
+fn mode_wire(mode: Mode) -> ModeWire {
+    match mode {
+        Mode::Exclusive => ModeWire::Exclusive,
+        Mode::Additive => ModeWire::Additive,
     }
 }
 
@@ -525,7 +534,7 @@ mod tests {
         assert_eq!(keys(&text, "", &v), "format_version targets summary");
         let t = &v["targets"][0];
         let target = "file business_phone provider blocked unblocked deferred failed \
-                      skipped_already_done requests retries";
+                      skipped_already_done requests retries mode";
         assert_eq!(keys(&text, "\"targets\":", t), target);
         let outcome = "user code reason message";
         assert_eq!(keys(&text, "\"deferred\":", &t["deferred"][0]), outcome);

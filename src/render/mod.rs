@@ -20,6 +20,7 @@ mod diff;
 pub mod drift;
 mod json;
 mod markdown;
+pub mod restore;
 mod text;
 
 #[cfg(test)]

@@ -28,6 +28,16 @@ impl Emulator {
     /// Start `blocklist emulator` on a free port with `state` as its JSON
     /// state and extra fault flags.
     pub fn start(state: &serde_json::Value, flags: &[&str]) -> Emulator {
+        Emulator::start_with_env(state, flags, &[])
+    }
+
+    /// [`Emulator::start`] with some of its variables set otherwise: an
+    /// emulator with other credentials is another provider account.
+    pub fn start_with_env(
+        state: &serde_json::Value,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Emulator {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, serde_json::to_vec_pretty(state).unwrap()).unwrap();
@@ -41,6 +51,7 @@ impl Emulator {
             .env("NXCLOUD_ACCESS_SECRET", ACCESS_SECRET)
             .env("WHATSAPP_TOKEN", WHATSAPP_TOKEN)
             .env("WAHA_API_KEY", WAHA_API_KEY)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -86,6 +86,7 @@ pub(super) fn settings(
         endpoint: endpoint.map(|url| url.trim_end_matches('/').to_string()),
         auth_header,
         chunk_size: chunk_size.unwrap_or(MAX_CHUNK_SIZE),
+        token_var: crate::provider::cloud_api::TOKEN_VAR.to_string(),
     })
 }
 
@@ -128,6 +129,7 @@ mod tests {
             endpoint: endpoint.map(Into::into),
             auth_header: auth_header.map(Into::into),
             chunk_size,
+            token_var: "WHATSAPP_TOKEN".into(),
         }
     }
 

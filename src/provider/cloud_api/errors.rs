@@ -9,7 +9,6 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::TOKEN_VAR;
 use crate::provider::codes;
 use crate::provider::meta::{MetaError, meta_error};
 use crate::provider::retry::{
@@ -102,7 +101,8 @@ pub(super) enum ErrorMeaning {
     Fatal(String),
 }
 
-pub(super) fn classify(status: StatusCode, error: &GraphError) -> ErrorMeaning {
+/// `token_var` names the variable the token came from, for "check …".
+pub(super) fn classify(status: StatusCode, error: &GraphError, token_var: &str) -> ErrorMeaning {
     let code = error.code;
     let flagged = meta_flag_is_transient(error.is_transient.as_ref());
     match code {
@@ -119,10 +119,12 @@ pub(super) fn classify(status: StatusCode, error: &GraphError) -> ErrorMeaning {
             why: error.describe(),
             shrink: meta_code_shrinks_batch(code),
         },
-        0 | 190 => ErrorMeaning::Fatal(token_refused(error)),
-        _ if status == StatusCode::UNAUTHORIZED => ErrorMeaning::Fatal(token_refused(error)),
-        10 | 200..=299 => ErrorMeaning::Fatal(permission(error)),
-        _ if status == StatusCode::FORBIDDEN => ErrorMeaning::Fatal(permission(error)),
+        0 | 190 => ErrorMeaning::Fatal(token_refused(error, token_var)),
+        _ if status == StatusCode::UNAUTHORIZED => {
+            ErrorMeaning::Fatal(token_refused(error, token_var))
+        }
+        10 | 200..=299 => ErrorMeaning::Fatal(permission(error, token_var)),
+        _ if status == StatusCode::FORBIDDEN => ErrorMeaning::Fatal(permission(error, token_var)),
         _ if status_is_transient(status) => ErrorMeaning::Transient {
             why: format!("HTTP {}, {}", status.as_u16(), error.describe()),
             shrink: false,
@@ -131,16 +133,16 @@ pub(super) fn classify(status: StatusCode, error: &GraphError) -> ErrorMeaning {
     }
 }
 
-fn token_refused(error: &GraphError) -> String {
+fn token_refused(error: &GraphError, token_var: &str) -> String {
     format!(
-        "the access token was refused (invalid or expired): check {TOKEN_VAR} ({})",
+        "the access token was refused (invalid or expired): check {token_var} ({})",
         error.describe()
     )
 }
 
-fn permission(error: &GraphError) -> String {
+fn permission(error: &GraphError, token_var: &str) -> String {
     format!(
-        "permission denied: the token in {TOKEN_VAR} may not manage this phone number's block list ({})",
+        "permission denied: the token in {token_var} may not manage this phone number's block list ({})",
         error.describe()
     )
 }
@@ -148,6 +150,7 @@ fn permission(error: &GraphError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::cloud_api::TOKEN_VAR;
 
     fn error(json: &str) -> GraphError {
         serde_json::from_str::<ErrorReply>(json).unwrap().error
@@ -160,7 +163,7 @@ mod tests {
     }
 
     fn verdict(status: u16, error: &GraphError) -> ErrorMeaning {
-        classify(StatusCode::from_u16(status).unwrap(), error)
+        classify(StatusCode::from_u16(status).unwrap(), error, TOKEN_VAR)
     }
 
     #[test]

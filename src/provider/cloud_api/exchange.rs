@@ -14,7 +14,7 @@ use reqwest::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 
 use super::errors::{self, ErrorMeaning, ErrorReply};
-use super::{CloudApi, TOKEN_VAR, usage};
+use super::{CloudApi, usage};
 use crate::provider::exchange::{Answer, Exchange, Meaning, Reply};
 use crate::provider::retry::{self, Attempt};
 
@@ -101,7 +101,7 @@ impl CloudApi {
             }
             // A reseller's own error shape: the status still says whose fault it is.
             let hint = match code {
-                401 | 403 => format!(": check {TOKEN_VAR}"),
+                401 | 403 => format!(": check {}", self.config.token_var),
                 _ => String::new(),
             };
             let outcome = Attempt::Fatal(anyhow::anyhow!("{what}: HTTP {status}{hint}"));
@@ -114,7 +114,7 @@ impl CloudApi {
         let trace = error.fbtrace_id.as_deref().unwrap_or("none");
         let log = format!("HTTP {code}, Meta error {}, fbtrace_id {trace}", error.code);
         let retry_after = reply.retry_after;
-        let outcome = match errors::classify(status, &error) {
+        let outcome = match errors::classify(status, &error, &self.config.token_var) {
             // The per-user results sit beside the error (HTTP 400).
             ErrorMeaning::Partial if request.method != Method::GET => self.data(&reply),
             // A listing has no per-user results: whatever came beside the

@@ -1,8 +1,9 @@
 //! NxCloud credentials: from the environment only, never printed.
 //!
-//! Credentials never live in the desired-state file (product.md §1); they come
-//! from `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`. The secret is only
-//! used to sign (providers.md §1: "The secret is never sent").
+//! Credentials never live in the desired-state file; they come from
+//! `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`, or from the variables a
+//! file's `credentials:` names (README, "Several accounts of one kind"). The
+//! secret is only used to sign (providers.md, NxCloud: it is never sent).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -16,6 +17,9 @@ pub const ACCESS_SECRET_VAR: &str = "NXCLOUD_ACCESS_SECRET";
 pub struct Credentials {
     access_key: String,
     access_secret: Secret,
+    /// Where they were read from, for messages ("check …").
+    key_var: String,
+    secret_var: String,
 }
 
 impl Credentials {
@@ -23,12 +27,20 @@ impl Credentials {
         Credentials {
             access_key: access_key.into(),
             access_secret: Secret::new(access_secret),
+            key_var: ACCESS_KEY_VAR.to_string(),
+            secret_var: ACCESS_SECRET_VAR.to_string(),
         }
     }
 
     /// Read `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`.
     pub fn from_env() -> anyhow::Result<Credentials> {
-        Self::from_lookup(|name| std::env::var_os(name))
+        Self::from_vars(ACCESS_KEY_VAR, ACCESS_SECRET_VAR)
+    }
+
+    /// Read the access key from `key_var` and the secret from `secret_var`
+    /// (a file's `credentials:` may name other variables than the defaults).
+    pub fn from_vars(key_var: &str, secret_var: &str) -> anyhow::Result<Credentials> {
+        Self::from_vars_lookup(key_var, secret_var, secret::from_process)
     }
 
     /// [`Credentials::from_env`] with the environment supplied by the caller,
@@ -36,18 +48,28 @@ impl Credentials {
     /// A variable that is missing or blank counts as not set; one that is
     /// not UTF-8 is named as such ([`secret::text`]).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> anyhow::Result<Credentials> {
-        let key = secret::text(ACCESS_KEY_VAR, lookup(ACCESS_KEY_VAR))?;
-        let secret = secret::text(ACCESS_SECRET_VAR, lookup(ACCESS_SECRET_VAR))?;
+        Self::from_vars_lookup(ACCESS_KEY_VAR, ACCESS_SECRET_VAR, lookup)
+    }
+
+    /// [`Credentials::from_vars`] with the environment supplied by the caller.
+    pub fn from_vars_lookup(
+        key_var: &str,
+        secret_var: &str,
+        lookup: impl Fn(&str) -> Option<OsString>,
+    ) -> anyhow::Result<Credentials> {
+        let key = secret::text(key_var, lookup(key_var))?;
+        let secret = secret::text(secret_var, lookup(secret_var))?;
         match (key, secret) {
-            (Some(key), Some(secret)) => Ok(Credentials::new(key, secret)),
+            (Some(key), Some(secret)) => Ok(Credentials {
+                key_var: key_var.to_string(),
+                secret_var: secret_var.to_string(),
+                ..Credentials::new(key, secret)
+            }),
             (key, secret) => {
-                let missing: Vec<&str> = [
-                    (key.is_none(), ACCESS_KEY_VAR),
-                    (secret.is_none(), ACCESS_SECRET_VAR),
-                ]
-                .into_iter()
-                .filter_map(|(missing, name)| missing.then_some(name))
-                .collect();
+                let missing: Vec<&str> = [(key.is_none(), key_var), (secret.is_none(), secret_var)]
+                    .into_iter()
+                    .filter_map(|(missing, name)| missing.then_some(name))
+                    .collect();
                 let verb = if missing.len() == 1 { "is" } else { "are" };
                 anyhow::bail!(
                     "{} {verb} not set: NxCloud credentials come from the environment, never from the file",
@@ -65,6 +87,16 @@ impl Credentials {
 
     pub fn access_secret(&self) -> &Secret {
         &self.access_secret
+    }
+
+    /// The variable the access key came from.
+    pub fn key_var(&self) -> &str {
+        &self.key_var
+    }
+
+    /// The variable the secret came from.
+    pub fn secret_var(&self) -> &str {
+        &self.secret_var
     }
 }
 
@@ -103,6 +135,31 @@ mod tests {
         .unwrap();
         assert_eq!(found.access_key(), "key-1");
         assert_eq!(found.access_secret().expose(), "s3cr3t-value");
+    }
+
+    #[test]
+    fn other_variables_are_read_and_named() {
+        let vars = ("NXCLOUD_KEY_SHOP", "NXCLOUD_SECRET_SHOP");
+        let found = Credentials::from_vars_lookup(
+            vars.0,
+            vars.1,
+            env(&[(vars.0, "key-shop"), (vars.1, "s3cr3t-shop")]),
+        )
+        .unwrap();
+        assert_eq!(found.access_key(), "key-shop");
+        assert_eq!((found.key_var(), found.secret_var()), vars);
+        // The defaults are not a fallback: a file that names its variables
+        // means those.
+        let err = Credentials::from_vars_lookup(
+            vars.0,
+            vars.1,
+            env(&[(ACCESS_KEY_VAR, "key-1"), (vars.1, "s3cr3t-shop")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "NXCLOUD_KEY_SHOP is not set: NxCloud credentials come from the environment, never from the file"
+        );
     }
 
     #[test]

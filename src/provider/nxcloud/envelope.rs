@@ -12,6 +12,9 @@ use crate::provider::retry::{meta_code_is_transient, nxcloud_code_is_transient};
 pub(super) struct Context<'a> {
     pub appkey: &'a str,
     pub business_phone: &'a str,
+    /// The variables the access key and secret were read from.
+    pub key_var: &'a str,
+    pub secret_var: &'a str,
 }
 
 /// What the client does with an envelope.
@@ -42,18 +45,18 @@ pub(super) fn classify(code: i64, message: &str, context: &Context<'_>) -> Envel
     let Context {
         appkey,
         business_phone,
+        key_var,
+        secret_var,
     } = context;
     let fatal = |text: String| EnvelopeMeaning::Fatal(text);
     match code {
         0 => EnvelopeMeaning::Data,
         1001 => fatal(format!("a required header is missing ({nx})")),
         1002 => fatal(format!("NxCloud rejected a parameter ({nx})")),
-        1003 => fatal(format!(
-            "invalid signature: check NXCLOUD_ACCESS_SECRET ({nx})"
-        )),
+        1003 => fatal(format!("invalid signature: check {secret_var} ({nx})")),
         1004 => EnvelopeMeaning::ClockSkew,
         1005 => fatal(format!(
-            "permission denied: check NXCLOUD_ACCESS_KEY and that the business is enabled ({nx})"
+            "permission denied: check {key_var} and that the business is enabled ({nx})"
         )),
         9002 => fatal(format!(
             "business phone {business_phone} is not usable with NxCloud ({nx})"
@@ -94,6 +97,8 @@ mod tests {
     const CONTEXT: Context<'static> = Context {
         appkey: "pem28kje",
         business_phone: "8615800001795",
+        key_var: "NXCLOUD_ACCESS_KEY",
+        secret_var: "NXCLOUD_ACCESS_SECRET",
     };
 
     fn fatal_text(code: i64, message: &str) -> String {

@@ -136,6 +136,8 @@ impl NxCloud {
         let context = Context {
             appkey: &self.config.appkey,
             business_phone: &self.config.business_phone,
+            key_var: self.config.credentials.key_var(),
+            secret_var: self.config.credentials.secret_var(),
         };
         let message = redact(envelope.message.as_deref().unwrap_or_default());
         let outcome = match envelope::classify(envelope.code, &message, &context) {

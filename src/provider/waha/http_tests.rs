@@ -154,6 +154,7 @@ async fn serve(replies: &[(&str, u16, &str)]) -> Setup {
         business_phone: PHONE.into(),
         ledger: dir.path().join("bot.ledger.json"),
         api_key: Secret::new(KEY),
+        api_key_var: API_KEY_VAR.into(),
         retry: RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(1),

@@ -8,7 +8,6 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::API_KEY_VAR;
 use crate::provider::retry::status_is_transient;
 use crate::provider::secret::Redactor;
 
@@ -40,6 +39,7 @@ pub(super) fn classify(
     status: StatusCode,
     body: &[u8],
     session: &str,
+    key_var: &str,
     redactor: &Redactor,
 ) -> ContactMeaning {
     if status.is_success() {
@@ -61,7 +61,7 @@ pub(super) fn classify(
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return ContactMeaning::Fatal(format!(
-            "WAHA refused the API key: check {API_KEY_VAR} (HTTP {code}: {said})"
+            "WAHA refused the API key: check {key_var} (HTTP {code}: {said})"
         ));
     }
     if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -138,6 +138,7 @@ fn quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::provider::waha::API_KEY_VAR;
 
     const KEY: &str = "waha-key-do-not-print";
 
@@ -146,6 +147,7 @@ mod tests {
             StatusCode::from_u16(status).unwrap(),
             body.as_bytes(),
             "default",
+            API_KEY_VAR,
             &Redactor::new([KEY]),
         )
     }

@@ -13,6 +13,7 @@ fn waha(base: &str, dir: &tempfile::TempDir) -> Waha {
         business_phone: PHONE.into(),
         ledger: dir.path().join("bot.ledger.json"),
         api_key: Secret::new(KEY),
+        api_key_var: API_KEY_VAR.into(),
         retry: RetryPolicy {
             base_delay: Duration::from_millis(1),
             ..RetryPolicy::default()
@@ -97,6 +98,7 @@ fn a_base_url_with_userinfo_or_a_query_is_refused_unshown() {
             business_phone: PHONE.into(),
             ledger: dir.path().join("bot.ledger.json"),
             api_key: Secret::new(KEY),
+            api_key_var: API_KEY_VAR.into(),
             retry: RetryPolicy::default(),
         };
         let error = Waha::new(config).unwrap_err().to_string();
