@@ -66,6 +66,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `blocklist manpage > blocklist.1`.
     Manpage,
+    /// Remove the apply lock of each target PATH describes, left by an apply
+    /// that was killed; says who held it and since when.
+    Unlock(UnlockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +144,9 @@ pub struct WatchArgs {
     /// Message ids remembered, so a repeated delivery blocks once.
     #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub dedupe: u32,
+
+    #[command(flatten)]
+    pub state: StateArg,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +166,9 @@ pub struct WhyArgs {
     /// Output format (markdown is not offered: the answer is for a support agent or a script).
     #[arg(long, value_enum, default_value_t = WhyFormat::Text)]
     pub format: WhyFormat,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
@@ -199,6 +208,9 @@ pub struct TargetArgs {
     /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
@@ -324,6 +336,9 @@ pub struct DriftArgs {
     /// Count blocks waiting for their users to write (deferred) as drift too.
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub state: StateArg,
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
@@ -462,4 +477,23 @@ fn fraction(s: &str) -> Result<f64, String> {
         Ok(f) if (0.0..=1.0).contains(&f) => Ok(f),
         _ => Err(format!("{s:?} is not a fraction between 0 and 1")),
     }
+}
+
+/// `--state`, on every command that reads or writes the state.
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// Where the state lives: a directory, a file:// URL or s3://BUCKET/PREFIX
+    /// (default: BLOCKLIST_STATE, else .blocklist/ beside each file).
+    #[arg(long = "state", value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Desired-state files or directories of them (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub state: StateArg,
 }

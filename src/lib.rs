@@ -28,6 +28,7 @@ pub mod review;
 pub mod safety;
 pub mod sandbox;
 pub mod schema;
+pub mod state;
 pub mod stop;
 pub mod user;
 pub mod watch;

@@ -38,6 +38,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         concurrency: args.targets.concurrency.into(),
         guards: Some(targets::overrides(&args.guards)),
         lock: true,
+        state: args.targets.state.url.clone(),
         blocks_only: args.blocks_only,
     };
     let options = ApplyOptions {

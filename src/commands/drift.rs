@@ -22,6 +22,7 @@ pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
     };
     let options = reconcile::PlanOptions {
         concurrency: args.concurrency.into(),
+        state: args.state.url.clone(),
         ..Default::default()
     };
     let reconciled = reconcile::plan_all(loaded, &options).await;

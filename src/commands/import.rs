@@ -47,7 +47,7 @@ pub async fn run(args: ImportArgs, out: &Output) -> anyhow::Result<Exit> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
 
     let mut sandboxes = Sandboxes::default();
-    let client = reconcile::connect(&target, &mut sandboxes).await?;
+    let client = reconcile::connect(&target, None, &mut sandboxes).await?;
     crate::info!("{}: reading the live block list", path.display());
     let live = client
         .list()

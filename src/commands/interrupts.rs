@@ -71,10 +71,10 @@ fn on_signal(stop: &Stop, signal: Signal) {
     }
 }
 
-/// End the process now, removing the ledger locks it holds (destructors
+/// End the process now, removing the apply locks it holds (destructors
 /// do not run on `exit`).
 fn end_now(signal: Signal) -> ! {
-    crate::provider::ledger::lock::release_all();
+    crate::state::release_all();
     std::process::exit(i32::from(signal.exit_code()))
 }
 

@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod show;
 pub mod targets;
+mod unlock;
 mod validate;
 mod watch;
 mod why;
@@ -46,7 +47,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         | Command::Schema
         | Command::Completions(_)
         | Command::Manpage
-        | Command::Watch(_) => None,
+        | Command::Watch(_)
+        | Command::Unlock(_) => None,
     };
     if let Some(Timeout(timeout)) = timeout {
         interrupts::listen(Stop::new(timeout).install());
@@ -68,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             .map(|()| crate::exit::Exit::Success),
         Command::Completions(args) => generated::completions(args.shell, &out),
         Command::Manpage => generated::manpage(&out),
+        Command::Unlock(args) => unlock::run(args).await,
     };
     match timeout {
         Some(_) => interrupts::outcome(crate::stop::current(), result),

@@ -17,6 +17,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     let options = reconcile::PlanOptions {
         concurrency: args.targets.concurrency.into(),
         guards: Some(targets::overrides(&args.guards)),
+        state: args.targets.state.url.clone(),
         ..Default::default()
     };
     let reconciled = reconcile::plan_all(loaded, &options).await;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::cli::WatchArgs;
 use crate::exit::Exit;
 use crate::watch::{
-    self, APP_SECRET_VAR, LogRecorder, Options, Secrets, VERIFY_TOKEN_VAR, WAHA_SECRET_VAR,
+    self, APP_SECRET_VAR, Options, Secrets, StateRecorder, VERIFY_TOKEN_VAR, WAHA_SECRET_VAR,
 };
 
 pub async fn run(args: WatchArgs) -> anyhow::Result<Exit> {
@@ -28,8 +28,12 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<Exit> {
         dedupe: args.dedupe as usize,
         reload_every: args.reload_every.0,
         secrets,
+        state: args.state.url.clone(),
     };
-    let running = watch::start(args.listen, options, Arc::new(LogRecorder)).await?;
+    let recorder = Arc::new(StateRecorder {
+        state: args.state.url,
+    });
+    let running = watch::start(args.listen, options, recorder).await?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "watch listening on http://{}", running.addr)?;
     stdout.flush()?;

@@ -1,7 +1,9 @@
 //! `blocklist why USER [PATH…]`: the answer a support agent needs when a
 //! customer says "I cannot message you". Where the files list the user
 //! (file:line, reason, expiry, and the include chain that brought an entry
-//! in), and with `--live` whether each target has them blocked now.
+//! in), with `--live` whether each target has them blocked now, and what
+//! the journal in each target's state says blocklist did to them (README,
+//! "Why is this user blocked?").
 
 use std::fmt::Write as _;
 
@@ -15,6 +17,7 @@ use crate::number;
 use crate::reconcile;
 use crate::render::one_line;
 use crate::sandbox::Sandboxes;
+use crate::state::{Outcome, TargetState};
 use crate::user::{self, User};
 
 use super::output::Output;
@@ -64,6 +67,37 @@ struct Finding {
 struct Answer {
     user: String,
     targets: Vec<Finding>,
+    /// What applies (and `watch`) did to the user, oldest first, from each
+    /// target's journal in the state.
+    journal: Vec<Journalled>,
+    /// Targets whose journal could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    journal_errors: Vec<JournalError>,
+}
+
+/// One journal entry naming the user.
+#[derive(Debug, Serialize)]
+struct Journalled {
+    file: String,
+    business_phone: String,
+    time: String,
+    /// `apply` or `watch`.
+    by: String,
+    outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    github_sha: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    github_run_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    github_actor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct JournalError {
+    file: String,
+    message: String,
 }
 
 pub async fn run(args: WhyArgs, out: &Output) -> anyhow::Result<Exit> {
@@ -81,11 +115,14 @@ pub async fn run(args: WhyArgs, out: &Output) -> anyhow::Result<Exit> {
         }
     }
     if args.live {
-        live(&mut findings).await;
+        live(&mut findings, args.state.url.as_deref()).await;
     }
+    let (journal, journal_errors) = journal(&loaded, &who, args.state.url.as_deref()).await;
     let answer = Answer {
         user: who.to_string(),
         targets: findings.into_iter().map(|(f, _)| f).collect(),
+        journal,
+        journal_errors,
     };
     match args.format {
         WhyFormat::Json => {
@@ -96,6 +133,50 @@ pub async fn run(args: WhyArgs, out: &Output) -> anyhow::Result<Exit> {
         WhyFormat::Text => out.print(&text(&answer))?,
     }
     Ok(Exit::Success)
+}
+
+/// Every journal entry naming `who`, in every target's state (a user the
+/// files no longer list may still have been unblocked or blocked once).
+async fn journal(
+    targets: &[Target],
+    who: &User,
+    state: Option<&str>,
+) -> (Vec<Journalled>, Vec<JournalError>) {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for target in targets {
+        let entries = match TargetState::open(state, target) {
+            Ok(s) => s.journal().await,
+            Err(e) => Err(e),
+        };
+        let entries = match entries {
+            Ok(entries) => entries,
+            Err(e) => {
+                errors.push(JournalError {
+                    file: target.file.display().to_string(),
+                    message: format!("{e:#}"),
+                });
+                continue;
+            }
+        };
+        for entry in &entries {
+            if let Some(o) = entry.outcome_for(who) {
+                found.push(Journalled {
+                    file: target.file.display().to_string(),
+                    business_phone: target.business_phone.clone(),
+                    time: entry.time.clone(),
+                    by: entry.by.clone(),
+                    outcome: o.outcome,
+                    code: o.code,
+                    github_sha: entry.github_sha.clone(),
+                    github_run_id: entry.github_run_id.clone(),
+                    github_actor: entry.github_actor.clone(),
+                });
+            }
+        }
+    }
+    found.sort_by(|a, b| a.time.cmp(&b.time));
+    (found, errors)
 }
 
 /// The user as given: a BSUID, or a phone number in any spelling.
@@ -141,14 +222,14 @@ fn finding(target: &Target, entry: &Entry, listed: Listed) -> Finding {
 
 /// Read the live list of every target that lists the user (each once) and
 /// say whether the user is on it.
-async fn live(findings: &mut [(Finding, &Target)]) {
+async fn live(findings: &mut [(Finding, &Target)], state: Option<&str>) {
     let mut sandboxes = Sandboxes::default();
     let mut seen: Vec<(&std::path::Path, Result<Vec<User>, String>)> = Vec::new();
     for (_, target) in findings.iter() {
         if seen.iter().any(|(file, _)| *file == target.file.as_path()) {
             continue;
         }
-        let listed = match reconcile::connect(target, &mut sandboxes).await {
+        let listed = match reconcile::connect(target, state, &mut sandboxes).await {
             Ok(client) => client.list().await.map_err(|e| format!("{e:#}")),
             Err(e) => Err(format!("{e:#}")),
         };
@@ -181,6 +262,7 @@ fn text(answer: &Answer) -> String {
     let mut out = String::new();
     if answer.targets.is_empty() {
         let _ = writeln!(out, "{} is not listed in any file.", answer.user);
+        journal_text(&mut out, answer);
         return out;
     }
     let _ = writeln!(
@@ -223,5 +305,43 @@ fn text(answer: &Answer) -> String {
             _ => {}
         }
     }
+    journal_text(&mut out, answer);
     out
+}
+
+/// What the journal says, one line per entry, after the files' part.
+fn journal_text(out: &mut String, answer: &Answer) {
+    if !answer.journal.is_empty() {
+        let _ = writeln!(out, "\nJournal (what blocklist did to {}):", answer.user);
+    }
+    for j in &answer.journal {
+        let outcome = match j.outcome {
+            Outcome::Blocked => "blocked".to_string(),
+            Outcome::Unblocked => "unblocked".to_string(),
+            Outcome::Deferred => format!(
+                "deferred ({}: the user had not written in 24 hours)",
+                j.code.unwrap_or(131047)
+            ),
+            Outcome::Failed => format!("failed ({})", j.code.unwrap_or(-1)),
+        };
+        let mut by = j.by.clone();
+        if let Some(run) = &j.github_run_id {
+            by.push_str(&format!(", GitHub Actions run {run}"));
+        }
+        if let Some(actor) = &j.github_actor {
+            by.push_str(&format!(" by {actor}"));
+        }
+        if let Some(sha) = &j.github_sha {
+            by.push_str(&format!(" at {}", sha.get(..12).unwrap_or(sha)));
+        }
+        let _ = writeln!(out, "  {}  {}  {outcome}  ({by})", j.time, j.file);
+    }
+    for e in &answer.journal_errors {
+        let _ = writeln!(
+            out,
+            "  {}: the journal could not be read: {}",
+            e.file,
+            one_line(&e.message)
+        );
+    }
 }

@@ -149,8 +149,12 @@ pub enum ProviderSettings {
         base_url: String,
         session: String,
         /// Absolute or relative to the current directory (already resolved
-        /// against the file's directory).
+        /// against the file's directory). Without `ledger:` in the file, the
+        /// old default `<file>.ledger.json`, which the state takes over.
         ledger: PathBuf,
+        /// The file names its ledger (`ledger:`): it is kept there, not in
+        /// the state.
+        ledger_given: bool,
         /// The environment variable holding the API key (`WAHA_API_KEY`
         /// unless `credentials: {api_key: …}` names another).
         api_key_var: String,

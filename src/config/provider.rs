@@ -118,13 +118,14 @@ pub(super) fn provider(w: &mut Walker, key: &Span, node: &Node) -> Option<Provid
                 url
             });
             let session = optional(w, map, "session", |_| None);
-            let ledger = optional(w, map, "ledger", |_| None);
+            let ledger = optional(w, map, "ledger", |_| None)?;
             let [api_key_var] = <[String; 1]>::try_from(vars?).ok()?;
             ProviderSettings::Waha {
                 api_key_var,
                 base_url: base_url?,
                 session: session?.unwrap_or_else(|| DEFAULT_SESSION.to_string()),
-                ledger: match ledger? {
+                ledger_given: ledger.is_some(),
+                ledger: match ledger {
                     Some(path) => w.file.parent().unwrap_or(Path::new("")).join(path),
                     None => w.file.with_extension("ledger.json"),
                 },
@@ -263,6 +264,7 @@ mod tests {
                 base_url: "http://localhost:3000".into(),
                 session: "default".into(),
                 ledger: PathBuf::from("lists/shop.ledger.json"),
+                ledger_given: false,
                 api_key_var: "WAHA_API_KEY".into(),
             })
         );

@@ -32,6 +32,12 @@
 //! only ever errs toward maybe blocked: a settlement not yet written leaves
 //! the mark that preceded it.
 //!
+//! Where it lives: the file a desired-state file names with `ledger:`, or
+//! else the object `ledger.json` in the target's state (README, "State"),
+//! which takes over the old default file `<file>.ledger.json` on its first
+//! write. In the state a write is one whole object (a rename locally, one
+//! PUT on S3), and only the apply holding the target's lock writes it.
+//!
 //! Users are kept by [`PhoneKey`] (a number, no string per lookup), so one
 //! change costs a lookup, not a pass over the whole ledger.
 //!
@@ -53,6 +59,7 @@ use tokio::sync::Mutex;
 
 use crate::fsutil::write_atomic;
 use crate::number::canonical;
+use crate::state::StateObject;
 use crate::user::PhoneKey;
 
 pub const FORMAT_VERSION: u32 = 2;
@@ -208,9 +215,28 @@ pub enum Settled {
     Abandoned,
 }
 
+/// Where a ledger is kept.
+#[derive(Debug)]
+enum Place {
+    /// A `ledger:` file the desired-state file names.
+    File(PathBuf),
+    /// The target's state (README, "State"). `legacy` is the default
+    /// ledger file beside the desired-state file: while the state holds no
+    /// ledger yet, it is read from there, and the first write moves it.
+    State {
+        object: StateObject,
+        legacy: PathBuf,
+    },
+}
+
 #[derive(Debug)]
 pub struct Ledger {
-    path: PathBuf,
+    place: Place,
+    /// A ledger was found when it was read (for the plan's notes).
+    found: std::sync::atomic::AtomicBool,
+    /// Read from the legacy file into a state that had no ledger: the next
+    /// write moves it, and says so once.
+    moving: std::sync::atomic::AtomicBool,
     business_phone: String,
     session: String,
     /// Read on first use.
@@ -224,8 +250,25 @@ pub struct Ledger {
 
 impl Ledger {
     pub fn new(path: PathBuf, business_phone: &str, session: &str) -> Self {
+        Self::at(Place::File(path), business_phone, session)
+    }
+
+    /// A ledger kept in the target's state, taking over the one at `legacy`
+    /// (the old default file) on its first write if the state has none.
+    pub fn in_state(
+        object: StateObject,
+        legacy: PathBuf,
+        business_phone: &str,
+        session: &str,
+    ) -> Self {
+        Self::at(Place::State { object, legacy }, business_phone, session)
+    }
+
+    fn at(place: Place, business_phone: &str, session: &str) -> Self {
         Ledger {
-            path,
+            place,
+            found: std::sync::atomic::AtomicBool::new(false),
+            moving: std::sync::atomic::AtomicBool::new(false),
             business_phone: business_phone.to_string(),
             session: session.to_string(),
             record: Mutex::new(None),
@@ -234,8 +277,25 @@ impl Ledger {
         }
     }
 
+    /// The ledger file (in the state: the legacy file it may come from).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.place {
+            Place::File(path) => path,
+            Place::State { legacy, .. } => legacy,
+        }
+    }
+
+    /// Where the ledger is, for messages: a path or an `s3://` URL.
+    pub fn shown(&self) -> String {
+        match &self.place {
+            Place::File(path) => path.display().to_string(),
+            Place::State { object, .. } => object.shown(),
+        }
+    }
+
+    /// Whether a ledger was there when it was read (false before a read).
+    pub fn found(&self) -> bool {
+        self.found.load(Ordering::Relaxed)
     }
 
     /// The users that may be blocked, sorted: those recorded as blocked, and
@@ -402,7 +462,26 @@ impl Ledger {
     }
 
     async fn write(&self, bytes: Vec<u8>) -> anyhow::Result<()> {
-        let path = self.path.clone();
+        let path = match &self.place {
+            Place::File(path) => path.clone(),
+            Place::State { object, legacy } => {
+                object
+                    .put(bytes)
+                    .await
+                    .with_context(|| format!("cannot update the ledger {}", object.shown()))?;
+                self.found.store(true, Ordering::Relaxed);
+                if self.moving.swap(false, Ordering::Relaxed) {
+                    crate::say!(
+                        "note: the WAHA ledger {} now lives in the state, at {}; {} is no longer read and can be removed",
+                        legacy.display(),
+                        object.shown(),
+                        legacy.display()
+                    );
+                }
+                return Ok(());
+            }
+        };
+        let shown = path.display().to_string();
         // Blocking file I/O: keep it off the async workers.
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -415,17 +494,37 @@ impl Ledger {
         })
         .await
         .context("the ledger writer stopped")?
-        .with_context(|| format!("cannot update the ledger {}", self.path.display()))
+        .with_context(|| format!("cannot update the ledger {shown}"))?;
+        self.found.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     async fn read(&self) -> anyhow::Result<Record> {
-        let shown = self.path.display();
-        let bytes = match tokio::fs::read(&self.path).await {
+        let (file, shown) = match &self.place {
+            Place::File(path) => (path, path.display().to_string()),
+            Place::State { object, legacy } => match object.get().await? {
+                Some(bytes) => {
+                    self.found.store(true, Ordering::Relaxed);
+                    return self.parse(&bytes, &object.shown());
+                }
+                // Nothing in the state yet: the old default file, if any.
+                None => (legacy, legacy.display().to_string()),
+            },
+        };
+        let bytes = match tokio::fs::read(file).await {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Record::default()),
             Err(e) => return Err(e).with_context(|| format!("cannot read the ledger {shown}")),
         };
-        let file: File = serde_json::from_slice(&bytes).map_err(|e| {
+        self.found.store(true, Ordering::Relaxed);
+        if matches!(self.place, Place::State { .. }) {
+            self.moving.store(true, Ordering::Relaxed);
+        }
+        self.parse(&bytes, &shown)
+    }
+
+    fn parse(&self, bytes: &[u8], shown: &str) -> anyhow::Result<Record> {
+        let file: File = serde_json::from_slice(bytes).map_err(|e| {
             anyhow::anyhow!(
                 "the ledger {shown} is not a blocklist ledger ({e}); restore it from a backup or Git rather than deleting it: without it every blocked user looks unblocked"
             )
@@ -467,6 +566,5 @@ impl Ledger {
     }
 }
 
-pub mod lock;
 #[cfg(test)]
 mod tests;

@@ -119,6 +119,19 @@ pub fn contact_id(user: &str) -> String {
 }
 
 impl Waha {
+    /// A client keeping its ledger in the target's state (`ledger`);
+    /// `config.ledger` is the old default file it takes over from.
+    pub fn in_state(config: WahaConfig, ledger: crate::state::StateObject) -> anyhow::Result<Self> {
+        let mut waha = Self::new(config)?;
+        waha.ledger = Box::new(Ledger::in_state(
+            ledger,
+            waha.config.ledger.clone(),
+            &waha.config.business_phone,
+            &waha.config.session,
+        ));
+        Ok(waha)
+    }
+
     pub fn new(config: WahaConfig) -> anyhow::Result<Self> {
         let base = BaseUrl::parse("WAHA base_url", &config.base_url)?;
         let mut api_key = HeaderValue::from_str(config.api_key.expose()).map_err(|_| {
@@ -481,11 +494,11 @@ impl Provider for Waha {
     /// made outside the tool are invisible to it, so say so plainly), given
     /// the [`Provider::unconfirmed`] contacts.
     fn notes(&self, unconfirmed: &[User]) -> Vec<String> {
-        let ledger = self.ledger.path().display();
+        let ledger = self.ledger.shown();
         let mut notes = vec![format!(
             "WAHA cannot list blocked contacts: the live list is blocklist's ledger ({ledger}), so blocks made outside blocklist are invisible to it."
         )];
-        if !self.ledger.path().exists() {
+        if !self.ledger.found() {
             notes.push(format!(
                 "No ledger yet at {ledger}: nothing is recorded as blocked, so every desired user is planned for blocking."
             ));

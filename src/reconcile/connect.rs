@@ -14,6 +14,7 @@ use crate::provider::retry::RetryPolicy;
 use crate::provider::secret;
 use crate::provider::waha::{Waha, WahaConfig};
 use crate::sandbox::Sandboxes;
+use crate::state::TargetState;
 
 /// A connected target's client, shared by the steps that use it.
 pub type Client = Arc<dyn Provider>;
@@ -22,7 +23,14 @@ pub type Client = Arc<dyn Provider>;
 /// from the variables the file's `credentials:` names (the defaults
 /// otherwise); a missing one is an error naming the variable, raised before
 /// any request.
-pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Result<Client> {
+///
+/// `state` is the state store (`--state`; `None`: `BLOCKLIST_STATE`, else
+/// beside the file), where a WAHA target without `ledger:` keeps its ledger.
+pub async fn connect(
+    target: &Target,
+    state: Option<&str>,
+    sandboxes: &mut Sandboxes,
+) -> anyhow::Result<Client> {
     let client: Client = match &target.provider {
         ProviderSettings::NxCloud {
             appkey,
@@ -65,6 +73,7 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
             base_url,
             session,
             ledger,
+            ledger_given,
             api_key_var,
         } => {
             let config = WahaConfig {
@@ -76,7 +85,15 @@ pub async fn connect(target: &Target, sandboxes: &mut Sandboxes) -> anyhow::Resu
                 api_key_var: api_key_var.clone(),
                 retry: RetryPolicy::default(),
             };
-            Arc::new(Waha::new(config)?)
+            // A `ledger:` the file names stays where it is; otherwise the
+            // ledger lives in the target's state, taking over the old
+            // default file beside the desired-state file (README, "State").
+            if *ledger_given {
+                Arc::new(Waha::new(config)?)
+            } else {
+                let in_state = TargetState::open(state, target)?.ledger();
+                Arc::new(Waha::in_state(config, in_state)?)
+            }
         }
         ProviderSettings::Sandbox => {
             let config = NxCloudConfig::new(

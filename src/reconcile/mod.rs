@@ -21,12 +21,12 @@ use std::sync::Arc;
 
 use crate::config::{ProviderSettings, Target};
 use crate::date::Date;
-use crate::provider::ledger::lock::LedgerLock;
 use crate::render::PlanDocument;
 use crate::render::{AppliedTarget, PlannedTarget, TargetError};
 use crate::review::{self, Review};
 use crate::safety::Overrides;
 use crate::sandbox::Sandboxes;
+use crate::state::{Lock, TargetState};
 
 pub use connect::{Client, connect};
 
@@ -34,6 +34,9 @@ pub use connect::{Client, connect};
 pub struct Planned {
     pub planned: PlannedTarget,
     pub client: Client,
+    /// The target's state: deferrals read for the plan, and what apply
+    /// records.
+    pub state: TargetState,
 }
 
 /// What happened to every target, in the files' order.
@@ -42,8 +45,8 @@ pub struct Planning {
     pub errors: Vec<TargetError>,
     /// Kept alive until the command ends: sandbox targets talk to these.
     _sandboxes: Sandboxes,
-    /// Held until the command ends (see [`lock_ledgers`]).
-    _locks: Vec<LedgerLock>,
+    /// Held until the command ends (see [`lock_target`]).
+    _locks: Vec<Lock>,
 }
 
 /// How targets are planned.
@@ -54,8 +57,11 @@ pub struct PlanOptions {
     /// Check each plan against the safety guards (plan and apply; drift
     /// only reports, so it passes none).
     pub guards: Option<Overrides>,
-    /// Lock each WAHA target's ledger first (apply).
+    /// Take each target's apply lock in its state first (apply).
     pub lock: bool,
+    /// The state store (`--state`); `None`: `BLOCKLIST_STATE`, else
+    /// `.blocklist/` beside each file.
+    pub state: Option<String>,
     /// Plan no unblocks: `apply --blocks-only`, for a scheduled job that
     /// retries deferred blocks without a reviewer.
     pub blocks_only: bool,
@@ -105,7 +111,7 @@ pub fn decide(p: &PlannedTarget, reviewed: Option<&PlanDocument>) -> Decision {
 /// Connect to every target and plan it, as `options` say.
 pub async fn plan_all(targets: Vec<Target>, options: &PlanOptions) -> Planning {
     let today = Date::today_utc();
-    let (connected, prepared) = connect_all(targets, options.lock).await;
+    let (connected, prepared) = connect_all(targets, options).await;
     let steps = Arc::new(options.clone());
     let results = runner::run_all(connected, options.concurrency, |(index, target, client)| {
         let steps = steps.clone();
@@ -153,7 +159,7 @@ pub async fn plan_and_apply(
     options: ApplyOptions,
 ) -> Applying {
     let today = Date::today_utc();
-    let (connected, prepared) = connect_all(targets, planning.lock).await;
+    let (connected, prepared) = connect_all(targets, planning).await;
     let steps = Arc::new(planning.clone());
     let results = runner::run_all(connected, options.concurrency, |(index, target, client)| {
         let (steps, reviewed) = (steps.clone(), reviewed.clone());
@@ -185,8 +191,12 @@ pub async fn plan_and_apply(
         errors_by_index: mut plan_errors,
         // Held until every target is done.
         sandboxes: _sandboxes,
-        locks: _locks,
+        locks,
     } = prepared;
+    // Every target is done: the locks go now, on this runtime.
+    for lock in locks {
+        lock.release().await;
+    }
     for (index, result) in results {
         match result {
             Err(e) => plan_errors.push((index, e)),
@@ -231,12 +241,15 @@ pub use target::untouched;
 struct Prepared {
     errors_by_index: Vec<(usize, TargetError)>,
     sandboxes: Sandboxes,
-    locks: Vec<LedgerLock>,
+    locks: Vec<Lock>,
 }
 
-/// Lock (when `lock`) and connect every target, one by one: a held lock or
-/// a missing credential is reported before any request is sent.
-async fn connect_all(targets: Vec<Target>, lock: bool) -> (Vec<(usize, Target, Client)>, Prepared) {
+/// Lock (when `options.lock`) and connect every target, one by one: a held
+/// lock or a missing credential is reported before any request is sent.
+async fn connect_all(
+    targets: Vec<Target>,
+    options: &PlanOptions,
+) -> (Vec<(usize, Target, Client)>, Prepared) {
     let mut prepared = Prepared {
         errors_by_index: Vec::new(),
         sandboxes: Sandboxes::default(),
@@ -244,16 +257,16 @@ async fn connect_all(targets: Vec<Target>, lock: bool) -> (Vec<(usize, Target, C
     };
     let mut connected = Vec::with_capacity(targets.len());
     for (index, target) in targets.into_iter().enumerate() {
-        if lock {
-            match lock_ledger(&target) {
-                Ok(held) => prepared.locks.extend(held),
+        if options.lock {
+            match lock_target(&target, options.state.as_deref()).await {
+                Ok(held) => prepared.locks.push(held),
                 Err(e) => {
                     prepared.errors_by_index.push((index, error(&target, e)));
                     continue;
                 }
             }
         }
-        match connect(&target, &mut prepared.sandboxes).await {
+        match connect(&target, options.state.as_deref(), &mut prepared.sandboxes).await {
             Ok(client) => connected.push((index, target, client)),
             Err(e) => prepared.errors_by_index.push((index, error(&target, e))),
         }
@@ -261,16 +274,19 @@ async fn connect_all(targets: Vec<Target>, lock: bool) -> (Vec<(usize, Target, C
     (connected, prepared)
 }
 
-/// Take the lock of a WAHA target's ledger before the ledger is read (see
-/// [`LedgerLock`]): two applies rewriting one ledger would drop each
-/// other's entries. A lock another apply holds refuses this target only.
-fn lock_ledger(target: &Target) -> anyhow::Result<Option<LedgerLock>> {
-    match &target.provider {
-        ProviderSettings::Waha { ledger, .. } => LedgerLock::acquire(ledger).map(Some),
-        ProviderSettings::NxCloud { .. }
-        | ProviderSettings::CloudApi { .. }
-        | ProviderSettings::Sandbox => Ok(None),
+/// Take the target's apply lock in its state before anything is read: two
+/// applies on one target could undo each other's work, and two rewriting
+/// one WAHA ledger or one deferrals list would drop each other's entries.
+/// A lock another apply holds refuses this target only.
+async fn lock_target(target: &Target, state: Option<&str>) -> anyhow::Result<Lock> {
+    let state = TargetState::open(state, target)?;
+    let lock = state.lock().await?;
+    // Temporary files an earlier, killed write left beside a WAHA ledger:
+    // nobody else can be writing them now.
+    if let ProviderSettings::Waha { ledger, .. } = &target.provider {
+        crate::fsutil::remove_stale_temps(&crate::fsutil::resolved(ledger));
     }
+    Ok(lock)
 }
 
 /// A target's error with the whole cause chain (already free of secrets).

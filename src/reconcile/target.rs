@@ -8,6 +8,7 @@ use crate::plan;
 use crate::progress::Progress;
 use crate::render::{AppliedTarget, PlannedTarget, TargetError};
 use crate::safety;
+use crate::state::TargetState;
 use crate::user::{Lookup, User};
 
 use super::{Client, PlanOptions, Planned, error};
@@ -20,7 +21,11 @@ pub async fn plan(
     today: Date,
     options: &PlanOptions,
 ) -> Result<Planned, TargetError> {
-    let remembered: Vec<Deferral> = Vec::new();
+    // The state is read first: a damaged one stops this target before any
+    // request, rather than planning as if nothing were remembered.
+    let state =
+        TargetState::open(options.state.as_deref(), &target).map_err(|e| error(&target, e))?;
+    let remembered = state.deferrals().await.map_err(|e| error(&target, e))?;
     crate::info!("{}: reading the live block list", target.file.display());
     let bar = Progress::current().listing(&target.file.display().to_string(), &client);
     let listed = match client.list().await {
@@ -49,6 +54,7 @@ pub async fn plan(
             deferred,
         },
         client,
+        state,
     })
 }
 
@@ -91,7 +97,22 @@ pub async fn apply(
     let (mut report, failure) = apply::apply(p.client.as_ref(), target, plan, chunk_size).await;
     drop(bar);
     report.skipped_already_done = skipped;
-    let failure = failure.map(|e| error(target, e));
+    let mut failure = failure.map(|e| error(target, e));
+    // What the platform deferred is remembered, and what it blocked is
+    // forgotten, even after a stop part-way: the report says what was done.
+    if let Err(e) = p.state.record_apply(&plan.block, &report).await {
+        let e = error(
+            target,
+            e.context("the apply was done, but its state was not recorded"),
+        );
+        failure = Some(match failure {
+            Some(mut first) => {
+                first.message = format!("{}; and {}", first.message, e.message);
+                first
+            }
+            None => e,
+        });
+    }
     let applied = AppliedTarget {
         target: p.planned.target,
         report,

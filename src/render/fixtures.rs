@@ -248,6 +248,7 @@ pub fn bot() -> PlannedTarget {
             base_url: "http://localhost:3000".to_string(),
             session: "default".to_string(),
             ledger: PathBuf::from("blocklists/bot.ledger.json"),
+            ledger_given: false,
             api_key_var: "WAHA_API_KEY".into(),
         },
         Mode::Exclusive,

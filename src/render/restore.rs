@@ -182,6 +182,7 @@ fn target(file: &str, phone: &str, kind: &str, mode: Mode) -> anyhow::Result<Tar
             base_url: String::new(),
             session: String::new(),
             ledger: PathBuf::new(),
+            ledger_given: false,
             api_key_var: waha::API_KEY_VAR.to_string(),
         },
         Kind::Sandbox => ProviderSettings::Sandbox,

@@ -43,7 +43,7 @@ use crate::user::User;
 
 pub use metrics::Metrics;
 pub use payload::{Inbound, Key};
-pub use recorder::{LogRecorder, Outcome, Recorder};
+pub use recorder::{LogRecorder, Outcome, Recorder, StateRecorder};
 pub use targets::{Snapshot, Watched};
 
 /// Meta's app secret: the key of `X-Hub-Signature-256`.
@@ -70,6 +70,9 @@ pub struct Options {
     pub dedupe: usize,
     pub reload_every: Option<Duration>,
     pub secrets: Secrets,
+    /// The state store (`--state`): where blocks are journalled and
+    /// deferrals cleared, and whose lock a WAHA block takes.
+    pub state: Option<String>,
 }
 
 /// The webhook secrets, from the environment. Never logged, never shown.
@@ -163,7 +166,7 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     #[cfg(unix)]
     let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    let snapshot = Snapshot::load(&options.paths).await?;
+    let snapshot = Snapshot::load(&options.paths, options.state.as_deref()).await?;
     let app = App::spawn(snapshot, &options, recorder);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -193,6 +196,7 @@ impl Running {
         tokio::spawn(reloads(
             self.app.clone(),
             self.options.paths.clone(),
+            self.options.state.clone(),
             self.options.reload_every,
             hangups,
         ));
@@ -458,6 +462,9 @@ async fn block(app: &App, job: Job) {
         },
     };
     let took = started.elapsed().as_millis();
+    // Recorded before it is logged and counted: whoever sees the count finds
+    // the journal entry (and the deferral cleared) too.
+    let recorded = app.recorder.record(target, &job.user, &outcome).await;
     let file = target.file.display();
     let user = job.user.id();
     let id = &job.message_id;
@@ -476,7 +483,7 @@ async fn block(app: &App, job: Job) {
             app.metrics.failed();
         }
     }
-    if let Err(e) = app.recorder.record(target, &job.user, &outcome).await {
+    if let Err(e) = recorded {
         app.metrics.failed();
         crate::say!("{file}: could not record the block of {user}: {e:#}");
     }
@@ -487,6 +494,7 @@ async fn block(app: &App, job: Job) {
 async fn reloads(
     app: Arc<App>,
     paths: Vec<PathBuf>,
+    state: Option<String>,
     every: Option<Duration>,
     #[cfg(unix)] mut hup: Option<tokio::signal::unix::Signal>,
     #[cfg(not(unix))] _hup: Option<()>,
@@ -515,7 +523,7 @@ async fn reloads(
             why = hangup => why,
             why = timer => why,
         };
-        match Snapshot::load(&paths).await {
+        match Snapshot::load(&paths, state.as_deref()).await {
             Ok(snapshot) => {
                 let n = snapshot.len();
                 *app.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);

@@ -2,7 +2,8 @@
 //! plugs in here: watch itself knows only this seam.
 
 use crate::config::Target;
-use crate::provider::BoxFuture;
+use crate::provider::{BoxFuture, codes};
+use crate::state;
 use crate::user::User;
 
 /// What one block attempt came to.
@@ -44,5 +45,34 @@ impl Recorder for LogRecorder {
         _outcome: &'a Outcome,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// Records into the state store (`--state`): a block that landed clears the
+/// user's deferral, and every attempt is a journal entry `by: "watch"`, so
+/// `blocklist why` can say when watch blocked someone.
+pub struct StateRecorder {
+    pub state: Option<String>,
+}
+
+impl Recorder for StateRecorder {
+    fn record<'a>(
+        &'a self,
+        target: &'a Target,
+        user: &'a User,
+        outcome: &'a Outcome,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let (what, code) = match outcome {
+                Outcome::Blocked => (state::Outcome::Blocked, None),
+                Outcome::Refused { code, .. } if *code == codes::NOT_MESSAGED_24H => {
+                    (state::Outcome::Deferred, Some(*code))
+                }
+                Outcome::Refused { code, .. } => (state::Outcome::Failed, Some(*code)),
+                Outcome::Failed { .. } => (state::Outcome::Failed, None),
+            };
+            let target_state = state::TargetState::open(self.state.as_deref(), target)?;
+            target_state.record_block(user, what, code, "watch").await
+        })
     }
 }

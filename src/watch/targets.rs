@@ -8,9 +8,9 @@ use std::sync::Arc;
 use crate::config::{self, Entry, ProviderSettings, Target};
 use crate::date::Date;
 use crate::provider::Batch;
-use crate::provider::ledger::lock::LedgerLock;
 use crate::reconcile::{Client, connect};
 use crate::sandbox::Sandboxes;
+use crate::state::TargetState;
 use crate::user::{Lookup, User};
 
 use super::payload::Key;
@@ -21,12 +21,14 @@ pub struct Watched {
     pub client: Client,
     /// Index into `target.blocked` for every user it names.
     wanted: Lookup<Vec<usize>>,
-    /// A WAHA target's ledger, and this process's turn at it.
-    ledger: Option<(tokio::sync::Mutex<()>, PathBuf)>,
+    /// A WAHA target: this process's turn at its ledger.
+    ledger: Option<tokio::sync::Mutex<()>>,
+    /// The state store (`--state`), for a WAHA block's lock and ledger.
+    state: Option<String>,
 }
 
 impl Watched {
-    pub(super) fn new(target: Target, client: Client) -> Watched {
+    pub(super) fn new(target: Target, client: Client, state: Option<&str>) -> Watched {
         let mut wanted: Lookup<Vec<usize>> = Lookup::with_capacity(target.blocked.len());
         for (i, e) in target.blocked.iter().enumerate() {
             let mut at = wanted.get(&e.user).cloned().unwrap_or_default();
@@ -34,9 +36,7 @@ impl Watched {
             wanted.insert(&e.user, at);
         }
         let ledger = match &target.provider {
-            ProviderSettings::Waha { ledger, .. } => {
-                Some((tokio::sync::Mutex::new(()), ledger.clone()))
-            }
+            ProviderSettings::Waha { .. } => Some(tokio::sync::Mutex::new(())),
             _ => None,
         };
         Watched {
@@ -44,25 +44,31 @@ impl Watched {
             client,
             wanted,
             ledger,
+            state: state.map(str::to_string),
         }
     }
 
     /// Block `user` with one request through the target's client. A WAHA
     /// target's ledger is shared with `apply`, which rewrites it whole (see
     /// the README, "waha: write-only, with a ledger"): a block here takes
-    /// the ledger's lock as apply does (a held lock fails this block, and
-    /// the next apply sends it), and reads the ledger afresh through a new
-    /// client, so a long-running watch never writes a stale copy back over
-    /// an apply's changes.
+    /// the target's lock in the state as apply does (a held lock fails this
+    /// block, and the next apply sends it), and reads the ledger afresh
+    /// through a new client, so a long-running watch never writes a stale
+    /// copy back over an apply's changes.
     pub async fn block(&self, user: &User) -> Batch {
         let users = [user.clone()];
-        let Some((turn, ledger)) = &self.ledger else {
+        let Some(turn) = &self.ledger else {
             return self.client.block(&users).await;
         };
         let _turn = turn.lock().await;
-        let _lock = LedgerLock::acquire(ledger)?;
-        let client = connect(&self.target, &mut Sandboxes::default()).await?;
-        client.block(&users).await
+        let state = self.state.as_deref();
+        let lock = TargetState::open(state, &self.target)?.lock().await?;
+        let result = match connect(&self.target, state, &mut Sandboxes::default()).await {
+            Ok(client) => client.block(&users).await,
+            Err(e) => Err(e.into()),
+        };
+        lock.release().await;
+        result
     }
 
     /// The user as the file names them, when the file wants `sender`
@@ -101,7 +107,7 @@ impl Snapshot {
     /// (credentials from the environment, as for apply). Any error, in a
     /// file or a credential, fails the whole load: a reload keeps the
     /// previous snapshot rather than watching half the files.
-    pub async fn load(paths: &[PathBuf]) -> anyhow::Result<Snapshot> {
+    pub async fn load(paths: &[PathBuf], state: Option<&str>) -> anyhow::Result<Snapshot> {
         let here = [PathBuf::from(".")];
         let loaded = config::load(if paths.is_empty() { &here } else { paths });
         for w in &loaded.warnings {
@@ -145,11 +151,11 @@ impl Snapshot {
                     other.target.file.display()
                 );
             }
-            let client = connect(&target, &mut sandboxes)
+            let client = connect(&target, state, &mut sandboxes)
                 .await
                 .map_err(|e| anyhow::anyhow!("{file}: {e:#}"))?;
             crate::info!("{file}: watching {key:?}");
-            by_key.insert(key, Arc::new(Watched::new(target, client)));
+            by_key.insert(key, Arc::new(Watched::new(target, client, state)));
         }
         Ok(Snapshot { by_key })
     }

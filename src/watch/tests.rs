@@ -80,7 +80,7 @@ async fn every_attempt_is_recorded_with_its_outcome() {
         stats: Stats::default(),
     });
     let key = Key::PhoneNumberId("77".into());
-    let snapshot = Snapshot::of(vec![(key.clone(), Watched::new(target, client))]);
+    let snapshot = Snapshot::of(vec![(key.clone(), Watched::new(target, client, None))]);
     let remember = Arc::new(Remember::default());
     let options = Options {
         paths: Vec::new(),
@@ -89,6 +89,7 @@ async fn every_attempt_is_recorded_with_its_outcome() {
         dedupe: 10,
         reload_every: None,
         secrets: Secrets::default(),
+        state: None,
     };
     let app = App::spawn(snapshot, &options, remember.clone());
     let message = |id: &str, sender: User| Inbound {

@@ -213,12 +213,16 @@ fn plan_apply_replan() {
         let replan = w.run(&["plan", "t.yaml", "--format", "json", "--detailed-exitcode"]);
         let t = &replan.json()["targets"][0];
         if p.meta_rules() {
-            replan.code(2);
+            // The state remembers the deferral: the block is still sent,
+            // but shown apart and not counted as a change.
+            replan.code(0);
             assert_eq!(
                 t["block"],
                 serde_json::json!(users(3..4)),
                 "{p:?}: only the deferred user"
             );
+            assert_eq!(t["deferred"][0]["user"], users(3..4)[0], "{p:?}");
+            assert_eq!(t["deferred"][0]["attempts"], 1, "{p:?}");
         } else {
             replan.code(0);
         }

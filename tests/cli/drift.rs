@@ -14,38 +14,109 @@ fn in_sync_exits_zero() {
     assert!(run.stdout.contains("No drift"), "{}", run.stdout);
 }
 
+/// A block the platform deferred is remembered in the state: plan and drift
+/// show it apart, with its date and attempts; drift exits 0 for it alone
+/// (2 with `--strict`); a second apply counts another attempt; once the
+/// user has written, apply blocks them and the deferral is gone.
 #[test]
-fn a_deferred_block_after_apply_is_missing() {
+fn a_deferred_block_is_remembered_until_the_user_writes() {
     // 02 has not messaged the business: apply defers it (131047).
+    let body =
+        "blocked:\n  - \"8613300000001\"\n  - user: \"+86 133 0000 0002\"\n    reason: spam\n";
     let emu = Emulator::start(&state(&[], &["8613300000001"]), &[]);
     let ws = Workspace::new();
-    ws.target(
-        "t.yaml",
-        &emu,
-        "blocked:\n  - \"8613300000001\"\n  - user: \"+86 133 0000 0002\"\n    reason: spam\n",
-    );
+    ws.target("t.yaml", &emu, body);
     ws.run(&["apply", "t.yaml", "--yes"]).code(0);
     assert_eq!(emu.blocked(), vec!["8613300000001"]);
+    let today = &blocklist::date::now_rfc3339()[..10];
+
+    let plan = ws.run(&["plan", "t.yaml", "--format", "json", "--detailed-exitcode"]);
+    let t = &plan.json()["targets"][0];
+    assert_eq!(t["deferred"][0]["user"], "8613300000002", "{t}");
+    assert_eq!(t["deferred"][0]["attempts"], 1);
+    assert_eq!(t["deferred"][0]["code"], 131047);
+    assert!(
+        t["deferred"][0]["since"]
+            .as_str()
+            .unwrap()
+            .starts_with(today)
+    );
 
     let run = ws.run(&["drift", "t.yaml", "--format", "json"]);
-    run.code(2);
+    run.code(0);
     let t = &run.json()["targets"][0];
-    assert_eq!(t["missing"], json!(["8613300000002"]));
-    assert_eq!(t["unexpected"], json!([]));
+    assert_eq!(t["missing"], json!([]), "{t}");
+    assert_eq!(t["deferred"][0]["user"], "8613300000002", "{t}");
     assert_eq!(t["in_sync"], 1);
-
+    ws.run(&["drift", "t.yaml", "--strict"]).code(2);
     let text = ws.run(&["drift", "t.yaml"]);
-    text.code(2);
+    text.code(0);
     assert!(
-        text.stdout.contains("+ 8613300000002  (spam)"),
+        text.stdout.contains("deferred 1 (not drift"),
         "{}",
         text.stdout
     );
+    assert!(
+        text.stdout.contains(&format!("since {today}")),
+        "{}",
+        text.stdout
+    );
+
+    // A second apply tries again, and counts it.
+    ws.run(&["apply", "t.yaml", "--yes"]).code(0);
+    let plan = ws.run(&["plan", "t.yaml", "--format", "json"]);
+    assert_eq!(plan.json()["targets"][0]["deferred"][0]["attempts"], 2);
     assert_eq!(
         emu.by_route("/api/wa/createBlockUsers") + emu.by_route("/api/wa/deleteBlockUsers"),
-        1,
-        "only the apply wrote; drift only reads"
+        2,
+        "only the applies wrote; plan and drift only read"
     );
+
+    // 02 writes to the business: the next apply blocks them, and the
+    // deferral is forgotten.
+    let emu = Emulator::start(
+        &state(&["8613300000001"], &["8613300000001", "8613300000002"]),
+        &[],
+    );
+    ws.target("t.yaml", &emu, body);
+    ws.run(&["apply", "t.yaml", "--yes"]).code(0);
+    assert_eq!(emu.blocked(), vec!["8613300000001", "8613300000002"]);
+    let run = ws.run(&["drift", "t.yaml", "--format", "json", "--strict"]);
+    run.code(0);
+    let t = &run.json()["targets"][0];
+    assert!(t.get("deferred").is_none_or(|d| d == &json!([])), "{t}");
+    let deferrals = read(&ws.path(&format!(".blocklist/nxcloud-{PHONE}/deferrals.json")));
+    assert!(!deferrals.contains("8613300000002"), "{deferrals}");
+
+    // The journal says what each apply did, and `why` shows it.
+    let why = ws.run(&["why", "8613300000002", "t.yaml", "--format", "json"]);
+    why.code(0);
+    let journal = &why.json()["journal"];
+    let outcomes: Vec<&str> = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["deferred", "deferred", "blocked"], "{journal}");
+
+    // Nothing secret reached the state: not the credentials the runs had,
+    // not the platform's messages.
+    let mut stored = String::new();
+    let mut dirs = vec![ws.path(".blocklist")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            match path.is_dir() {
+                true => dirs.push(path),
+                false => stored.push_str(&read(&path)),
+            }
+        }
+    }
+    assert!(stored.contains("8613300000002"), "{stored}");
+    for secret in [ACCESS_KEY, ACCESS_SECRET, WHATSAPP_TOKEN, WAHA_API_KEY] {
+        assert!(!stored.contains(secret), "{secret} in the state: {stored}");
+    }
 }
 
 #[test]

@@ -257,6 +257,7 @@ impl Workspace {
             .env_remove("WAHA_API_KEY")
             .env_remove("GITHUB_ACTIONS")
             .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("BLOCKLIST_STATE")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null());
         Cmd { cmd }

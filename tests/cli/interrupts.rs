@@ -96,9 +96,15 @@ fn interrupted_mid_apply(signal: i32, name: &str, code: i32) {
     // No request was sent after the signal beyond those already in flight.
     assert_eq!(emu.by_route(BLOCK) as usize, held.len());
     // The ledger agrees, and the lock is gone.
-    let ledger: serde_json::Value = serde_json::from_str(&read(&ws.path("t.ledger.json"))).unwrap();
+    let ledger: serde_json::Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(strings(&ledger["blocked"]), held);
-    assert!(!ws.path("t.ledger.json.lock").exists());
+    assert!(
+        !ws.path(&format!(".blocklist/waha-{PHONE}/lock.json"))
+            .exists()
+    );
 }
 
 #[test]
@@ -134,10 +140,14 @@ fn a_second_signal_ends_at_once_and_releases_the_lock() {
         "no report after a second signal"
     );
     assert!(
-        !ws.path("t.ledger.json.lock").exists(),
+        !ws.path(&format!(".blocklist/waha-{PHONE}/lock.json"))
+            .exists(),
         "the lock is released"
     );
     // The contacts in flight stay pending in the ledger: maybe blocked.
-    let ledger: serde_json::Value = serde_json::from_str(&read(&ws.path("t.ledger.json"))).unwrap();
+    let ledger: serde_json::Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(strings(&ledger["pending_block"]).len(), 4, "{ledger}");
 }

@@ -48,11 +48,14 @@ fn two_applies_on_one_ledger_lose_no_entry() {
     waha_target(&a, &emu, &ledger, &users(0..400));
     waha_target(&b, &emu, &ledger, &users(400..420));
 
-    let first = a.spawn(&["apply", "t.yaml", "--yes"]);
+    // One target, so one state: the lock lives there.
+    let state = shared.path("state");
+    let state_flag = state.to_str().unwrap();
+    let first = a.spawn(&["apply", "t.yaml", "--yes", "--state", state_flag]);
     eventually("run A's first block", || {
         emu.by_route("/api/contacts/block") > 0
     });
-    let second = b.run(&["apply", "t.yaml", "--yes"]);
+    let second = b.run(&["apply", "t.yaml", "--yes", "--state", state_flag]);
     let first_pid = first.pid();
     let first = first.wait(Duration::from_secs(120));
     first.code(0);
@@ -73,7 +76,8 @@ fn two_applies_on_one_ledger_lose_no_entry() {
         // A was still applying: B was refused before it read the ledger,
         // and said who holds the lock.
         1 => {
-            let lock = format!("{}.lock", ledger.canonicalize().unwrap().display());
+            let lock = state.join(format!("waha-{PHONE}/lock.json"));
+            let lock = lock.display();
             let holder = format!("{lock} is held by pid {} on ", first_pid);
             assert!(second.all().contains(&holder), "{}", second.all());
             assert_eq!(blocked, users(0..400).into_iter().collect());
@@ -83,15 +87,16 @@ fn two_applies_on_one_ledger_lose_no_entry() {
         _ => panic!("run B: {second:?}"),
     }
     assert!(
-        !shared.path("bot.ledger.json.lock").exists(),
+        !state.join(format!("waha-{PHONE}/lock.json")).exists(),
         "the lock is released"
     );
 }
 
 /// A lock left by another apply refuses the target with exit 1, naming the
-/// holder and how to remove it, and is never removed by the refused run.
+/// holder and how to remove it, and is never removed by the refused run;
+/// `blocklist unlock` removes it, saying whose it was.
 #[test]
-fn a_lock_left_behind_refuses_naming_its_holder_and_the_fix() {
+fn a_lock_left_behind_refuses_naming_its_holder_and_unlock_removes_it() {
     let emu = Emulator::start(
         &serde_json::json!({"phones": {}, "waha": {"default": {"blocked": []}}}),
         &[],
@@ -99,34 +104,40 @@ fn a_lock_left_behind_refuses_naming_its_holder_and_the_fix() {
     let ws = Workspace::new();
     let ledger = ws.path("t.ledger.json");
     waha_target(&ws, &emu, &ledger, &users(0..2));
-    let lock = ws.path("t.ledger.json.lock");
-    std::fs::write(
-        &lock,
-        r#"{"pid":4999999,"host":"ci-runner-7","since":"2026-11-26T10:00:00Z","tool_version":"0.1.0"}"#,
-    )
-    .unwrap();
+    let lock = ws.write(
+        &format!(".blocklist/waha-{PHONE}/lock.json"),
+        r#"{"format_version":1,"pid":4999999,"host":"ci-runner-7","since":"2026-11-26T10:00:00Z","tool_version":"0.1.0","github_run_id":"8812"}"#,
+    );
     let run = ws.run(&["apply", "t.yaml", "--yes"]);
     run.code(1);
     let lock_shown = lock.canonicalize().unwrap();
     assert!(
         run.all().contains(&format!(
-            "{} is held by pid 4999999 on ci-runner-7 since 2026-11-26T10:00:00Z",
+            "{} is held by pid 4999999 on ci-runner-7 (GitHub Actions run 8812) since 2026-11-26T10:00:00Z",
             lock_shown.display()
         )),
         "{}",
         run.all()
     );
     assert!(
-        run.all().contains(&format!(
-            "If no apply is running on this ledger, remove {} and run again.",
-            lock_shown.display()
-        )),
+        run.all()
+            .contains("If no apply is running on it, run `blocklist unlock` on its file."),
         "{}",
         run.all()
     );
     assert_eq!(emu.by_route("/api/contacts/block"), 0, "nothing was sent");
     assert!(lock.exists(), "someone else's lock is never removed");
-    std::fs::remove_file(&lock).unwrap();
+    let unlock = ws.run(&["unlock", "t.yaml"]);
+    unlock.code(0);
+    assert!(
+        unlock.all().contains(
+            "held by pid 4999999 on ci-runner-7 (GitHub Actions run 8812) since 2026-11-26T10:00:00Z"
+        ),
+        "{}",
+        unlock.all()
+    );
+    assert!(!lock.exists());
+    ws.run(&["unlock", "t.yaml"]).code(0);
     ws.run(&["apply", "t.yaml", "--yes"]).code(0);
 }
 

@@ -26,6 +26,7 @@ mod providers;
 mod quiet;
 mod reconcile;
 mod review;
+mod s3;
 mod sandbox;
 mod schema;
 mod secrets;

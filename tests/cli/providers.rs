@@ -61,8 +61,16 @@ fn cloud_api_plans_applies_and_defers_the_24_hour_rule() {
     assert_eq!(report["unblocked"], json!(["8613300000007"]));
     assert_eq!(report["deferred"][0]["code"], 131047);
     assert_eq!(emu.blocked(), ["8613300000001"]);
-    ws.run(&["plan", "shop.yaml", "--detailed-exitcode"])
-        .code(2);
+    // The deferral is remembered: no change of its own, shown apart.
+    let replan = ws.run(&["plan", "shop.yaml", "--detailed-exitcode"]);
+    replan.code(0);
+    assert!(
+        replan
+            .stdout
+            .contains("waiting for the user to write since"),
+        "{}",
+        replan.stdout
+    );
     assert!(!apply.all().contains(WHATSAPP_TOKEN));
 }
 
@@ -157,7 +165,10 @@ fn waha_applies_through_its_ledger() {
         plan.stdout
     );
     ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
-    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    let ledger: Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000002"]));
     assert_eq!(ledger["format_version"], 2);
     assert_eq!(ledger["pending_block"], json!([]));
@@ -179,7 +190,10 @@ fn waha_applies_through_its_ledger() {
         "safety: {max_unblock_ratio: 1}\nblocked:\n  - \"8613300000002\"\n",
     );
     ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
-    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    let ledger: Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000002"]));
     assert_eq!(
         emu.state()["waha"]["default"]["blocked"],
@@ -203,7 +217,10 @@ fn waha_engines_and_sessions_that_cannot_block_stop_the_target() {
     );
     // Nothing confirmed; the contact is kept as maybe blocked, so the next
     // plan sends it again rather than losing it.
-    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    let ledger: Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(ledger["blocked"], json!([]));
     assert_eq!(ledger["pending_block"], json!(["8613300000001"]));
 
@@ -254,8 +271,20 @@ fn waha_sends_unconfirmed_changes_again() {
         text.stdout
     );
 
-    ws.run(&["apply", "bot.yaml", "--yes"]).code(0);
-    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    // The old default ledger file is taken over by the state, and said so.
+    let apply = ws.run(&["apply", "bot.yaml", "--yes"]);
+    apply.code(0);
+    assert!(
+        apply
+            .all()
+            .contains("bot.ledger.json now lives in the state, at "),
+        "{}",
+        apply.all()
+    );
+    let ledger: Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     assert_eq!(ledger["blocked"], json!(["8613300000001", "8613300000003"]));
     assert_eq!(ledger["pending_block"], json!([]));
     assert_eq!(
@@ -328,7 +357,10 @@ fn waha_stopping_part_way_reports_every_contact_it_blocked() {
         error.contains("does not implement blocking contacts"),
         "{error}"
     );
-    let ledger: Value = serde_json::from_str(&read(&ws.path("bot.ledger.json"))).unwrap();
+    let ledger: Value = serde_json::from_str(&read(
+        &ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json")),
+    ))
+    .unwrap();
     let mut recorded = ledger["blocked"].as_array().unwrap().clone();
     let mut reported = blocked;
     recorded.sort_by_key(|v| v.to_string());

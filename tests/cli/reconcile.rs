@@ -75,13 +75,15 @@ fn plan_apply_replan_leaves_only_deferred_users() {
         "json",
         "--detailed-exitcode",
     ]);
-    replan.code(2);
+    // Only a block the state knows as deferred: no change of its own.
+    replan.code(0);
     let t = &replan.json()["targets"][0];
     assert_eq!(
         t["block"],
         serde_json::json!(["8613300000003"]),
         "only the deferred user remains"
     );
+    assert_eq!(t["deferred"][0]["user"], "8613300000003");
     assert_eq!(t["unblock"], serde_json::json!([]));
     assert_eq!(t["unchanged"], 2);
 

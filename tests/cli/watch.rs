@@ -219,6 +219,37 @@ fn a_deferred_user_who_writes_is_blocked_within_a_second() {
     let log = watch.log();
     assert!(log.contains(&format!("blocked {SPAMMER}")), "{log}");
     no_secret_or_text(&log);
+
+    // The state knows: the deferral is cleared, and the journal says watch
+    // blocked the user, which `why` shows a support agent.
+    let before = ws.run(&["plan", ".", "--format", "json"]);
+    assert!(
+        before.json()["targets"][0].get("deferred").is_none(),
+        "{}",
+        before.all()
+    );
+    let why = ws.run(&["why", SPAMMER, ".", "--format", "json"]);
+    why.code(0);
+    let journal = why.json()["journal"].clone();
+    let seen: Vec<(&str, &str)> = journal
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| {
+                    (
+                        e["by"].as_str().unwrap_or(""),
+                        e["outcome"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        seen,
+        [("apply", "deferred"), ("watch", "blocked")],
+        "{journal}"
+    );
 }
 
 #[test]
@@ -382,11 +413,10 @@ fn a_waha_block_keeps_what_an_apply_wrote_to_the_ledger() {
     const THIRD: &str = "8613300000003";
     file(&[SPAMMER, THIRD]);
     let watch = Watch::start(&ws);
+    // The ledger lives in the state beside the file (no `ledger:` set).
     let ledger = || -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(ws.path("bot.ledger.json")).unwrap_or_default(),
-        )
-        .unwrap_or_default()
+        let path = ws.path(&format!(".blocklist/waha-{PHONE}/ledger.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default()).unwrap_or_default()
     };
     let waha = |user: &str| {
         write(

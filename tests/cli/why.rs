@@ -47,7 +47,7 @@ fn why_names_the_entry_its_include_chain_and_the_live_list() {
             "reason": "spam wave",
             "include_chain": ["bl/shop.yaml:7:5", "bl/../lists/shared.yaml:2:5"],
             "live": false,
-        }]})
+        }], "journal": []})
     );
 
     let expired = ws.run(&["why", "8613300000004", "bl"]);
