@@ -130,7 +130,7 @@ async fn run<P: Provider + ?Sized>(
                 user: user.clone(),
                 code: codes::LIST_FULL,
                 reason: reason_for(codes::LIST_FULL).into_owned(),
-                message: "not attempted: the block list is full (64 000 users)".to_string(),
+                message: "not attempted: the block list is full (64,000 users)".to_string(),
             }));
             provider.stats().answered(chunk.len() as u64);
             continue;

@@ -202,6 +202,9 @@ pub struct TargetArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    #[command(flatten)]
+    pub shard: ShardArg,
+
     /// Exit 2 when differences remain (plan has changes, apply left entries deferred or failed).
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -211,6 +214,15 @@ pub struct TargetArgs {
 
     #[command(flatten)]
     pub timeout: TimeoutArg,
+}
+
+/// `--shard K/N`, on plan, apply and drift.
+#[derive(Debug, Args)]
+pub struct ShardArg {
+    /// Only the targets whose business phone hashes to shard K of N (1-based),
+    /// so N CI jobs given 1/N to N/N split a fleet with no overlap or gap.
+    #[arg(long = "shard", id = "shard", value_name = "K/N")]
+    pub value: Option<crate::commands::targets::Shard>,
 }
 
 /// `--timeout`, on every command that talks to providers.
@@ -314,6 +326,9 @@ pub struct DriftArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    #[command(flatten)]
+    pub shard: ShardArg,
+
     /// Output format (markdown is made to open or update an issue).
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
@@ -373,8 +388,9 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "FILE")]
     pub state: PathBuf,
 
-    /// Register unknown NxCloud business phones and WAHA sessions on first use
-    /// instead of answering 10003 and 404.
+    /// Register unknown NxCloud business phones, Cloud API phone ids (under
+    /// the id's last 15 digits as the number) and WAHA sessions on first use,
+    /// instead of answering 10003, 100 and 404.
     #[arg(long)]
     pub auto_create_phones: bool,
 

@@ -36,7 +36,8 @@ pub enum Figure {
 impl fmt::Display for Figure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Figure::Count(n) => write!(f, "{n}"),
+            // Grouped as every count users read (`64,000`).
+            Figure::Count(n) => write!(f, "{}", crate::render::Count(n)),
             // Enough digits that a refusal never reads "limit 0.25, actual 0.25".
             Figure::Ratio(r) => {
                 let s = format!("{r:.4}");

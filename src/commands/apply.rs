@@ -31,7 +31,7 @@ pub async fn run(args: ApplyArgs, out: &Output) -> anyhow::Result<Exit> {
         Some(doc) if args.targets.paths.is_empty() => review::files(doc),
         _ => args.targets.paths.clone(),
     };
-    let Some(loaded) = targets::load(&paths) else {
+    let Some(loaded) = targets::load_shard(&paths, args.targets.shard.value) else {
         return Ok(Exit::Error);
     };
     let planning = PlanOptions {

@@ -17,7 +17,7 @@ use super::output::Output;
 use super::targets;
 
 pub async fn run(args: DriftArgs, out: &Output) -> anyhow::Result<Exit> {
-    let Some(loaded) = targets::load(&args.paths) else {
+    let Some(loaded) = targets::load_shard(&args.paths, args.shard.value) else {
         return Ok(Exit::Error);
     };
     let options = reconcile::PlanOptions {

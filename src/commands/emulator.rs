@@ -1,6 +1,6 @@
 //! `blocklist emulator`: the local provider emulator as a server.
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 
 use crate::cli::{CodeStyleArg, EmulatorArgs, ListShapeArg, PagingArg};
 use crate::emulator::{
@@ -9,7 +9,8 @@ use crate::emulator::{
 use crate::exit::Exit;
 
 pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
-    let credentials = Credentials::from_lookup(|name| std::env::var(name).ok())?;
+    let credentials =
+        Credentials::from_lookup(|name| std::env::var(name).ok()).context("emulator")?;
     crate::info!("emulator: {}", credentials.summary());
     let options = Options {
         state_path: args.state,
@@ -48,7 +49,10 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<Exit> {
         },
         auto_create_phones: args.auto_create_phones,
     };
-    emulator::serve_until_ctrl_c(args.listen, options).await?;
+    // "error: emulator: …": the message may name only a file or an address.
+    emulator::serve_until_ctrl_c(args.listen, options)
+        .await
+        .context("emulator")?;
     Ok(Exit::Success)
 }
 

@@ -10,7 +10,7 @@ mod interrupts;
 mod output;
 mod plan;
 mod show;
-mod targets;
+pub mod targets;
 mod unlock;
 mod validate;
 mod watch;

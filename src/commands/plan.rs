@@ -11,7 +11,7 @@ use super::output::{Output, note};
 use super::targets;
 
 pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
-    let Some(loaded) = targets::load(&args.targets.paths) else {
+    let Some(loaded) = targets::load_shard(&args.targets.paths, args.targets.shard.value) else {
         return Ok(Exit::Error);
     };
     let options = reconcile::PlanOptions {

@@ -94,7 +94,18 @@ fn yaml_files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         }
     }
     names.sort();
-    Ok(names.into_iter().map(|name| dir.join(name)).collect())
+    // `shop.yaml`, not `./shop.yaml`, for the current directory (the
+    // default path): file names are shown in every message and plan line.
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(name);
+            match path.strip_prefix(".") {
+                Ok(rest) => rest.to_path_buf(),
+                Err(_) => path,
+            }
+        })
+        .collect())
 }
 
 #[cfg(test)]

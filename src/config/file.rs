@@ -85,6 +85,35 @@ fn walk(w: &mut Walker, map: &MarkedMappingNode, includes: &mut Includes) -> Wal
         w.error(key.span(), message);
     }
 
+    // Only `blocked:`/`include:` and no header: an include file (a shared
+    // list) placed where targets are looked for. One error that says so
+    // beats two about a header it was never meant to have.
+    let shared_list = entry(map, "business_phone").is_none()
+        && entry(map, "provider").is_none()
+        && !map.is_empty()
+        && map
+            .iter()
+            .all(|(k, _)| super::include::KEYS.contains(&k.as_str()));
+    if shared_list {
+        let name = w.file.file_name().map_or_else(
+            || "this file".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        w.error(
+            mapping_span(map),
+            format!(
+                "this looks like a shared list (only blocked:/include:, no business_phone: or provider:), \
+                 but every file named as a path, and every *.yaml directly in a directory named as one, \
+                 is a target; move it to a subdirectory (e.g. lists/{name}) and name it under include: \
+                 in the target files (README, \"The desired-state file\")"
+            ),
+        );
+        return Walked {
+            target: None,
+            business_phone: None,
+        };
+    }
+
     let business_phone = match entry(map, "business_phone") {
         Some((k, n)) => entry::phone(w, Some(k.span()), n, &|| "business_phone".to_string())
             .map(|(digits, _)| (digits, w.at(n.span()))),

@@ -22,7 +22,7 @@ use super::{Inclusion, Location};
 /// Deeper than this is surely a mistake, and the walk recurses per level.
 const MAX_DEPTH: usize = 32;
 
-const KEYS: &[&str] = &["blocked", "include"];
+pub(super) const KEYS: &[&str] = &["blocked", "include"];
 
 /// One `include:` item: the path as written, resolved for reading and messages.
 #[derive(Debug, Clone)]

@@ -140,6 +140,15 @@ fn authenticate(s: &Shared, headers: &HeaderMap) -> Result<(), GraphError> {
     }
 }
 
+/// With `--auto-create-phones`, register an unknown `id` (see
+/// [`Store::create_phone_for_id`]); whether it was, so the caller saves.
+async fn auto_create(s: &Shared, store: &mut Store, id: &str) -> Result<bool, GraphError> {
+    if !s.options.auto_create_phones || store.phone_by_id(id).is_some() {
+        return Ok(false);
+    }
+    Ok(store.create_phone_for_id(id))
+}
+
 /// The phone behind `id` and its number, or Graph's "no such object".
 fn lookup<'a>(
     store: &'a mut Store,
@@ -153,8 +162,9 @@ fn lookup<'a>(
             StatusCode::BAD_REQUEST,
             100,
             format!(
-                "Unsupported {} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation",
-                method.as_str().to_lowercase()
+                "Unsupported {} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation{}",
+                method.as_str().to_lowercase(),
+                super::UNKNOWN_HINT
             ),
         )
     })
@@ -169,12 +179,13 @@ async fn change(
 ) -> Result<Response, GraphError> {
     let users = block_users(body)?;
     let mut store = s.store.lock().await;
+    let created = auto_create(s, &mut store, id).await?;
     let (number, phone) = lookup(&mut store, id, method)?;
     let batch = match op {
         Change::Block => phone.block(number, &users)?,
         Change::Unblock => phone.unblock(&users)?,
     };
-    if batch.changed {
+    if batch.changed || created {
         persist(&store).await?;
     }
     let failed = batch.failed.len();
@@ -240,6 +251,9 @@ async fn list(s: &Shared, id: &str, path: &str, query: QueryMap) -> Result<Respo
             .filter(|c| !c.is_empty())
     };
     let mut store = s.store.lock().await;
+    if auto_create(s, &mut store, id).await? {
+        persist(&store).await?;
+    }
     let (_, phone) = lookup(&mut store, id, &Method::GET)?;
     let page = phone
         .page(cursor("after"), cursor("before"), limit)

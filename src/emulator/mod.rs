@@ -124,6 +124,10 @@ pub struct Faults {
     pub nxcloud_refuses_user_id: bool,
 }
 
+/// Appended to the provider's own "unknown phone/session" message, so a
+/// reader knows the emulator said it, and what to do about it.
+pub(crate) const UNKNOWN_HINT: &str = " [blocklist emulator: not in its state file; --auto-create-phones registers unknown phones, ids and sessions on first use]";
+
 #[derive(Clone)]
 pub struct Options {
     /// JSON state; created if missing, rewritten atomically after changes
@@ -135,10 +139,11 @@ pub struct Options {
     /// The `X-Api-Key` WAHA clients must send; `None`: WAHA routes answer 401.
     pub waha_api_key: Option<String>,
     pub faults: Faults,
-    /// Register unknown NxCloud business phones and WAHA sessions on first
-    /// use (the sandbox does; the standalone emulator answers them with an
-    /// error as the provider would). Cloud API phones are never created: a
-    /// `phone_number_id` does not say which number it stands for.
+    /// Register unknown NxCloud business phones, Cloud API phone ids and
+    /// WAHA sessions on first use (the sandbox does; the standalone emulator
+    /// answers them with an error as the provider would). A Cloud API id is
+    /// registered under its last 15 digits as the number
+    /// ([`state::Store::create_phone_for_id`]).
     pub auto_create_phones: bool,
 }
 
@@ -246,6 +251,14 @@ async fn prepare(
 ) -> anyhow::Result<(tokio::net::TcpListener, axum::Router, state::Saver)> {
     options.check()?;
     let store = state::Store::load(&options.state_path)?;
+    // "Created if missing": at start, so a typo in --state or a directory
+    // that cannot be written shows now, not at the first change.
+    if !store.exists() {
+        store
+            .persist()
+            .await
+            .with_context(|| format!("cannot create {}", options.state_path.display()))?;
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

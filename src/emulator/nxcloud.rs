@@ -248,7 +248,10 @@ fn phone<'a>(
     }
     let create_with = auto_create.then_some(req.appkey.as_str());
     let Some((phone, created)) = store.phone(&req.business_phone, create_with) else {
-        return Err(NxError::new(10003, "business phone not bound to the app"));
+        return Err(NxError::new(
+            10003,
+            format!("business phone not bound to the app{}", super::UNKNOWN_HINT),
+        ));
     };
     // A phone with no appkey is reachable only through the Cloud API: to
     // NxCloud it is bound to no app of this caller's (9006).

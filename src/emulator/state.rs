@@ -208,6 +208,33 @@ impl Store {
             .map(|(number, p)| (number.as_str(), p))
     }
 
+    /// Register an empty phone for an unknown Cloud API `phone_number_id`
+    /// (`--auto-create-phones`). An id does not say which number it stands
+    /// for, so the phone is registered under the id's last 15 digits (all
+    /// of them when shorter), or not at all: an id that is not 8 or more
+    /// digits, or whose number is taken by another phone. Returns whether
+    /// it was registered.
+    pub fn create_phone_for_id(&mut self, phone_number_id: &str) -> bool {
+        let digits =
+            phone_number_id.len() >= 8 && phone_number_id.bytes().all(|b| b.is_ascii_digit());
+        if !digits {
+            return false;
+        }
+        let number = &phone_number_id[phone_number_id.len().saturating_sub(15)..];
+        if self.phones.contains_key(number) {
+            return false;
+        }
+        let mut phone = Phone::empty(None, self.epoch);
+        phone.phone_number_id = Some(phone_number_id.to_string());
+        self.phones.insert(number.to_string(), phone);
+        true
+    }
+
+    /// Whether the state file exists yet.
+    pub fn exists(&self) -> bool {
+        self.path.exists()
+    }
+
     /// The WAHA session `name`, created empty (able to block) when `create`
     /// says so; the flag says it was, so the caller saves the state.
     pub fn session(&mut self, name: &str, create: bool) -> Option<(&mut Session, bool)> {

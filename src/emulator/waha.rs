@@ -70,7 +70,8 @@ impl IntoResponse for WahaError {
             WahaError::NoSession(name) => plain(
                 StatusCode::NOT_FOUND,
                 &format!(
-                    "We didn't find a session with name '{name}'. Please start it first by using POST /api/sessions/{name}/start request"
+                    "We didn't find a session with name '{name}'. Please start it first by using POST /api/sessions/{name}/start request{}",
+                    super::UNKNOWN_HINT
                 ),
             ),
             WahaError::NotRunning(name) => {

@@ -102,7 +102,9 @@ impl Doc {
 
 fn more_line(left_out: usize) -> String {
     format!(
-        "- … and {left_out} more (GitHub comments are limited to {GITHUB_COMMENT_LIMIT} characters; the text and JSON formats list them all)\n"
+        "- … and {left_out} more (GitHub comments are limited to {GITHUB_COMMENT_LIMIT} characters; the text and JSON formats list them all)\n",
+        left_out = Count(left_out),
+        GITHUB_COMMENT_LIMIT = Count(GITHUB_COMMENT_LIMIT)
     )
 }
 
@@ -116,7 +118,9 @@ fn hard_limit(out: String, budget: usize) -> String {
     let lines: Vec<&str> = out.split_inclusive('\n').collect();
     let trailer = |n: usize| {
         format!(
-            "\n_… output truncated: {n} more line(s) left out to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character limit._\n"
+            "\n_… output truncated: {n} more line(s) left out to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character limit._\n",
+            n = Count(n),
+            GITHUB_COMMENT_LIMIT = Count(GITHUB_COMMENT_LIMIT)
         )
     };
     let room = budget.saturating_sub(trailer(lines.len()).chars().count());
@@ -136,6 +140,7 @@ fn hard_limit(out: String, budget: usize) -> String {
     kept
 }
 
+use super::Count;
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +160,10 @@ mod tests {
         assert!(out.starts_with("# title\n\n- item 0000\n- item 0001\n- item 0002\n\n"));
         let shown = out.lines().filter(|l| l.starts_with("- item")).count();
         assert!(shown > 50, "{shown}");
-        assert!(out.contains(&format!("- … and {} more", 1000 - (shown - 3))));
+        assert!(out.contains(&format!(
+            "- … and {} more",
+            super::Count(1000 - (shown - 3))
+        )));
     }
 
     #[test]

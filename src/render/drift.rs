@@ -8,6 +8,7 @@
 //! sync. Text is for the scheduled job's log; markdown is the body of the
 //! GitHub issue a workflow opens or updates; JSON ([`json`]) is for pipelines.
 
+use super::Count;
 use std::fmt::Write as _;
 
 use super::budget::Doc;
@@ -69,7 +70,7 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
                 "  {}",
                 p.paint(
                     Style::Yellow,
-                    &format!("missing {} (in the files, not live):", missing.len())
+                    &format!("missing {} (in the files, not live):", Count(missing.len()))
                 )
             );
             for user in &missing {
@@ -90,7 +91,10 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
                 "  {}",
                 p.paint(
                     Style::Yellow,
-                    &format!("unexpected {} (live, not desired):", plan.unblock.len())
+                    &format!(
+                        "unexpected {} (live, not desired):",
+                        Count(plan.unblock.len())
+                    )
                 )
             );
             for u in &plan.unblock {
@@ -102,7 +106,7 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
             let _ = writeln!(
                 out,
                 "  deferred {} (not drift: the platform refused these blocks until the user writes):",
-                t.deferred.len()
+                Count(t.deferred.len())
             );
             super::text::waiting_lines(&mut out, p, t, "    ");
         }
@@ -110,12 +114,12 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
             let _ = writeln!(
                 out,
                 "  drifted: {} missing, {} unexpected, {} in sync",
-                missing.len(),
-                plan.unblock.len(),
-                plan.unchanged
+                Count(missing.len()),
+                Count(plan.unblock.len()),
+                Count(plan.unchanged)
             );
         } else {
-            let _ = writeln!(out, "  in sync, {} user(s)", plan.unchanged);
+            let _ = writeln!(out, "  in sync, {} user(s)", Count(plan.unchanged));
         }
         for note in &t.notes {
             let _ = writeln!(
@@ -132,26 +136,42 @@ pub fn drift_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool
     let sum = totals(targets);
     let mut summary = if n == 0 {
         "Nothing was checked.".to_string()
-    } else if sum.drifted == 0 {
+    } else if sum.drifted == 0 && errors.is_empty() {
         format!(
             "No drift: {} user(s) in sync across {n} target(s).",
-            sum.in_sync
+            sum.in_sync,
+            n = Count(n)
+        )
+    } else if sum.drifted == 0 {
+        // Not "No drift": the targets that could not be checked may have some.
+        format!(
+            "Incomplete check: no drift in the targets checked, {} user(s) in sync across {n} target(s).",
+            sum.in_sync,
+            n = Count(n)
         )
     } else {
         format!(
             "Drift in {} of {n} target(s): {} missing, {} unexpected, {} in sync.",
-            sum.drifted, sum.missing, sum.unexpected, sum.in_sync
+            sum.drifted,
+            sum.missing,
+            sum.unexpected,
+            sum.in_sync,
+            n = Count(n)
         )
     };
     if sum.deferred > 0 {
         let _ = write!(
             summary,
             " {} block(s) deferred, waiting for the user to write.",
-            sum.deferred
+            Count(sum.deferred)
         );
     }
     if !errors.is_empty() {
-        let _ = write!(summary, " {} target(s) could not be checked.", errors.len());
+        let _ = write!(
+            summary,
+            " {} target(s) could not be checked.",
+            Count(errors.len())
+        );
     }
     let _ = writeln!(out, "{}", p.paint(Style::Bold, &summary));
     out
@@ -179,24 +199,24 @@ pub fn drift_markdown(
     let _ = write!(
         head,
         "Checked at {checked_at}: **{} missing, {} unexpected**, {} in sync across {} target(s)",
-        sum.missing,
-        sum.unexpected,
-        sum.in_sync,
-        targets.len()
+        Count(sum.missing),
+        Count(sum.unexpected),
+        Count(sum.in_sync),
+        Count(targets.len())
     );
     if sum.drifted > 0 {
-        let _ = write!(head, "; {} drifted", sum.drifted);
+        let _ = write!(head, "; {} drifted", Count(sum.drifted));
     }
     head.push('.');
     if sum.deferred > 0 {
         let _ = write!(
             head,
             " ⏳ {} block(s) deferred, waiting for the user to write (not drift).",
-            sum.deferred
+            Count(sum.deferred)
         );
     }
     if !errors.is_empty() {
-        let _ = write!(head, " ❌ {} could not be checked.", errors.len());
+        let _ = write!(head, " ❌ {} could not be checked.", Count(errors.len()));
     }
     head.push_str("\n\n| File | Phone | Provider | Missing | Unexpected | In sync | Status |\n");
     head.push_str("|---|---|---|--:|--:|--:|---|\n");

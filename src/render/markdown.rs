@@ -6,6 +6,7 @@
 //! budget with `… and N more`; the full lists stay in the text and JSON
 //! renderings. [`super::budget`] does the cutting.
 
+use super::Count;
 use crate::user::User;
 use std::fmt::Write as _;
 
@@ -25,26 +26,45 @@ pub fn plan_markdown(targets: &[PlannedTarget], errors: &[TargetError]) -> Strin
     let refused = targets.iter().filter(|t| t.refused.is_some()).count();
 
     let mut head = String::from("## blocklist plan\n\n");
-    if block + unblock == 0 {
-        let _ = write!(head, "**No changes.** {unchanged} unchanged");
+    if block + unblock == 0 && errors.is_empty() {
+        let _ = write!(
+            head,
+            "**No changes.** {unchanged} unchanged",
+            unchanged = Count(unchanged)
+        );
+    } else if block + unblock == 0 {
+        // Not "No changes": the targets that could not be planned may have some.
+        let _ = write!(
+            head,
+            "**Incomplete plan:** nothing to change in the targets planned, {unchanged} unchanged",
+            unchanged = Count(unchanged)
+        );
     } else {
         let _ = write!(
             head,
-            "**{block} to block, {unblock} to unblock**, {unchanged} unchanged"
+            "**{block} to block, {unblock} to unblock**, {unchanged} unchanged",
+            block = Count(block),
+            unblock = Count(unblock),
+            unchanged = Count(unchanged)
         );
     }
-    let _ = write!(head, " across {} target(s).", targets.len());
+    let _ = write!(head, " across {} target(s).", Count(targets.len()));
     if waiting > 0 {
         let _ = write!(
             head,
-            " ⏳ {waiting} block(s) waiting for the user to write (not part of this change)."
+            " ⏳ {waiting} block(s) waiting for the user to write (not part of this change).",
+            waiting = Count(waiting)
         );
     }
     if refused > 0 {
-        let _ = write!(head, " ⛔ {refused} refused by a safety guard.");
+        let _ = write!(
+            head,
+            " ⛔ {refused} refused by a safety guard.",
+            refused = Count(refused)
+        );
     }
     if !errors.is_empty() {
-        let _ = write!(head, " ❌ {} could not be planned.", errors.len());
+        let _ = write!(head, " ❌ {} could not be planned.", Count(errors.len()));
     }
     head.push_str("\n\n| File | Phone | Provider | Block | Unblock | Unchanged | Status |\n");
     head.push_str("|---|---|---|--:|--:|--:|---|\n");
@@ -103,10 +123,10 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
     let _ = write!(
         head,
         "**{blocked} blocked, {unblocked} unblocked**, {deferred} deferred, {failed} failed across {} target(s).",
-        applied.len()
+        Count(applied.len())
     );
     if !errors.is_empty() {
-        let _ = write!(head, " ❌ {} could not be applied.", errors.len());
+        let _ = write!(head, " ❌ {} could not be applied.", Count(errors.len()));
     }
     head.push_str(
         "\n\n| File | Phone | Provider | Blocked | Unblocked | Deferred | Failed | Status |\n",
@@ -131,10 +151,10 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
             file_cell(&a.target.file),
             a.target.business_phone,
             a.target.provider.kind(),
-            r.blocked.len(),
-            r.unblocked.len(),
-            r.deferred.len(),
-            r.failed.len()
+            Count(r.blocked.len()),
+            Count(r.unblocked.len()),
+            Count(r.deferred.len()),
+            Count(r.failed.len())
         );
     }
     for e in errors {
@@ -163,12 +183,12 @@ pub fn apply_markdown(applied: &[AppliedTarget], errors: &[TargetError]) -> Stri
         doc.text(section_heading(&a.target));
         let mut summary = format!(
             "{} request(s), {} retr{}",
-            r.requests,
-            r.retries,
+            Count(r.requests),
+            Count(r.retries),
             if r.retries == 1 { "y" } else { "ies" }
         );
         if r.skipped_already_done > 0 {
-            let _ = write!(summary, ", {} already done", r.skipped_already_done);
+            let _ = write!(summary, ", {} already done", Count(r.skipped_already_done));
         }
         doc.text(format!("<details><summary>{summary}</summary>\n\n"));
         if !r.failed.is_empty() {
@@ -287,9 +307,9 @@ pub(super) fn table_row(head: &mut String, t: &PlannedTarget, status: &str) {
         file_cell(&t.target.file),
         t.target.business_phone,
         t.target.provider.kind(),
-        t.new_blocks().count(),
-        t.plan.unblock.len(),
-        t.plan.unchanged
+        Count(t.new_blocks().count()),
+        Count(t.plan.unblock.len()),
+        Count(t.plan.unchanged)
     );
 }
 
@@ -326,9 +346,9 @@ pub(super) fn change_lists(doc: &mut Doc, t: &PlannedTarget, words: &Words) {
     };
     doc.text(format!(
         "<details><summary>{} {b}, {} {u}, {} {same}{waiting}</summary>\n\n",
-        new_blocks.len(),
-        plan.unblock.len(),
-        plan.unchanged
+        Count(new_blocks.len()),
+        Count(plan.unblock.len()),
+        Count(plan.unchanged)
     ));
     let index = EntryIndex::new(&t.target);
     if !new_blocks.is_empty() {
@@ -397,6 +417,28 @@ mod tests {
         insta::assert_snapshot!(plan_markdown(&[bot()], &[]));
     }
 
+    /// A target that could not be planned may have changes: the headline
+    /// must not say there are none.
+    #[test]
+    fn an_unplanned_target_is_not_no_changes() {
+        for (md, text) in [
+            (
+                plan_markdown(&[bot()], &[broken()]),
+                crate::render::plan_text(&[bot()], &[broken()], false),
+            ),
+            (
+                plan_markdown(&[], &[broken()]),
+                crate::render::plan_text(&[], &[broken()], false),
+            ),
+        ] {
+            assert!(!md.contains("No changes"), "{md}");
+            assert!(!text.contains("No changes"), "{text}");
+            assert!(md.contains("could not be planned"), "{md}");
+        }
+        let drift = crate::render::drift_text(&[bot()], &[broken()], false);
+        assert!(!drift.contains("No drift"), "{drift}");
+    }
+
     #[test]
     fn apply() {
         insta::assert_snapshot!(apply_markdown(&applied(), &[broken()]));
@@ -428,7 +470,7 @@ mod tests {
         assert!(chars <= GITHUB_COMMENT_LIMIT, "{chars} characters");
         assert!(chars <= BUDGET, "{chars} characters");
         // The summary and every target's row and heading survive.
-        assert!(out.starts_with("## blocklist plan\n\n**64000 to block, 6400 to unblock**"));
+        assert!(out.starts_with("## blocklist plan\n\n**64,000 to block, 6,400 to unblock**"));
         for file in [
             "blocklists/huge.yaml",
             "blocklists/bot.yaml",
@@ -444,7 +486,10 @@ mod tests {
         assert!(blocks_shown > 100, "{blocks_shown} blocks shown");
         assert_eq!(blocks_shown, unblocks_shown);
         for (total, kept) in [(64_000, blocks_shown), (6_400, unblocks_shown)] {
-            assert!(out.contains(&format!("- … and {} more", total - kept)));
+            assert!(out.contains(&format!(
+                "- … and {} more",
+                crate::render::Count(total - kept)
+            )));
         }
         assert!(out.ends_with(&format!("{}\n\n", broken().message)));
     }
@@ -477,7 +522,7 @@ mod tests {
         let out = plan_markdown(&mixed_plan(), &errors);
         assert!(out.chars().count() <= BUDGET);
         assert!(out.starts_with("## blocklist plan\n\n"));
-        assert!(out.contains("line(s) left out to stay under GitHub's 65536-character limit"));
+        assert!(out.contains("line(s) left out to stay under GitHub's 65,536-character limit"));
     }
 
     #[test]

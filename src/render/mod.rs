@@ -93,7 +93,7 @@ pub enum Format {
     Text,
     /// GitHub-flavoured markdown, for PR comments and step summaries.
     Markdown,
-    /// The versioned JSON documents of product.md §4.
+    /// Versioned JSON documents, described in docs/json-output.md.
     Json,
     /// A unified diff of the sorted live list against the list as apply will leave it.
     Diff,
@@ -108,7 +108,7 @@ pub enum ReportFormat {
     Text,
     /// GitHub-flavoured markdown, for PR comments, issues and step summaries.
     Markdown,
-    /// The versioned JSON documents of product.md §4.
+    /// Versioned JSON documents, described in docs/json-output.md.
     Json,
 }
 
@@ -204,4 +204,46 @@ pub(crate) fn one_line(s: &str) -> String {
 pub fn user_list(users: &[User]) -> String {
     let shown: Vec<String> = users.iter().map(User::to_string).collect();
     shown.join(", ")
+}
+
+/// A count as users read it, in every text and markdown rendering: digits
+/// grouped in threes with commas (`64,000`), so one style is used
+/// everywhere. JSON keeps plain numbers.
+#[derive(Debug, Clone, Copy)]
+pub struct Count<T>(pub T);
+
+impl<T: std::fmt::Display> std::fmt::Display for Count<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.to_string();
+        if digits.len() <= 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return f.write_str(&digits);
+        }
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        f.write_str(&out)
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::Count;
+
+    #[test]
+    fn counts_are_grouped_by_commas() {
+        for (n, shown) in [
+            (0u64, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (64_000, "64,000"),
+            (65_536, "65,536"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(Count(n).to_string(), shown);
+        }
+    }
 }

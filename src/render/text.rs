@@ -5,6 +5,7 @@
 //! with `color` false the output holds no escape codes at all, so logs and
 //! files stay clean.
 
+use super::Count;
 use crate::user::User;
 use std::fmt::Write as _;
 
@@ -93,24 +94,24 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
 
         let waiting_note = match t.deferred.len() {
             0 => String::new(),
-            n => format!("; {n} waiting for the user to write"),
+            n => format!("; {n} waiting for the user to write", n = Count(n)),
         };
         if t.has_new_changes() {
             let _ = writeln!(
                 out,
                 "  {} to block, {} to unblock, {} unchanged{waiting_note}",
-                new_blocks.len(),
-                plan.unblock.len(),
-                plan.unchanged
+                Count(new_blocks.len()),
+                Count(plan.unblock.len()),
+                Count(plan.unchanged)
             );
         } else if !t.deferred.is_empty() {
             let _ = writeln!(
                 out,
                 "  no new changes, {} unchanged{waiting_note}",
-                plan.unchanged
+                Count(plan.unchanged)
             );
         } else {
-            let _ = writeln!(out, "  in sync, {} unchanged", plan.unchanged);
+            let _ = writeln!(out, "  in sync, {} unchanged", Count(plan.unchanged));
         }
         for note in &t.notes {
             let _ = writeln!(
@@ -127,26 +128,48 @@ pub fn plan_text(targets: &[PlannedTarget], errors: &[TargetError], color: bool)
     let n = targets.len();
     let mut summary = if n == 0 {
         "Nothing was planned.".to_string()
-    } else if block + unblock == 0 {
+    } else if block + unblock == 0 && errors.is_empty() {
         format!(
-            "No changes. {unchanged} unchanged across {n} target(s) (live lists match the files)."
+            "No changes. {unchanged} unchanged across {n} target(s) (live lists match the files).",
+            unchanged = Count(unchanged),
+            n = Count(n)
+        )
+    } else if block + unblock == 0 {
+        // Not "No changes": the targets that could not be planned may have some.
+        format!(
+            "Incomplete plan: nothing to change in the targets planned, {unchanged} unchanged across {n} target(s).",
+            unchanged = Count(unchanged),
+            n = Count(n)
         )
     } else {
         format!(
-            "Plan: {block} to block, {unblock} to unblock, {unchanged} unchanged across {n} target(s)."
+            "Plan: {block} to block, {unblock} to unblock, {unchanged} unchanged across {n} target(s).",
+            block = Count(block),
+            unblock = Count(unblock),
+            unchanged = Count(unchanged),
+            n = Count(n)
         )
     };
     if waiting > 0 {
         let _ = write!(
             summary,
-            " {waiting} block(s) waiting for the user to write (not part of this change)."
+            " {waiting} block(s) waiting for the user to write (not part of this change).",
+            waiting = Count(waiting)
         );
     }
     if refused > 0 {
-        let _ = write!(summary, " {refused} target(s) refused by a safety guard.");
+        let _ = write!(
+            summary,
+            " {refused} target(s) refused by a safety guard.",
+            refused = Count(refused)
+        );
     }
     if !errors.is_empty() {
-        let _ = write!(summary, " {} target(s) could not be planned.", errors.len());
+        let _ = write!(
+            summary,
+            " {} target(s) could not be planned.",
+            Count(errors.len())
+        );
     }
     let _ = writeln!(out, "{}", p.paint(Style::Bold, &summary));
     out
@@ -194,13 +217,13 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
         }
 
         if !r.unblocked.is_empty() {
-            let _ = writeln!(out, "  unblocked {}:", r.unblocked.len());
+            let _ = writeln!(out, "  unblocked {}:", Count(r.unblocked.len()));
             for user in &r.unblocked {
                 let _ = writeln!(out, "    {}", p.paint(Style::Red, &format!("- {user}")));
             }
         }
         if !r.blocked.is_empty() {
-            let _ = writeln!(out, "  blocked {}:", r.blocked.len());
+            let _ = writeln!(out, "  blocked {}:", Count(r.blocked.len()));
             for user in &r.blocked {
                 let _ = writeln!(out, "    {}", p.paint(Style::Green, &format!("+ {user}")));
             }
@@ -209,7 +232,10 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
             let _ = writeln!(
                 out,
                 "  {}",
-                p.paint(Style::Yellow, &format!("deferred {}:", r.deferred.len()))
+                p.paint(
+                    Style::Yellow,
+                    &format!("deferred {}:", Count(r.deferred.len()))
+                )
             );
             for o in &r.deferred {
                 let _ = writeln!(out, "    ~ {}  ({})", o.user, deferral(o));
@@ -219,7 +245,10 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
             let _ = writeln!(
                 out,
                 "  {}",
-                p.paint(Style::BoldRed, &format!("failed {}:", r.failed.len()))
+                p.paint(
+                    Style::BoldRed,
+                    &format!("failed {}:", Count(r.failed.len()))
+                )
             );
             for o in &r.failed {
                 let _ = writeln!(out, "    ! {}  ({})", o.user, outcome(o));
@@ -234,12 +263,16 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
         }
         let mut tally = format!(
             "  {} request(s), {} retr{}",
-            r.requests,
-            r.retries,
+            Count(r.requests),
+            Count(r.retries),
             if r.retries == 1 { "y" } else { "ies" }
         );
         if r.skipped_already_done > 0 {
-            let _ = write!(tally, ", {} already done (skipped)", r.skipped_already_done);
+            let _ = write!(
+                tally,
+                ", {} already done (skipped)",
+                Count(r.skipped_already_done)
+            );
         }
         let _ = writeln!(out, "{tally}");
         out.push('\n');
@@ -251,10 +284,15 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
     let mut summary = if n == 0 {
         "Nothing was applied.".to_string()
     } else if blocked + unblocked + deferred + failed == 0 {
-        format!("No changes applied across {n} target(s).")
+        format!("No changes applied across {n} target(s).", n = Count(n))
     } else {
         format!(
-            "Applied: {blocked} blocked, {unblocked} unblocked, {deferred} deferred, {failed} failed across {n} target(s)."
+            "Applied: {blocked} blocked, {unblocked} unblocked, {deferred} deferred, {failed} failed across {n} target(s).",
+            blocked = Count(blocked),
+            unblocked = Count(unblocked),
+            deferred = Count(deferred),
+            failed = Count(failed),
+            n = Count(n)
         )
     };
     let refused = applied
@@ -262,10 +300,18 @@ pub fn apply_text(applied: &[AppliedTarget], errors: &[TargetError], color: bool
         .filter(|a| a.report.refused.is_some())
         .count();
     if refused > 0 {
-        let _ = write!(summary, " {refused} target(s) refused, nothing sent.");
+        let _ = write!(
+            summary,
+            " {refused} target(s) refused, nothing sent.",
+            refused = Count(refused)
+        );
     }
     if !errors.is_empty() {
-        let _ = write!(summary, " {} target(s) could not be applied.", errors.len());
+        let _ = write!(
+            summary,
+            " {} target(s) could not be applied.",
+            Count(errors.len())
+        );
     }
     let _ = writeln!(out, "{}", p.paint(Style::Bold, &summary));
     out

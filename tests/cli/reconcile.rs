@@ -281,3 +281,18 @@ fn blocks_only_never_unblocks() {
         .code(0);
     assert_eq!(emu.blocked(), ["8613300000001"]);
 }
+
+/// The default path is the current directory; its files are named
+/// `support.yaml`, not `./support.yaml`, in what users read.
+#[test]
+fn files_of_the_current_directory_are_shown_without_dot_slash() {
+    let emu = Emulator::start(&state(&[], &[]), &[]);
+    let ws = Workspace::new();
+    ws.target("support.yaml", &emu, FILE);
+    for format in ["text", "json"] {
+        let run = ws.run(&["plan", "--format", format]);
+        run.code(0);
+        assert!(run.stdout.contains("support.yaml"), "{}", run.stdout);
+        assert!(!run.all().contains("./support.yaml"), "{}", run.all());
+    }
+}

@@ -295,3 +295,22 @@ fn an_include_path_with_a_control_character_is_an_error_quoted_escaped() {
         "{shown:?}"
     );
 }
+
+/// A shared list left directly in a targets directory fails as a target,
+/// with one error that says what it is and where it belongs.
+#[test]
+fn a_shared_list_among_the_targets_is_told_to_move() {
+    let s = Scratch::new();
+    s.write(
+        "dir/a.yaml",
+        &desired("8615800001795", "include: [spammers.yaml]\n"),
+    );
+    s.write("dir/spammers.yaml", "blocked: [\"8613300000001\"]\n");
+    let loaded = s.load(&["dir"]);
+    let (errors, _) = s.shown(&loaded);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].starts_with("dir/spammers.yaml:1:1: this looks like a shared list"));
+    assert!(errors[0].contains("move it to a subdirectory (e.g. lists/spammers.yaml)"));
+    // The target that includes it is still fine.
+    assert_eq!(loaded.targets.len(), 1);
+}

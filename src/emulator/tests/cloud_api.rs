@@ -331,3 +331,37 @@ async fn settings_no_request_could_satisfy_stop_the_start() {
         assert!(format!("{e:#}").contains(expect), "{e:#}");
     }
 }
+
+/// `--auto-create-phones` registers an unknown Cloud API phone id (under its
+/// last 15 digits as the number), saved; without it the id is unknown, and
+/// the error says the emulator answered and which flag would help.
+#[tokio::test]
+async fn unknown_phone_ids_are_created_on_demand_only_when_asked() {
+    let id = "7106540352242922";
+    let url = format!("/v25.0/{id}/block_users");
+    let emu = Emu::start(None, Faults::default()).await;
+    let reply = emu.graph(Method::GET, &url, None).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text.contains("blocklist emulator"), "{}", reply.text);
+    assert!(
+        reply.text.contains("--auto-create-phones"),
+        "{}",
+        reply.text
+    );
+
+    let emu = Emu::start_with(None, Faults::default(), |o| o.auto_create_phones = true).await;
+    let reply = emu.graph(Method::GET, &url, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["data"], json!([]));
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(emu.state_path()).expect("saved")).expect("JSON");
+    assert_eq!(file["phones"]["106540352242922"]["phone_number_id"], id);
+    // Known from now on: a block lands on it (the 24-hour rule applies).
+    let reply = emu
+        .graph(Method::POST, &url, Some(&graph_users(&["8613300000001"])))
+        .await;
+    assert!(reply.text.contains("131047"), "{}", reply.text);
+    // An id that is not digits is still unknown.
+    let reply = emu.graph(Method::GET, "/v25.0/abc/block_users", None).await;
+    assert_eq!(reply.status, 400);
+}

@@ -53,9 +53,12 @@ async fn block_unblock_list_round_trip_survives_a_restart() {
 }
 
 #[tokio::test]
-async fn a_missing_state_file_is_created_on_first_change() {
+async fn a_missing_state_file_is_created_at_start_and_kept_on_change() {
     let mut emu = Emu::start(None, Faults::default()).await;
-    assert!(!emu.state_path().exists());
+    // Created at start, as the --state help says, empty.
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(emu.state_path()).expect("created")).expect("JSON");
+    assert_eq!(file["phones"], json!({}));
     emu.options.auto_create_phones = true;
     let emu = emu.restart().await;
     let reply = emu.block(&["8613300000001"]).await;

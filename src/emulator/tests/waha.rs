@@ -92,7 +92,7 @@ async fn an_unknown_session_is_404_unless_sessions_are_auto_created() {
     assert_eq!(reply.status, 404);
     assert_eq!(
         reply.json(),
-        json!({"message": "We didn't find a session with name 'other'. Please start it first by using POST /api/sessions/other/start request"})
+        json!({"message": format!("We didn't find a session with name 'other'. Please start it first by using POST /api/sessions/other/start request{}", crate::emulator::UNKNOWN_HINT)})
     );
     assert!(emu.waha_state().await.get("other").is_none());
 
