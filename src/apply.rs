@@ -21,7 +21,7 @@ pub struct UserOutcome {
     pub message: String,
 }
 
-/// What apply did to one target (product.md §4, apply report).
+/// What apply did to one target (docs/json-output.md, apply report).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetReport {
     pub blocked: Vec<User>,
@@ -57,7 +57,7 @@ impl TargetReport {
 /// a call that stops hands back what it had answered ([`Interrupted`]), and
 /// that is recorded before the target stops.
 ///
-/// Safety (product.md §5): whatever the plan or the provider says, this never
+/// Safety (README, Safety guards): whatever the plan or the provider says, this never
 /// blocks a user the files do not list and never unblocks one they do. The
 /// check is made against the target's own entries, not against the plan, so
 /// a bug in planning cannot vouch for itself; a violation stops the target
@@ -220,7 +220,7 @@ impl TargetReport {
     }
 }
 
-/// The machine-readable reason for a per-user code (apply report, product.md §4).
+/// The machine-readable reason for a per-user code (apply report, docs/json-output.md).
 pub fn reason_for(code: i64) -> std::borrow::Cow<'static, str> {
     match code {
         codes::NOT_MESSAGED_24H => "not_messaged_24h".into(),

@@ -1,4 +1,4 @@
-//! Command-line interface: commands and flags, nothing else (product.md §2).
+//! Command-line interface: commands and flags, nothing else (README, Commands).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -243,7 +243,7 @@ fn timeout(s: &str) -> Result<Timeout, String> {
     crate::stop::parse_timeout(s).map(Timeout)
 }
 
-/// Safety guard overrides for one run (product.md §5); the same names as the
+/// Safety guard overrides for one run (README, Safety guards); the same names as the
 /// `safety:` keys, which they beat.
 #[derive(Debug, Args)]
 pub struct GuardArgs {

@@ -1,4 +1,4 @@
-//! Exit codes, documented in one place (product.md §3). Pipelines branch on them.
+//! Exit codes, documented in one place (README, Exit codes). Pipelines branch on them.
 
 use std::process::ExitCode;
 

@@ -9,7 +9,7 @@ use blocklist::exit::Exit;
 
 fn main() -> ExitCode {
     // clap exits 2 on a usage error, which pipelines read as "changes
-    // remain" (product.md §3): a typo in CI must be an error, exit 1.
+    // remain" (README, Exit codes): a typo in CI must be an error, exit 1.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

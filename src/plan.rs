@@ -18,7 +18,7 @@ pub enum UnblockReason {
 }
 
 impl UnblockReason {
-    /// The spelling in JSON plans (product.md §4).
+    /// The spelling in JSON plans (docs/json-output.md).
     pub fn as_str(self) -> &'static str {
         match self {
             UnblockReason::NotInFile => "not_in_file",

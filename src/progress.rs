@@ -1,7 +1,7 @@
 //! Progress bars on stderr while live lists are read and plans applied.
 //!
 //! Bars show only when stderr is a terminal and the run is not `--quiet`
-//! (product.md §2). Otherwise every call here does nothing: no bar, no task,
+//! (README, Commands). Otherwise every call here does nothing: no bar, no task,
 //! not one byte written, which is what pipes, CI logs and tests get.
 //!
 //! The bars ask nothing of the code they watch: each polls its target's

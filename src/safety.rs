@@ -1,4 +1,4 @@
-//! Safety guards (product.md §5). Unblocks are the dangerous direction: a bad
+//! Safety guards (README, Safety guards). Unblocks are the dangerous direction: a bad
 //! merge must not re-open a business to thousands of spammers.
 
 use std::fmt;
@@ -67,7 +67,7 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The platform's block-list capacity (providers.md §2).
+/// The platform's block-list capacity (docs/providers.md, Cloud API).
 pub const CAPACITY: u64 = 64_000;
 pub const DEFAULT_MAX_UNBLOCKS: u64 = 100;
 pub const DEFAULT_MAX_UNBLOCK_RATIO: f64 = 0.25;

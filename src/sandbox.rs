@@ -1,5 +1,5 @@
 //! The `sandbox` provider: the emulator, in-process, on a free loopback port,
-//! reached through the real NxCloud client (product.md §6). It is how a
+//! reached through the real NxCloud client (README, The emulator). It is how a
 //! newcomer tries the tool with no account.
 
 use std::collections::HashMap;

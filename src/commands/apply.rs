@@ -207,7 +207,7 @@ fn write_report(
     Ok(())
 }
 
-/// Ask on a terminal; without one, only `--yes` approves (product.md §2).
+/// Ask on a terminal; without one, only `--yes` approves (README, Commands).
 fn confirmed(yes: bool) -> anyhow::Result<bool> {
     if yes {
         return Ok(true);

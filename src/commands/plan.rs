@@ -48,7 +48,7 @@ pub async fn run(args: PlanArgs, out: &Output) -> anyhow::Result<Exit> {
     Ok(exit(&planned, &errors, args.targets.detailed_exitcode))
 }
 
-/// Exit code of a plan: errors over refusals over changes (product.md §3).
+/// Exit code of a plan: errors over refusals over changes (README, Exit codes).
 pub fn exit(planned: &[PlannedTarget], errors: &[TargetError], detailed: bool) -> Exit {
     let mut exit = Exit::Success;
     if !errors.is_empty() {

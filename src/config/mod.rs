@@ -1,4 +1,4 @@
-//! Desired-state files: one YAML file per business phone (product.md §1).
+//! Desired-state files: one YAML file per business phone (docs/file-format.md).
 //!
 //! Loading happens in two steps, after cargo-deny: parse the YAML into a tree
 //! that remembers where every value came from, then turn it into validated
@@ -133,7 +133,7 @@ pub enum ProviderSettings {
         phone_number_id: Option<String>,
         api_version: String,
         base_url: Option<String>,
-        /// A Meta-shaped reseller's full block-users URL (providers.md §4);
+        /// A Meta-shaped reseller's full block-users URL (docs/providers.md, Meta-shaped resellers);
         /// it replaces `base_url`, `api_version` and `phone_number_id`.
         endpoint: Option<String>,
         /// The header that carries `WHATSAPP_TOKEN` as is (e.g. 360dialog's
@@ -159,7 +159,7 @@ pub enum ProviderSettings {
         /// unless `credentials: {api_key: …}` names another).
         api_key_var: String,
     },
-    /// The built-in emulator, run in-process (product.md §6).
+    /// The built-in emulator, run in-process (README, The emulator).
     Sandbox,
 }
 

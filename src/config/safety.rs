@@ -1,4 +1,4 @@
-//! `safety:` limits (product.md §5). Only read and checked here; the guards
+//! `safety:` limits (README, Safety guards). Only read and checked here; the guards
 //! themselves run at plan time, where flags can override them.
 
 use marked_yaml::Node;

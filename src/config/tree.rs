@@ -1,6 +1,6 @@
 //! Helpers over the located YAML tree: every check here records a
 //! [`Diagnostic`] and carries on, so one run reports every problem in a file
-//! rather than stopping at the first (product.md §1: `validate` reports all).
+//! rather than stopping at the first (docs/file-format.md: `validate` reports all).
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! A faithful local stand-in for the providers' block-list APIs (product.md §6).
+//! A faithful local stand-in for the providers' block-list APIs (README, The emulator).
 //!
 //! `blocklist emulator` serves it on an address of your choice; the `sandbox`
 //! provider runs it in-process on a free loopback port. Integration tests and
@@ -44,14 +44,14 @@ pub struct NxCloudKeys {
     pub access_secret: String,
 }
 
-/// How the Cloud API routes authenticate and answer (providers.md §2, §4).
+/// How the Cloud API routes authenticate and answer (docs/providers.md, Cloud API, Meta-shaped resellers).
 /// The default serves Meta's own shape and, with no token, answers 401.
 #[derive(Clone, Default)]
 pub struct CloudApiOptions {
     /// The access token clients must send (`WHATSAPP_TOKEN`).
     pub token: Option<String>,
     /// Take the raw token from this header instead of `Authorization:
-    /// Bearer` (360dialog's `D360-API-KEY`, providers.md §4).
+    /// Bearer` (360dialog's `D360-API-KEY`, docs/providers.md, Meta-shaped resellers).
     pub auth_header: Option<String>,
     /// The `phone_number_id` that the unversioned `/block_users` path
     /// serves: a 360dialog key belongs to one number, so its URL names none.
@@ -59,7 +59,7 @@ pub struct CloudApiOptions {
     pub list_shape: ListShape,
 }
 
-/// How list items look (providers.md §2: "accept both shapes").
+/// How list items look (docs/providers.md, Cloud API: "accept both shapes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListShape {
     /// Meta's `data: [{messaging_product, wa_id}]`.

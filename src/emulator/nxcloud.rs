@@ -1,4 +1,4 @@
-//! NxCloud's block-users routes (providers.md §1): signed headers, the
+//! NxCloud's block-users routes (docs/providers.md, NxCloud): signed headers, the
 //! `{"code","message","data"}` envelope on HTTP 200, and Meta's results
 //! inside it. The block-list rules themselves live in `phone.rs`.
 

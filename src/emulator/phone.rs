@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use super::cursor::Cursor;
 use crate::user::{self, BsuidError, phone_key};
 
-/// At most this many users per block or unblock call (providers.md §2).
+/// At most this many users per block or unblock call (docs/providers.md, Cloud API).
 pub const MAX_USERS_PER_CALL: usize = 1000;
-/// At most this many blocked users per business phone (providers.md §2).
+/// At most this many blocked users per business phone (docs/providers.md, Cloud API).
 pub const MAX_BLOCKED: usize = 64_000;
 /// List page size when the client names no `limit`.
 pub const DEFAULT_PAGE: usize = 100;
@@ -28,7 +28,7 @@ pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 1000;
 
 /// A refusal of a whole call, in Meta's vocabulary. NxCloud passes these
-/// through as code 9099 with `(#<code>) <message>` (providers.md §1).
+/// through as code 9099 with `(#<code>) <message>` (docs/providers.md, NxCloud).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetaError {
     pub code: i64,
@@ -286,7 +286,7 @@ pub fn is_valid_number(s: &str) -> bool {
 
 /// The wa_id WhatsApp reports for a dialled number. Mexican mobiles are
 /// dialled `52` + 10 digits but their wa_id is `521` + the 10 digits
-/// (providers.md §2); the emulator reproduces that so clients must compare
+/// (docs/providers.md, Cloud API); the emulator reproduces that so clients must compare
 /// users by `user_key`, as the real API forces them to.
 pub fn wa_id(input: &str) -> String {
     match input.strip_prefix("52") {

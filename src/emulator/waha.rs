@@ -1,4 +1,4 @@
-//! WAHA's contact-blocking routes (providers.md §3): one contact per
+//! WAHA's contact-blocking routes (docs/providers.md, WAHA): one contact per
 //! request, `X-Api-Key`, and HTTP 201 with no body on success.
 //!
 //! WAHA drives a WhatsApp Web session, so Meta's Cloud API rules do not

@@ -1,5 +1,5 @@
-//! Meta's Block Users JSON, shared by every Meta-shaped backend (providers.md
-//! §1 "Response shapes", §2, §4): NxCloud carries it inside its envelope's
+//! Meta's Block Users JSON, shared by every Meta-shaped backend (docs/providers.md:
+//! NxCloud, Cloud API, Meta-shaped resellers): NxCloud carries it inside its envelope's
 //! `data`, the Cloud API and its resellers send it as the whole reply.
 //!
 //! Replies are read tolerantly: optional lists may be missing or null, unknown
@@ -39,7 +39,7 @@ pub fn meta_error(message: &str) -> Option<MetaError> {
 }
 
 /// Meta's error as NxCloud passes it through in a 9099 `message`
-/// (providers.md §1), and Meta's `is_transient` flag when it came along.
+/// (docs/providers.md, NxCloud), and Meta's `is_transient` flag when it came along.
 /// Usually the message is `(#<code>) text`; some replies carry Meta's error
 /// JSON itself instead (`{"error": {...}}` or just the inner object), and
 /// only then can the flag be read.
@@ -98,7 +98,7 @@ pub(super) fn by_bsuid_only(users: &[User]) -> usize {
 /// A refusal of the whole call that concerns every user of it: each distinct
 /// user is reported failed with it. For 139101 (the block list is full) apply
 /// then stops further blocks for this phone; 131047 and 131021 are read as
-/// if `failed_users` had named each user (providers.md §2).
+/// if `failed_users` had named each user (docs/providers.md, Cloud API).
 pub(super) fn refuse_all(users: &[User], error: &MetaError) -> BatchResult {
     let mut seen = HashSet::new();
     let failed = users

@@ -1,4 +1,4 @@
-//! The NxCloud block-list client (providers.md §1).
+//! The NxCloud block-list client (docs/providers.md, NxCloud).
 //!
 //! Three signed POST endpoints: block, unblock, and list one page. Each call
 //! serialises its body once, and every attempt signs and sends those same
@@ -30,7 +30,7 @@ pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
-/// Meta's limit per block or unblock request (providers.md §2).
+/// Meta's limit per block or unblock request (docs/providers.md, Cloud API).
 pub const MAX_BATCH: usize = 1000;
 
 /// Fixed header values for the block endpoints: WhatsApp, message traffic.
@@ -167,7 +167,7 @@ impl NxCloud {
         match answer {
             Answer::Data(data) => Ok(meta::batch_result(users, data, direction)),
             // 139101 concerns the whole call: every user of it is refused, and
-            // the caller stops further blocks for this phone (providers.md §2).
+            // the caller stops further blocks for this phone (docs/providers.md, Cloud API).
             Answer::Refused(meta)
                 if meta.code == codes::LIST_FULL && direction == Direction::Block =>
             {
@@ -190,7 +190,7 @@ impl NxCloud {
     }
 
     /// Read every page. A 139102 means the list changed under the cursors, so
-    /// the listing starts again from the first page (providers.md §2).
+    /// the listing starts again from the first page (docs/providers.md, Cloud API).
     async fn read_all(&self) -> anyhow::Result<Vec<User>> {
         let what = self.what(Endpoint::List);
         let (config, what) = (&self.config, what.as_str());

@@ -1,7 +1,7 @@
 //! A credential that cannot be printed by accident.
 //!
 //! Secrets never appear in any output, log line, error, plan file or report,
-//! at any verbosity (product.md §1). Holding them in this type makes that the
+//! at any verbosity (docs/file-format.md). Holding them in this type makes that the
 //! default: `{}` and `{:?}` print `***`, there is no `Serialize`, and the one
 //! way to the value is [`Secret::expose`], which is easy to grep for.
 
@@ -31,7 +31,7 @@ impl Secret {
 }
 
 /// A credential from the environment variable `name`, for provider kind
-/// `kind`. Missing or blank is an error naming the variable (product.md §1);
+/// `kind`. Missing or blank is an error naming the variable (docs/file-format.md);
 /// `lookup` is the environment, supplied so tests need not touch the real one.
 pub fn from_lookup(
     name: &str,

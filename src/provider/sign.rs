@@ -1,4 +1,4 @@
-//! NxCloud request signatures (providers.md §1).
+//! NxCloud request signatures (docs/providers.md, NxCloud).
 //!
 //! `sign` is the lowercase hex MD5 of
 //! `accessKey=…&action=…&bizType=…&ts=…` + `&body=<exact body bytes>` +

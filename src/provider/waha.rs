@@ -1,4 +1,4 @@
-//! The WAHA client (providers.md §3): a self-hosted WhatsApp HTTP API that
+//! The WAHA client (docs/providers.md, WAHA): a self-hosted WhatsApp HTTP API that
 //! drives a WhatsApp Web session.
 //!
 //! WAHA blocks one contact per request and cannot list blocked contacts, so
@@ -31,7 +31,7 @@ use crate::number::canonical;
 use crate::user::User;
 use reply::ContactMeaning;
 
-/// Where the API key comes from (product.md §1).
+/// Where the API key comes from (docs/file-format.md).
 pub const API_KEY_VAR: &str = "WAHA_API_KEY";
 /// Requests in flight at once within one batch: WAHA drives one WhatsApp Web
 /// session, which should not see a burst, yet one at a time would make a

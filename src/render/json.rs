@@ -1,4 +1,4 @@
-//! The JSON documents of product.md §4: a contract pipelines depend on, and
+//! The JSON documents of docs/json-output.md: a contract pipelines depend on, and
 //! the format `apply --plan FILE` reads back.
 //!
 //! These wire types are deliberately separate from the domain types (after
@@ -485,7 +485,7 @@ mod tests {
         keys.join(" ")
     }
 
-    /// product.md §4, field by field and in order: pipelines read these names.
+    /// docs/json-output.md, field by field and in order: pipelines read these names.
     #[test]
     fn plan_fields_match_the_spec() {
         let text = plan_json(&[marketing()], &[], CREATED_AT);

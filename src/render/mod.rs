@@ -2,7 +2,7 @@
 //! they turn results into text and never print or fetch anything.
 //!
 //! `text` is for terminals and CI logs, `markdown` for PR comments and
-//! `$GITHUB_STEP_SUMMARY`, `json` for pipelines (a contract: product.md §4)
+//! `$GITHUB_STEP_SUMMARY`, `json` for pipelines (a contract: docs/json-output.md)
 //! and `diff` for people who think in diffs. `drift` holds all three
 //! renderings of the scheduled drift check.
 

@@ -1,5 +1,5 @@
 //! GitHub Actions: `plan` and `apply` append their markdown to the job
-//! summary (`$GITHUB_STEP_SUMMARY`), and only inside Actions (product.md §2).
+//! summary (`$GITHUB_STEP_SUMMARY`), and only inside Actions (README, Commands).
 
 use std::path::Path;
 

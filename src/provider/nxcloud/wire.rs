@@ -1,4 +1,4 @@
-//! NxCloud's request bodies and reply envelope (providers.md §1; seed doc 001
+//! NxCloud's request bodies and reply envelope (docs/providers.md, NxCloud; seed doc 001
 //! for the exact examples). What `data` holds is Meta's Block Users JSON,
 //! read by [`crate::provider::meta`].
 

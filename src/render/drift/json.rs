@@ -1,5 +1,5 @@
 //! The drift document (`drift --format json`): a contract like the plan and
-//! report documents of product.md §4, with its own wire types so the domain
+//! report documents of docs/json-output.md, with its own wire types so the domain
 //! can change without changing what pipelines read.
 //!
 //! `missing` and `unexpected` are the plan's `block` and `unblock` lists under
