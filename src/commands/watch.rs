@@ -37,7 +37,8 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "watch listening on http://{}", running.addr)?;
     stdout.flush()?;
-    running.serve(shutdown()).await?;
+    // Ctrl-C or SIGTERM: stop accepting, finish the replies in flight.
+    running.serve(crate::emulator::shutdown_signal()).await?;
     Ok(Exit::Success)
 }
 
@@ -46,30 +47,5 @@ fn unset(name: &str) -> &'static str {
         APP_SECRET_VAR => "every Cloud API delivery will be refused 401",
         VERIFY_TOKEN_VAR => "Meta's callback verification will be refused",
         _ => "every WAHA delivery will be refused 401",
-    }
-}
-
-/// Ctrl-C or SIGTERM: stop accepting, finish the replies in flight.
-async fn shutdown() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

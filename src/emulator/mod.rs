@@ -267,9 +267,11 @@ async fn prepare(
     Ok((listener, router, saver))
 }
 
-async fn shutdown_signal() {
+/// Resolves on the first Ctrl-C or SIGTERM: how the long-running servers
+/// (the emulator, `watch`) are stopped.
+pub(crate) async fn shutdown_signal() {
     // If a handler cannot be installed, that signal simply never arrives;
-    // the other one (or killing the process) still stops the emulator.
+    // the other one (or killing the process) still stops the server.
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
