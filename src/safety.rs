@@ -67,7 +67,7 @@ impl fmt::Display for Refusal {
     }
 }
 
-/// The platform's block-list capacity (docs/providers.md, Cloud API).
+/// The platform's block-list capacity (docs/platforms.md, Cloud API).
 pub const CAPACITY: u64 = 64_000;
 pub const DEFAULT_MAX_UNBLOCKS: u64 = 100;
 pub const DEFAULT_MAX_UNBLOCK_RATIO: f64 = 0.25;

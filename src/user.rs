@@ -2,7 +2,7 @@
 //!
 //! Since 2026 WhatsApp names every user to a business by a business-scoped
 //! user ID (BSUID, `US.13491208655302741918`), and a user who adopts a
-//! username may hide their phone number (see `docs/providers.md`, "Users
+//! username may hide their phone number (see `docs/platforms.md`, "Users
 //! without a visible phone"). So a user is known by a phone, a BSUID, or
 //! both. Everything that compares users (the plan, duplicate checks, apply's
 //! safety check, matching a platform's answer to what was sent) goes
@@ -188,7 +188,7 @@ pub enum Wire<'a> {
 
 /// The key under which two spellings of one phone compare equal.
 ///
-/// WhatsApp IDs are not always the dialled number (`docs/providers.md`,
+/// WhatsApp IDs are not always the dialled number (`docs/platforms.md`,
 /// "Phone numbers and wa_id"):
 /// - Mexican mobiles are dialled `52…` but their `wa_id` is `521…`;
 /// - older Brazilian mobiles may have a `wa_id` without the ninth digit

@@ -331,7 +331,7 @@ async fn answers_are_counted_once_by_the_provider() {
 
 #[test]
 fn not_messaged_in_24h_defers_in_either_direction() {
-    // docs/providers.md, Cloud API: whether unblock is exempt from the 24-hour rule is
+    // docs/platforms.md, Cloud API: whether unblock is exempt from the 24-hour rule is
     // contradictory in the sources, so 131047 on unblock is deferred too.
     let mut report = TargetReport::default();
     let refused = |user: &User| BatchResult {

@@ -133,7 +133,7 @@ pub enum ProviderSettings {
         phone_number_id: Option<String>,
         api_version: String,
         base_url: Option<String>,
-        /// A Meta-shaped reseller's full block-users URL (docs/providers.md, Meta-shaped resellers);
+        /// A Meta-shaped reseller's full block-users URL (docs/platforms.md, Meta-shaped resellers);
         /// it replaces `base_url`, `api_version` and `phone_number_id`.
         endpoint: Option<String>,
         /// The header that carries `WHATSAPP_TOKEN` as is (e.g. 360dialog's

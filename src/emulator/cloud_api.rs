@@ -1,5 +1,5 @@
-//! Meta's WhatsApp Cloud API block-users routes (docs/providers.md, Cloud API), and the
-//! Meta-shaped resellers' variant (docs/providers.md, Meta-shaped resellers): the same bodies and results behind
+//! Meta's WhatsApp Cloud API block-users routes (docs/platforms.md, Cloud API), and the
+//! Meta-shaped resellers' variant (docs/platforms.md, Meta-shaped resellers): the same bodies and results behind
 //! another auth header, and one phone per key at the bare `/block_users`.
 //!
 //! Graph answers errors with an HTTP status and `{"error": {...}}`. A partial
@@ -118,7 +118,7 @@ async fn serve(
 }
 
 /// The token is `Authorization: Bearer …`, or the raw value of the reseller
-/// header when one is configured (docs/providers.md, Meta-shaped resellers). No token configured
+/// header when one is configured (docs/platforms.md, Meta-shaped resellers). No token configured
 /// means no request can pass.
 fn authenticate(s: &Shared, headers: &HeaderMap) -> Result<(), GraphError> {
     let options = &s.options.cloud_api;
@@ -193,7 +193,7 @@ async fn change(
     if failed == 0 {
         return Ok(Json(reply).into_response());
     }
-    // Partial failure: HTTP 400 with the results *and* 139100 (docs/providers.md, Cloud API).
+    // Partial failure: HTTP 400 with the results *and* 139100 (docs/platforms.md, Cloud API).
     let verb = match op {
         Change::Block => "block",
         Change::Unblock => "unblock",
@@ -284,7 +284,7 @@ async fn list(s: &Shared, id: &str, path: &str, query: QueryMap) -> Result<Respo
     let mut reply = json!({ "data": data });
     if let (Some(before), Some(after)) = (page.before, page.after) {
         let mut paging = json!({"cursors": {"before": before, "after": after}});
-        // Graph's rule: `next` is present while more remain (docs/providers.md, NxCloud).
+        // Graph's rule: `next` is present while more remain (docs/platforms.md, NxCloud).
         if page.more && s.options.faults.paging == Paging::Next {
             paging["next"] = json!(format!(
                 "http://{}{path}?limit={limit}&after={after}",
@@ -315,7 +315,7 @@ async fn persist(store: &Store) -> Result<(), GraphError> {
 
 /// Middleware: every reply, faulted ones included, reports the configured
 /// usage for the phone it concerns, so clients can practise slowing down
-/// before Meta throttles them (docs/providers.md, Cloud API).
+/// before Meta throttles them (docs/platforms.md, Cloud API).
 pub async fn usage(State(s): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     let id = match request.uri().path() {
         RESELLER => s.options.cloud_api.reseller_phone_id.clone(),

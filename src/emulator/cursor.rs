@@ -1,8 +1,8 @@
 //! Opaque list cursors pinned to a version of the block list.
 //!
 //! Meta's cursors decode to `{"offset":…,"versionId":"…"}` (the NxCloud
-//! example in docs/providers.md, NxCloud is one), and a cursor minted before the list
-//! changed fails with 139102 (docs/providers.md, Cloud API). The emulator keeps the same
+//! example in docs/platforms.md, NxCloud is one), and a cursor minted before the list
+//! changed fails with 139102 (docs/platforms.md, Cloud API). The emulator keeps the same
 //! two facts, hex-encoded so clients cannot rely on reading them.
 
 /// A position in one version of one phone's block list.

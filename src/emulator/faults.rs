@@ -3,7 +3,7 @@
 //! replies truncated in transit. One set of dice for all providers; each
 //! provider's file words the fault in its own wire format ([`Dialect`]).
 //!
-//! The client's retry rules (docs/providers.md, NxCloud: 429 and 5xx are retryable,
+//! The client's retry rules (docs/platforms.md, NxCloud: 429 and 5xx are retryable,
 //! honour `Retry-After`) are only as good as the faults they were tested
 //! against, so every one of them is reproducible from a seed.
 

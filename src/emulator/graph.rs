@@ -1,6 +1,6 @@
 //! Graph's error envelope, `{"error": {message, type, code, …, fbtrace_id}}`,
 //! which the Cloud API routes and the fault layer both answer with
-//! (docs/providers.md, Cloud API: the code decides what the client does).
+//! (docs/platforms.md, Cloud API: the code decides what the client does).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -21,7 +21,7 @@ pub struct GraphError {
     pub subcode: Option<i64>,
     /// `error_data.details`.
     pub details: Option<String>,
-    /// `is_transient: true`: the client retries (docs/providers.md, Cloud API).
+    /// `is_transient: true`: the client retries (docs/platforms.md, Cloud API).
     pub transient: bool,
 }
 
@@ -84,7 +84,7 @@ fn fbtrace_id() -> String {
 }
 
 /// An injected fault in Graph's words: 429 is the WABA rate limit (80007),
-/// 503 the transient "temporarily down" (2); both retryable (docs/providers.md, Cloud API).
+/// 503 the transient "temporarily down" (2); both retryable (docs/platforms.md, Cloud API).
 pub fn fault_reply(status: StatusCode) -> Response {
     let error = if status == StatusCode::TOO_MANY_REQUESTS {
         GraphError::new(

@@ -44,14 +44,14 @@ pub struct NxCloudKeys {
     pub access_secret: String,
 }
 
-/// How the Cloud API routes authenticate and answer (docs/providers.md, Cloud API, Meta-shaped resellers).
+/// How the Cloud API routes authenticate and answer (docs/platforms.md, Cloud API, Meta-shaped resellers).
 /// The default serves Meta's own shape and, with no token, answers 401.
 #[derive(Clone, Default)]
 pub struct CloudApiOptions {
     /// The access token clients must send (`WHATSAPP_TOKEN`).
     pub token: Option<String>,
     /// Take the raw token from this header instead of `Authorization:
-    /// Bearer` (360dialog's `D360-API-KEY`, docs/providers.md, Meta-shaped resellers).
+    /// Bearer` (360dialog's `D360-API-KEY`, docs/platforms.md, Meta-shaped resellers).
     pub auth_header: Option<String>,
     /// The `phone_number_id` that the unversioned `/block_users` path
     /// serves: a 360dialog key belongs to one number, so its URL names none.
@@ -59,7 +59,7 @@ pub struct CloudApiOptions {
     pub list_shape: ListShape,
 }
 
-/// How list items look (docs/providers.md, Cloud API: "accept both shapes").
+/// How list items look (docs/platforms.md, Cloud API: "accept both shapes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ListShape {
     /// Meta's `data: [{messaging_product, wa_id}]`.
@@ -120,7 +120,7 @@ pub struct Faults {
     /// Meta's guide prints them), or left out.
     pub failed_code_style: phone::CodeStyle,
     /// The NxCloud routes refuse `{"user_id": …}` items with 1002, as a
-    /// server that knows only phones would (docs/providers.md, NxCloud).
+    /// server that knows only phones would (docs/platforms.md, NxCloud).
     pub nxcloud_refuses_user_id: bool,
 }
 

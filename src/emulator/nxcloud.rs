@@ -1,4 +1,4 @@
-//! NxCloud's block-users routes (docs/providers.md, NxCloud): signed headers, the
+//! NxCloud's block-users routes (docs/platforms.md, NxCloud): signed headers, the
 //! `{"code","message","data"}` envelope on HTTP 200, and Meta's results
 //! inside it. The block-list rules themselves live in `phone.rs`.
 
@@ -262,7 +262,7 @@ fn phone<'a>(
 }
 
 /// NxCloud's block pages document `{"user": "<digits>"}` only. Whether it
-/// passes Meta's `user_id` through is unknown (docs/providers.md), so the
+/// passes Meta's `user_id` through is unknown (docs/platforms.md), so the
 /// emulator takes it, unless told to refuse it as a bad parameter (1002),
 /// the way a server that knows only `user` would.
 fn block_users(fields: &Map<String, Value>, refuse_user_id: bool) -> Result<Vec<Named>, NxError> {

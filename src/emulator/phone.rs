@@ -1,5 +1,5 @@
 //! One business phone's block list and Meta's rules for changing and reading
-//! it (docs/providers.md). NxCloud wraps these endpoints, so every provider
+//! it (docs/platforms.md). NxCloud wraps these endpoints, so every provider
 //! route of the emulator shares this file and only translates the wire format.
 //!
 //! Users are persons as WhatsApp knows them in 2026: a phone, a
@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use super::cursor::Cursor;
 use crate::user::{self, BsuidError, phone_key};
 
-/// At most this many users per block or unblock call (docs/providers.md, Cloud API).
+/// At most this many users per block or unblock call (docs/platforms.md, Cloud API).
 pub const MAX_USERS_PER_CALL: usize = 1000;
-/// At most this many blocked users per business phone (docs/providers.md, Cloud API).
+/// At most this many blocked users per business phone (docs/platforms.md, Cloud API).
 pub const MAX_BLOCKED: usize = 64_000;
 /// List page size when the client names no `limit`.
 pub const DEFAULT_PAGE: usize = 100;
@@ -28,7 +28,7 @@ pub const DEFAULT_PAGE: usize = 100;
 pub const MAX_PAGE: usize = 1000;
 
 /// A refusal of a whole call, in Meta's vocabulary. NxCloud passes these
-/// through as code 9099 with `(#<code>) <message>` (docs/providers.md, NxCloud).
+/// through as code 9099 with `(#<code>) <message>` (docs/platforms.md, NxCloud).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetaError {
     pub code: i64,
@@ -108,7 +108,7 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-/// How per-user error codes are written in `failed_users` (docs/providers.md:
+/// How per-user error codes are written in `failed_users` (docs/platforms.md:
 /// Meta's guide prints them as strings, its table says integers, and some
 /// replies carry none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -146,7 +146,7 @@ pub struct Batch {
 impl Batch {
     /// Meta's per-user results, `{"block_users": {...}, "messaging_product"}`,
     /// as the Cloud API sends them and NxCloud wraps them in `data`
-    /// (docs/providers.md). `failed_users` only when someone failed.
+    /// (docs/platforms.md). `failed_users` only when someone failed.
     pub fn into_json(self, op: Change, codes: CodeStyle) -> Value {
         let done_key = match op {
             Change::Block => "added_users",
@@ -286,7 +286,7 @@ pub fn is_valid_number(s: &str) -> bool {
 
 /// The wa_id WhatsApp reports for a dialled number. Mexican mobiles are
 /// dialled `52` + 10 digits but their wa_id is `521` + the 10 digits
-/// (docs/providers.md, Cloud API); the emulator reproduces that so clients must compare
+/// (docs/platforms.md, Cloud API); the emulator reproduces that so clients must compare
 /// users by `user_key`, as the real API forces them to.
 pub fn wa_id(input: &str) -> String {
     match input.strip_prefix("52") {

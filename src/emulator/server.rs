@@ -105,7 +105,7 @@ pub fn router(store: Store, options: Options, addr: SocketAddr) -> (Router, Save
 impl Shared {
     /// Count a list page served. After the n-th page, change the list once
     /// behind the client's back, so the cursor just handed out goes stale
-    /// (docs/providers.md, Cloud API, 139102).
+    /// (docs/platforms.md, Cloud API, 139102).
     pub fn page_served(&self, phone: &mut Phone) {
         let served = self.list_pages_served.fetch_add(1, Ordering::Relaxed) + 1;
         if self.options.faults.change_list_after_pages == Some(served) {

@@ -9,11 +9,11 @@
 //!
 //! `blocked` holds wa_ids in the order they were blocked (the order listing
 //! serves). `recent_contacts` names the users who messaged the business in
-//! the last 24 hours; only they can be blocked (docs/providers.md, Cloud API). `appkey`
+//! the last 24 hours; only they can be blocked (docs/platforms.md, Cloud API). `appkey`
 //! makes a phone reachable through NxCloud, `phone_number_id` through the
 //! Cloud API; either may be left out, not both. `waha` is optional: WAHA
 //! sessions hold only what was blocked through them, since WAHA cannot list
-//! its block list (docs/providers.md, WAHA). The file is rewritten atomically, so a
+//! its block list (docs/platforms.md, WAHA). The file is rewritten atomically, so a
 //! crash never leaves half a file for the next run to choke on, and off the
 //! request path: a change asks the [`Saver`] thread for a save and returns;
 //! the thread writes the latest state once for every change made while it

@@ -1,4 +1,4 @@
-//! WAHA's contact-blocking routes (docs/providers.md, WAHA): one contact per
+//! WAHA's contact-blocking routes (docs/platforms.md, WAHA): one contact per
 //! request, `X-Api-Key`, and HTTP 201 with no body on success.
 //!
 //! WAHA drives a WhatsApp Web session, so Meta's Cloud API rules do not
@@ -83,7 +83,7 @@ impl IntoResponse for WahaError {
                 });
                 (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
             }
-            // NOWEB and GOWS do not implement blocking (docs/providers.md, WAHA).
+            // NOWEB and GOWS do not implement blocking (docs/platforms.md, WAHA).
             WahaError::NotImplemented => nest_error(
                 StatusCode::NOT_IMPLEMENTED,
                 "The method is not implemented by 'NOWEB' engine. Try another engine",

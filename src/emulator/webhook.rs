@@ -11,7 +11,7 @@
 //! The user is marked as having written (a Cloud API or NxCloud phone adds
 //! them to its recent contacts, so a block now succeeds; WAHA has no
 //! 24-hour rule), then the provider's inbound-message webhook is POSTed to
-//! `deliver_to`, signed as the provider signs it (see `docs/providers.md`,
+//! `deliver_to`, signed as the provider signs it (see `docs/platforms.md`,
 //! "Inbound-message webhooks"): Cloud API with `X-Hub-Signature-256` under
 //! `WHATSAPP_APP_SECRET`, WAHA with `X-Webhook-Hmac` (SHA-512) under
 //! `WAHA_WEBHOOK_SECRET`, both read from the emulator's environment (or

@@ -1,6 +1,6 @@
-//! The Meta WhatsApp Cloud API block-list client (docs/providers.md, Cloud API), and the
+//! The Meta WhatsApp Cloud API block-list client (docs/platforms.md, Cloud API), and the
 //! Meta-shaped resellers that speak the same bodies under their own URL,
-//! header and batch size (docs/providers.md, Meta-shaped resellers).
+//! header and batch size (docs/platforms.md, Meta-shaped resellers).
 //!
 //! One resource, three methods: `POST` blocks, `DELETE` unblocks (same body),
 //! `GET ?limit=&after=` lists one page. Replies are Meta's Block Users JSON
@@ -35,7 +35,7 @@ use usage::Throttle;
 /// Where the token comes from (docs/file-format.md).
 pub const TOKEN_VAR: &str = "WHATSAPP_TOKEN";
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
-/// Meta's limit per block or unblock request (docs/providers.md, Cloud API).
+/// Meta's limit per block or unblock request (docs/platforms.md, Cloud API).
 pub const MAX_BATCH: usize = 1000;
 
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ pub struct CloudApiConfig {
     /// `None` sends Meta's `Authorization: Bearer <token>`.
     pub auth_header: Option<String>,
     /// Users per block or unblock call, and per list page: 1 to 1 000
-    /// (YCloud and Kaleyra take at most 100, docs/providers.md, Meta-shaped resellers).
+    /// (YCloud and Kaleyra take at most 100, docs/platforms.md, Meta-shaped resellers).
     pub chunk_size: usize,
     pub retry: RetryPolicy,
     /// The most this client waits in all when Meta's usage header asks it to
@@ -102,7 +102,7 @@ impl fmt::Debug for CloudApi {
     }
 }
 
-/// Block and unblock bodies (docs/providers.md, Cloud API).
+/// Block and unblock bodies (docs/platforms.md, Cloud API).
 #[derive(Serialize)]
 struct Body<'a> {
     messaging_product: &'static str,
@@ -130,7 +130,7 @@ impl CloudApi {
 
     /// Block (`POST`) or unblock (`DELETE`) one batch. A batch that meets
     /// 130429 is sent again as two halves after backing off, down to single
-    /// users (docs/providers.md, Cloud API: "back off; shrink the chunk"); the halves go
+    /// users (docs/platforms.md, Cloud API: "back off; shrink the chunk"); the halves go
     /// depth first, so a limit that never lifts fails after a few calls.
     ///
     /// Halves already answered when a later one fails are handed back with
@@ -164,7 +164,7 @@ impl CloudApi {
                     merge(&mut result, meta::batch_result(piece, data, direction))
                 }
                 // The list is full: the rest of this batch would be refused
-                // too, and apply stops further blocks (docs/providers.md, Cloud API).
+                // too, and apply stops further blocks (docs/platforms.md, Cloud API).
                 Ok(Answer::Refused(meta))
                     if meta.code == codes::LIST_FULL && direction == Direction::Block =>
                 {

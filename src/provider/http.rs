@@ -5,7 +5,7 @@
 //! - Redirects are never followed. reqwest would send the request again,
 //!   credential headers (NxCloud's `accessKey`, `ts`, `sign`; the Cloud API
 //!   token; WAHA's key) and body included, to whatever host `Location`
-//!   names. None of the documented APIs redirects (docs/providers.md), so a 3xx is
+//!   names. None of the documented APIs redirects (docs/platforms.md), so a 3xx is
 //!   a fatal error naming the endpoint instead.
 //! - A reply body is read in chunks up to [`MAX_REPLY_BYTES`], so a broken or
 //!   hostile server cannot make the tool hold gigabytes in memory.

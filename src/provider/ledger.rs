@@ -1,6 +1,6 @@
 //! What blocklist has blocked through a provider that cannot list its blocks.
 //!
-//! WAHA has no route that lists blocked contacts (docs/providers.md, WAHA), so the
+//! WAHA has no route that lists blocked contacts (docs/platforms.md, WAHA), so the
 //! tool keeps its own record, the *ledger*: plans diff the desired file
 //! against it, and apply keeps it in step with every call, write-ahead:
 //!

@@ -1,4 +1,4 @@
-//! Meta's Block Users JSON, shared by every Meta-shaped backend (docs/providers.md:
+//! Meta's Block Users JSON, shared by every Meta-shaped backend (docs/platforms.md:
 //! NxCloud, Cloud API, Meta-shaped resellers): NxCloud carries it inside its envelope's
 //! `data`, the Cloud API and its resellers send it as the whole reply.
 //!
@@ -39,7 +39,7 @@ pub fn meta_error(message: &str) -> Option<MetaError> {
 }
 
 /// Meta's error as NxCloud passes it through in a 9099 `message`
-/// (docs/providers.md, NxCloud), and Meta's `is_transient` flag when it came along.
+/// (docs/platforms.md, NxCloud), and Meta's `is_transient` flag when it came along.
 /// Usually the message is `(#<code>) text`; some replies carry Meta's error
 /// JSON itself instead (`{"error": {...}}` or just the inner object), and
 /// only then can the flag be read.
@@ -98,7 +98,7 @@ pub(super) fn by_bsuid_only(users: &[User]) -> usize {
 /// A refusal of the whole call that concerns every user of it: each distinct
 /// user is reported failed with it. For 139101 (the block list is full) apply
 /// then stops further blocks for this phone; 131047 and 131021 are read as
-/// if `failed_users` had named each user (docs/providers.md, Cloud API).
+/// if `failed_users` had named each user (docs/platforms.md, Cloud API).
 pub(super) fn refuse_all(users: &[User], error: &MetaError) -> BatchResult {
     let mut seen = HashSet::new();
     let failed = users
@@ -134,7 +134,7 @@ pub(super) struct BlockUsers {
 
 /// `added_users` and `removed_users` items: `input` is what was sent;
 /// `wa_id` comes when the user was named by phone, `user_id` when by BSUID
-/// (each may be missing, docs/providers.md "Users without a visible phone").
+/// (each may be missing, docs/platforms.md "Users without a visible phone").
 #[derive(Debug, Deserialize)]
 struct Entry {
     #[serde(default)]
@@ -354,7 +354,7 @@ pub(super) struct ListData {
 }
 
 /// Meta's `{messaging_product, wa_id?, user_id?, parent_user_id?}`, or a
-/// reseller's `{block_users: [{input, wa_id}]}` (docs/providers.md: accept
+/// reseller's `{block_users: [{input, wa_id}]}` (docs/platforms.md: accept
 /// both shapes). `wa_id` is left out for a user who hides their phone
 /// behind a username: an item without it is normal, not malformed. One
 /// struct reads both shapes, so no item is buffered to guess its shape.

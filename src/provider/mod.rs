@@ -85,7 +85,7 @@ impl From<anyhow::Error> for Interrupted {
 /// What a block or unblock call comes to.
 pub type Batch = Result<BatchResult, Interrupted>;
 
-/// Meta per-user and envelope codes the reconciler acts on (docs/providers.md, Cloud API).
+/// Meta per-user and envelope codes the reconciler acts on (docs/platforms.md, Cloud API).
 pub mod codes {
     /// Some users in a bulk call failed: read `failed_users`.
     pub const PARTIAL_FAILURE: i64 = 139100;
@@ -101,7 +101,7 @@ pub mod codes {
     /// A per-user code that came as the error of a whole call, with no
     /// `failed_users` beside it (seen once 130429 halving reaches single
     /// users). It speaks for every user of that call, not for the run, so it
-    /// is reported per user like `failed_users` would be (docs/providers.md, Cloud API).
+    /// is reported per user like `failed_users` would be (docs/platforms.md, Cloud API).
     pub fn is_per_user(code: i64) -> bool {
         matches!(code, NOT_MESSAGED_24H | CANNOT_BLOCK_SELF)
     }

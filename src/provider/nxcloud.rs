@@ -1,4 +1,4 @@
-//! The NxCloud block-list client (docs/providers.md, NxCloud).
+//! The NxCloud block-list client (docs/platforms.md, NxCloud).
 //!
 //! Three signed POST endpoints: block, unblock, and list one page. Each call
 //! serialises its body once, and every attempt signs and sends those same
@@ -30,7 +30,7 @@ pub use credentials::{ACCESS_KEY_VAR, ACCESS_SECRET_VAR, Credentials};
 
 pub const DEFAULT_BASE_URL: &str = "https://api2.nxcloud.com";
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
-/// Meta's limit per block or unblock request (docs/providers.md, Cloud API).
+/// Meta's limit per block or unblock request (docs/platforms.md, Cloud API).
 pub const MAX_BATCH: usize = 1000;
 
 /// Fixed header values for the block endpoints: WhatsApp, message traffic.
@@ -159,7 +159,7 @@ impl NxCloud {
         let answer = answer.map_err(|error| match meta::by_bsuid_only(users) {
             0 => error,
             // NxCloud documents phones only; say why before the caller
-            // hunts for a bug in their file (docs/providers.md, NxCloud).
+            // hunts for a bug in their file (docs/platforms.md, NxCloud).
             n => error.context(format!(
                 "NxCloud refused a call that named {n} user(s) by BSUID (user_id) alone; its block-users API documents phone numbers only and may not accept BSUIDs: add those users' phones (user:) or manage them through a cloud-api target"
             )),
@@ -167,7 +167,7 @@ impl NxCloud {
         match answer {
             Answer::Data(data) => Ok(meta::batch_result(users, data, direction)),
             // 139101 concerns the whole call: every user of it is refused, and
-            // the caller stops further blocks for this phone (docs/providers.md, Cloud API).
+            // the caller stops further blocks for this phone (docs/platforms.md, Cloud API).
             Answer::Refused(meta)
                 if meta.code == codes::LIST_FULL && direction == Direction::Block =>
             {
@@ -190,7 +190,7 @@ impl NxCloud {
     }
 
     /// Read every page. A 139102 means the list changed under the cursors, so
-    /// the listing starts again from the first page (docs/providers.md, Cloud API).
+    /// the listing starts again from the first page (docs/platforms.md, Cloud API).
     async fn read_all(&self) -> anyhow::Result<Vec<User>> {
         let what = self.what(Endpoint::List);
         let (config, what) = (&self.config, what.as_str());

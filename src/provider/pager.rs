@@ -1,5 +1,5 @@
 //! Reading a whole block list page by page, for every Meta-shaped backend
-//! (docs/providers.md, NxCloud "Paging", Cloud API).
+//! (docs/platforms.md, NxCloud "Paging", Cloud API).
 //!
 //! NxCloud's documented list reply shows cursors but no `paging.next`, while
 //! Meta's Graph rule is to page while `next` is present and never to infer the
@@ -33,13 +33,13 @@ pub const MAX_LIST_RESTARTS: u32 = 3;
 
 /// A listing that needs more pages than this is treated as broken rather
 /// than followed forever. A full list (64 000 users) takes 64 pages of 1 000,
-/// or 640 at the smallest page a reseller documents (100, docs/providers.md, Meta-shaped resellers);
+/// or 640 at the smallest page a reseller documents (100, docs/platforms.md, Meta-shaped resellers);
 /// this leaves room for servers that serve short pages while keeping a
 /// broken one to minutes, not hours.
 const MAX_PAGES: u64 = 10_000;
 
 /// A listing that collects more distinct users than this is broken: a block
-/// list holds at most [`CAPACITY`] (docs/providers.md, Cloud API), and twice that leaves
+/// list holds at most [`CAPACITY`] (docs/platforms.md, Cloud API), and twice that leaves
 /// room for a list that grows while it is read.
 const MAX_USERS: usize = (CAPACITY * 2) as usize;
 

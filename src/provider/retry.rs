@@ -6,7 +6,7 @@
 //! attempts, and one clear error when it gives up.
 //!
 //! Writes are retried too. That is safe because blocking and unblocking are
-//! idempotent on the platform (docs/providers.md, NxCloud, Cloud API): blocking a blocked user or
+//! idempotent on the platform (docs/platforms.md, NxCloud, Cloud API): blocking a blocked user or
 //! unblocking an unblocked one changes nothing, so a write whose reply was lost
 //! can simply be sent again.
 
@@ -56,7 +56,7 @@ pub enum Attempt<T> {
     Fatal(anyhow::Error),
 }
 
-/// HTTP 429 and 5xx are transient (docs/providers.md, NxCloud: "treat HTTP 429 and 5xx as
+/// HTTP 429 and 5xx are transient (docs/platforms.md, NxCloud: "treat HTTP 429 and 5xx as
 /// retryable"); so is 408, the server's own request timeout.
 pub fn status_is_transient(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS
@@ -124,20 +124,20 @@ pub fn is_tls_failure(error: &reqwest::Error) -> bool {
     false
 }
 
-/// NxCloud envelope codes worth retrying (docs/providers.md, NxCloud): -1 "request
+/// NxCloud envelope codes worth retrying (docs/platforms.md, NxCloud): -1 "request
 /// failed" and 9007 "downstream failure".
 pub fn nxcloud_code_is_transient(code: i64) -> bool {
     matches!(code, -1 | 9007)
 }
 
-/// Meta error codes worth retrying (docs/providers.md, Cloud API): 139103 internal error,
+/// Meta error codes worth retrying (docs/platforms.md, Cloud API): 139103 internal error,
 /// 130429 and 4/80007 rate limits, 1/2/131000/131016 unknown or temporarily down.
 /// `flagged` is Meta's own `is_transient`, which wins when set.
 pub fn meta_code_is_transient(code: i64, flagged: bool) -> bool {
     flagged || matches!(code, 139103 | 130429 | 4 | 80007 | 1 | 2 | 131000 | 131016)
 }
 
-/// Meta's own `is_transient` flag (docs/providers.md, Cloud API: "Errors may carry
+/// Meta's own `is_transient` flag (docs/platforms.md, Cloud API: "Errors may carry
 /// `is_transient: true`: treat as retryable"), read leniently: a proxy that
 /// turns it into the string `"true"` still means it.
 pub fn meta_flag_is_transient(flag: Option<&serde_json::Value>) -> bool {
@@ -149,7 +149,7 @@ pub fn meta_flag_is_transient(flag: Option<&serde_json::Value>) -> bool {
 }
 
 /// Meta's 130429, "too many numbers or requests": besides backing off, a
-/// batch that met it is split in halves before it is sent again (docs/providers.md
+/// batch that met it is split in halves before it is sent again (docs/platforms.md
 ///: "back off; shrink the chunk").
 pub fn meta_code_shrinks_batch(code: i64) -> bool {
     code == 130429

@@ -1,4 +1,4 @@
-//! NxCloud request signatures (docs/providers.md, NxCloud).
+//! NxCloud request signatures (docs/platforms.md, NxCloud).
 //!
 //! `sign` is the lowercase hex MD5 of
 //! `accessKey=…&action=…&bizType=…&ts=…` + `&body=<exact body bytes>` +

@@ -1,4 +1,4 @@
-//! The WAHA client (docs/providers.md, WAHA): a self-hosted WhatsApp HTTP API that
+//! The WAHA client (docs/platforms.md, WAHA): a self-hosted WhatsApp HTTP API that
 //! drives a WhatsApp Web session.
 //!
 //! WAHA blocks one contact per request and cannot list blocked contacts, so
@@ -490,7 +490,7 @@ impl Provider for Waha {
         })
     }
 
-    /// What plans say under a WAHA target (docs/providers.md, WAHA: blocks
+    /// What plans say under a WAHA target (docs/platforms.md, WAHA: blocks
     /// made outside the tool are invisible to it, so say so plainly), given
     /// the [`Provider::unconfirmed`] contacts.
     fn notes(&self, unconfirmed: &[User]) -> Vec<String> {

@@ -52,7 +52,7 @@ pub async fn connect(
             chunk_size,
             token_var,
         } => {
-            // A reseller's endpoint is the whole URL (docs/providers.md, Meta-shaped resellers); the
+            // A reseller's endpoint is the whole URL (docs/platforms.md, Meta-shaped resellers); the
             // loader makes sure exactly one way of naming it is given.
             let url = match (endpoint, phone_number_id) {
                 (Some(endpoint), _) => endpoint.clone(),

@@ -2,7 +2,7 @@
 //!
 //! A block refused under the 24-hour rule (131047, "deferred") succeeds as
 //! soon as the user messages the business. Watch receives the providers'
-//! inbound-message webhooks (see `docs/providers.md`, "Inbound-message
+//! inbound-message webhooks (see `docs/platforms.md`, "Inbound-message
 //! webhooks", and the README's `watch` section), checks their signatures,
 //! and when the sender is a user the files want blocked on that business
 //! phone, blocks them with one request through the same client `apply` uses.

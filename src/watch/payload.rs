@@ -1,4 +1,4 @@
-//! Reading the providers' inbound-message webhooks (see `docs/providers.md`,
+//! Reading the providers' inbound-message webhooks (see `docs/platforms.md`,
 //! "Inbound-message webhooks"): who wrote, to which business phone, in which
 //! message. Nothing else is read: message texts and profile names are left
 //! in the body, never copied out, so they cannot reach a log.

@@ -1,6 +1,6 @@
 //! `provider:` settings of kind `cloud-api`: Meta's Cloud API, and the
 //! resellers that expose the same Block Users bodies under their own URL,
-//! header and batch size (docs/providers.md, Cloud API, Meta-shaped resellers).
+//! header and batch size (docs/platforms.md, Cloud API, Meta-shaped resellers).
 
 use marked_yaml::Span;
 use marked_yaml::types::MarkedMappingNode;
@@ -19,7 +19,7 @@ pub(super) const KEYS: [&str; 6] = [
 ];
 
 pub(crate) const DEFAULT_API_VERSION: &str = "v25.0";
-/// Meta's limit per block or unblock request (docs/providers.md, Cloud API).
+/// Meta's limit per block or unblock request (docs/platforms.md, Cloud API).
 pub(crate) const MAX_CHUNK_SIZE: usize = 1000;
 
 /// The settings of a `cloud-api` provider; `None` after reporting a problem.
@@ -62,7 +62,7 @@ pub(super) fn settings(
         (phone_number_id?, api_version?, base_url?, endpoint?);
     if endpoint.is_some() {
         // A reseller's URL already names the resource; a second way of
-        // naming it could only disagree with the first (docs/providers.md, Meta-shaped resellers).
+        // naming it could only disagree with the first (docs/platforms.md, Meta-shaped resellers).
         for name in ["phone_number_id", "api_version", "base_url"] {
             if let Some((k, _)) = entry(map, name) {
                 w.error(
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn resellers() {
-        // 360dialog: its own URL and header (docs/providers.md, Meta-shaped resellers).
+        // 360dialog: its own URL and header (docs/platforms.md, Meta-shaped resellers).
         let (s, e) = settings(
             "provider:\n  kind: cloud-api\n  endpoint: https://waba-v2.360dialog.io/block_users/\n  auth_header: D360-API-KEY\n",
         );

@@ -1,4 +1,4 @@
-//! Persons known by phone, BSUID or both (docs/providers.md, "Users without
+//! Persons known by phone, BSUID or both (docs/platforms.md, "Users without
 //! a visible phone"), seen from a client of the Cloud API routes.
 
 use reqwest::Method;

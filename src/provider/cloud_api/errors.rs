@@ -1,5 +1,5 @@
 //! Meta's error envelope and what each code means for the client
-//! (docs/providers.md, Cloud API, the code table).
+//! (docs/platforms.md, Cloud API, the code table).
 //!
 //! Which codes are worth retrying is decided in one place,
 //! [`crate::provider::retry`]; this table adds the user-facing wording, the
@@ -90,7 +90,7 @@ impl GraphError {
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum ErrorMeaning {
     /// 139100: some users failed; `block_users` beside the error holds the
-    /// per-user results, read like a success (docs/providers.md, Cloud API).
+    /// per-user results, read like a success (docs/platforms.md, Cloud API).
     Partial,
     /// 139101 (list full), 139102 (list changed while paging), or a per-user
     /// code for the whole call ([`codes::is_per_user`]).
@@ -246,7 +246,7 @@ mod tests {
         );
     }
 
-    /// docs/providers.md, Cloud API: the partial failure is HTTP 400 with both an error
+    /// docs/platforms.md, Cloud API: the partial failure is HTTP 400 with both an error
     /// and the per-user lists; each reader takes its half of the same bytes.
     #[test]
     fn the_partial_body_is_an_error_and_a_result_at_once() {

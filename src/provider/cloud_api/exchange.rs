@@ -5,7 +5,7 @@
 //! through the exchange every provider shares ([`Exchange`]); [`retry::run`]
 //! decides whether to try again. A 130429 on a batch of several users is
 //! handed back instead ([`TooMany`]), so the caller can halve the batch
-//! (docs/providers.md, Meta's Cloud API).
+//! (docs/platforms.md, Meta's Cloud API).
 
 use std::time::Duration;
 

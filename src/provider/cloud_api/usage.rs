@@ -3,7 +3,7 @@
 //! Cloud API replies carry `x-business-use-case-usage`: a JSON object of
 //! arrays of `{call_count, total_cputime, total_time,
 //! estimated_time_to_regain_access}`, the first three in percent of the
-//! allowance, the last in minutes (docs/providers.md, Cloud API: "when it is present and
+//! allowance, the last in minutes (docs/platforms.md, Cloud API: "when it is present and
 //! high, slow down rather than hit the wall"). The client pauses before its
 //! next request: nothing below 75 %, then from ~100 ms at 75 % up to 2 s at
 //! 100 %; when Meta names a time to regain access, that long (capped).

@@ -49,7 +49,7 @@ async fn a_missing_ledger_is_empty_and_the_first_write_creates_it() {
     assert_eq!(reread(&ledger).blocked().await.unwrap(), ["8613300000002"]);
 }
 
-/// docs/providers.md, WAHA: "a crash loses nothing". A crash between recording a
+/// docs/platforms.md, WAHA: "a crash loses nothing". A crash between recording a
 /// change and settling it leaves the contact pending, which counts as maybe
 /// blocked, whichever way it was going.
 #[tokio::test]

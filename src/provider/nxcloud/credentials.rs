@@ -3,7 +3,7 @@
 //! Credentials never live in the desired-state file; they come from
 //! `NXCLOUD_ACCESS_KEY` and `NXCLOUD_ACCESS_SECRET`, or from the variables a
 //! file's `credentials:` names (README, "Several accounts of one kind"). The
-//! secret is only used to sign (docs/providers.md, NxCloud: it is never sent).
+//! secret is only used to sign (docs/platforms.md, NxCloud: it is never sent).
 
 use std::ffi::OsString;
 use std::fmt;

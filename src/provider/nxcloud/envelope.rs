@@ -1,4 +1,4 @@
-//! What an NxCloud envelope code means for the client (docs/providers.md, NxCloud, the
+//! What an NxCloud envelope code means for the client (docs/platforms.md, NxCloud, the
 //! code table), and Meta's code inside a 9099 pass-through.
 //!
 //! The transient/fatal split itself is decided in [`crate::provider::retry`];
@@ -77,7 +77,7 @@ fn classify_meta(message: &str, nx: &str) -> EnvelopeMeaning {
         return EnvelopeMeaning::Fatal(format!("Meta error without a Meta code ({nx})"));
     };
     match meta.code {
-        // Per-user results follow in `data`, as with code 0 (docs/providers.md, Cloud API).
+        // Per-user results follow in `data`, as with code 0 (docs/platforms.md, Cloud API).
         codes::PARTIAL_FAILURE => EnvelopeMeaning::Partial,
         // Codes the client acts on win over Meta's is_transient, as for
         // the Cloud API: retrying 139102 as is would only meet it again.
@@ -183,8 +183,8 @@ mod tests {
         );
     }
 
-    /// docs/providers.md, Cloud API: "Errors may carry `is_transient: true`: treat as
-    /// retryable", also when NxCloud passes Meta's error JSON through.
+    /// Meta's `is_transient: true` makes an error retryable (docs/platforms.md,
+    /// Cloud API), also when NxCloud passes Meta's error JSON through.
     #[test]
     fn is_transient_inside_9099_is_honoured() {
         let verdict = |message: &str| classify(9099, message, &CONTEXT);

@@ -2,7 +2,7 @@
 //!
 //! Each call serialises its body once; every attempt signs those exact bytes
 //! with a fresh `ts` and sends them (the signature covers the body byte for
-//! byte, docs/providers.md, NxCloud). The exchange itself is the one every
+//! byte, docs/platforms.md, NxCloud). The exchange itself is the one every
 //! provider shares ([`Exchange`]); [`retry::run`] decides whether to try again.
 
 use std::sync::atomic::{AtomicU32, Ordering};

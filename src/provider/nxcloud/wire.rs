@@ -1,5 +1,5 @@
-//! NxCloud's request bodies and reply envelope (docs/providers.md, NxCloud; seed doc 001
-//! for the exact examples). What `data` holds is Meta's Block Users JSON,
+//! NxCloud's request bodies and reply envelope (docs/platforms.md, NxCloud;
+//! the exact examples are those of NxCloud's Block Users API page). What `data` holds is Meta's Block Users JSON,
 //! read by [`crate::provider::meta`].
 
 use crate::user::User;

@@ -360,7 +360,7 @@ async fn plans_say_the_ledger_is_the_list() {
     );
 }
 
-/// docs/providers.md, WAHA: apply updates the ledger so that a crash loses nothing.
+/// docs/platforms.md, WAHA: apply updates the ledger so that a crash loses nothing.
 /// A run killed while a contact's request is in flight (WAHA may already
 /// have blocked it) leaves that contact in the ledger, as maybe blocked.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! What a WAHA reply means for one contact (docs/providers.md, WAHA).
+//! What a WAHA reply means for one contact (docs/platforms.md, WAHA).
 //!
 //! Success is HTTP 201 with no body. WAHA is a NestJS server, so errors come
 //! as `{"statusCode", "message", "error"}` where `message` may be a string or

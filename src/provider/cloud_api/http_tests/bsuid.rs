@@ -1,6 +1,6 @@
 //! Users as the Block Users API knows them since 2026: by phone, by
 //! business-scoped user ID, or both, and the reply variants real servers
-//! send (docs/providers.md, "Users without a visible phone").
+//! send (docs/platforms.md, "Users without a visible phone").
 
 use serde_json::json;
 

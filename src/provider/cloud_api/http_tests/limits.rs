@@ -99,7 +99,7 @@ async fn a_full_list_refuses_the_rest_of_the_batch() {
     assert_eq!(script.seen.lock().unwrap().len(), 2);
 }
 
-/// docs/providers.md, Cloud API: 131047 is deferred and 131021 failed, per user, also when
+/// docs/platforms.md, Cloud API: 131047 is deferred and 131021 failed, per user, also when
 /// Meta sends either as the error of the whole call (no `failed_users`),
 /// which is what a piece halved down to one user tends to get.
 #[tokio::test]

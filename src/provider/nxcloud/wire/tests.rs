@@ -1,5 +1,5 @@
-//! Parsing tests, built on the exact examples of the NxCloud Block Users
-//! page (seed doc 001).
+//! Parsing tests, built on the exact request and reply examples of
+//! NxCloud's Block Users API page.
 
 use super::*;
 use crate::provider::UserError;
